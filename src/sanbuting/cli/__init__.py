@@ -1,0 +1,8 @@
+"""The `sanbuting` command line: one module per group of commands, all on one Typer app."""
+
+from __future__ import annotations
+
+from sanbuting.cli import fees, inputs, policies, run  # noqa: F401  (registers the commands)
+from sanbuting.cli.app import app, main
+
+__all__ = ["app", "main"]

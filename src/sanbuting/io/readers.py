@@ -1,0 +1,238 @@
+"""Reading an input folder: `accounts`, `bills`, `payments` and `usage`, each as CSV or Parquet.
+
+`read_inputs(folder)` finds the files, reads every cell as text (CSV with `infer_schema=False`;
+typed Parquet columns are turned into the same text a CSV would hold), trims it, and checks it
+against the contract (`sanbuting.io.contract`, `sanbuting.io.checks`). Rows that break the
+contract become rejects; the rest load into frames of the contract's dtypes, in input order.
+A file that cannot be read at all is an `InputFileError` naming it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from sanbuting.errors import InputFileError
+from sanbuting.io.checks import LINE, Accounts, Checked, accounts_of, check_table
+from sanbuting.io.contract import ACCOUNTS, BILLS, PAYMENTS, TABLES, USAGE, TableSpec
+from sanbuting.io.rejects import Reject, sorted_rejects
+
+EXTENSIONS = ("csv", "parquet")
+_SNIFF_BYTES = 64 * 1024
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """One input folder, checked: the loaded frames, the rejects, and what was read.
+
+    `files` maps each file read (e.g. ``"bills.csv"``) to the sha256 hex of its bytes;
+    `rows_read` maps it to its number of data rows (blank lines not counted);
+    `duplicate_payments_ignored` counts repeated payments with the same id and content,
+    dropped as no-ops without a reject.
+    """
+
+    accounts: pl.DataFrame
+    bills: pl.DataFrame
+    payments: pl.DataFrame
+    usage: pl.DataFrame
+    rejects: list[Reject]
+    files: dict[str, str]
+    rows_read: dict[str, int]
+    duplicate_payments_ignored: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Text:
+    """A file read as text: trimmed cells (null when empty) and `LINE`, with its header."""
+
+    file: str
+    frame: pl.DataFrame
+    header_line: int
+    digest: str
+
+
+def read_inputs(folder: Path) -> Inputs:
+    """Read and check the input folder `folder` (see the module docstring)."""
+    if not folder.is_dir():
+        raise InputFileError(
+            f"{folder}: no such input folder (give the folder holding accounts.csv)"
+        )
+    texts = {spec.name: _read_table(folder, spec) for spec in TABLES}
+    rejects: list[Reject] = []
+
+    def check(spec: TableSpec, accounts: Accounts | None) -> Checked:
+        text = texts[spec.name]
+        if text is None:
+            return Checked(spec.empty(), [], 0)
+        missing = [name for name in spec.required_columns if name not in text.frame.columns]
+        if missing:
+            rows = text.frame.height
+            rejects.extend(
+                Reject(
+                    file=text.file,
+                    line=text.header_line,
+                    column=name,
+                    value="",
+                    reason=f"required column missing; none of the {rows} rows of this file "
+                    "can be loaded",
+                )
+                for name in missing
+            )
+            return Checked(spec.empty(), [], 0)
+        frame = text.frame.with_columns(
+            pl.lit(None, dtype=pl.String).alias(column.name)
+            for column in spec.columns
+            if column.name not in text.frame.columns
+        )
+        result = check_table(frame, spec, file=text.file, accounts=accounts)
+        rejects.extend(result.rejects)
+        return result
+
+    accounts = check(ACCOUNTS, None)
+    accounts_text = texts[ACCOUNTS.name]
+    assert accounts_text is not None  # a required file: _read_table raised otherwise
+    known = accounts_of(accounts_text.frame, accounts.frame, accounts_text.file)
+    bills = check(BILLS, known)
+    payments = check(PAYMENTS, known)
+    usage = check(USAGE, known)
+    read = [text for text in texts.values() if text is not None]
+    return Inputs(
+        accounts=accounts.frame,
+        bills=bills.frame,
+        payments=payments.frame,
+        usage=usage.frame,
+        rejects=sorted_rejects(rejects),
+        files={text.file: text.digest for text in read},
+        rows_read={text.file: text.frame.height for text in read},
+        duplicate_payments_ignored=payments.ignored,
+    )
+
+
+def _read_table(folder: Path, spec: TableSpec) -> _Text | None:
+    """The table's file read as text, or None for an absent optional file."""
+    found = [folder / f"{spec.name}.{ext}" for ext in EXTENSIONS]
+    present = [path for path in found if path.is_file()]
+    if len(present) > 1:
+        raise InputFileError(
+            f"{present[0].name} and {present[1].name} are both in {folder}: keep only one"
+        )
+    if not present:
+        if spec.required_file:
+            raise InputFileError(
+                f"{spec.name}.csv is missing from {folder} (or give {spec.name}.parquet)"
+            )
+        return None
+    path = present[0]
+    digest, head = _sha256(path)
+    if path.suffix == ".csv":
+        frame, header_line = _read_csv(path, head), 1
+    else:
+        frame, header_line = _read_parquet(path), 0
+    return _Text(path.name, _trimmed(frame, first_line=header_line + 1), header_line, digest)
+
+
+def _sha256(path: Path) -> tuple[str, bytes]:
+    """The sha256 hex of the file's bytes, and its first bytes (to sniff binary content)."""
+    digest = hashlib.sha256()
+    head = b""
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                if not head:
+                    head = chunk[:_SNIFF_BYTES]
+                digest.update(chunk)
+    except OSError as exc:
+        raise InputFileError(f"{path.name}: cannot be read ({exc.strerror or exc})") from exc
+    return digest.hexdigest(), head
+
+
+def _read_csv(path: Path, head: bytes) -> pl.DataFrame:
+    if b"\x00" in head:
+        raise InputFileError(f"{path.name}: not CSV text (it holds binary data)")
+    header = _csv_header(path)
+    try:
+        frame = pl.read_csv(path, infer_schema=False, raise_if_empty=True)
+    except pl.exceptions.PolarsError as exc:
+        reason = _first_line(exc)
+        if "utf-8" in reason.lower():
+            reason = f"not UTF-8 text ({reason}): save the file as UTF-8"
+        raise InputFileError(f"{path.name}: cannot be read as CSV: {reason}") from exc
+    if len(frame.columns) != len(header):
+        raise InputFileError(f"{path.name}: cannot be read as CSV: the header is malformed")
+    return frame.rename(dict(zip(frame.columns, header, strict=True)))
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The header's column names, trimmed; an empty file or a repeated name is an error."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle), None)
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            f"{path.name}: not UTF-8 text (byte {exc.start} of the first line): "
+            "save the file as UTF-8"
+        ) from exc
+    except csv.Error as exc:
+        raise InputFileError(f"{path.name}: cannot be read as CSV: {exc}") from exc
+    if not header:
+        raise InputFileError(f"{path.name}: empty file: expected a header line naming the columns")
+    names = [name.strip() for name in header]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InputFileError(f"{path.name}: column {repeated[0]!r} appears twice in the header")
+    return names
+
+
+def _read_parquet(path: Path) -> pl.DataFrame:
+    try:
+        frame = pl.read_parquet(path)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputFileError(f"{path.name}: cannot be read as Parquet: {_first_line(exc)}") from exc
+    names = [name.strip() for name in frame.columns]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InputFileError(f"{path.name}: column {repeated[0]!r} appears twice")
+    try:
+        return frame.select(
+            _as_text(name, dtype).alias(new)
+            for name, new, dtype in zip(frame.columns, names, frame.dtypes, strict=True)
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise InputFileError(f"{path.name}: cannot be read as text: {_first_line(exc)}") from exc
+
+
+def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    """A typed Parquet column as the text a CSV export would hold, so both formats are checked
+    the same way (a float stays `12.5`, to be refused as an integer, never rounded)."""
+    column = pl.col(name)
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is None:
+            return column.dt.to_string("%Y-%m-%dT%H:%M:%S%.f")
+        return column.dt.to_string("%Y-%m-%dT%H:%M:%S%.f%:z")
+    if isinstance(dtype, pl.Date):
+        return column.dt.to_string("%Y-%m-%d")
+    if isinstance(dtype, pl.List | pl.Array):
+        return column.cast(pl.List(pl.String)).list.join(";")
+    return column.cast(pl.String)
+
+
+def _trimmed(frame: pl.DataFrame, *, first_line: int) -> pl.DataFrame:
+    """Cells trimmed of surrounding whitespace, empty ones null, with the line of each row;
+    rows with no value at all (blank lines) are dropped."""
+    cells = [pl.col(name).str.strip_chars().replace("", None).alias(name) for name in frame.columns]
+    lines = (pl.int_range(pl.len(), dtype=pl.Int64) + first_line).alias(LINE)
+    trimmed = frame.select(*cells, lines)
+    if not frame.columns:
+        return trimmed
+    blank = pl.all_horizontal(pl.col(name).is_null() for name in frame.columns)
+    return trimmed.filter(~blank)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
