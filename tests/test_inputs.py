@@ -13,9 +13,8 @@ import pytest
 from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
-import sanbuting.cli.inputs  # registers `validate` on the app
 from sanbuting.cli.app import app
-from sanbuting.cli.inputs import format_reject
+from sanbuting.cli.inputs import format_reject  # importing it registers `validate`
 from sanbuting.errors import InputFileError
 from sanbuting.io.readers import Inputs, read_inputs
 from sanbuting.io.rejects import Reject, write_rejects
@@ -125,7 +124,7 @@ def test_bills_load_dates_and_integer_fen() -> None:
 
     assert bills.rows() == [
         ("B001", "A001", "2020-01", date(2020, 1, 5), date(2020, 1, 20), 12345),
-        ("B002", "A002", "2020-01", date(2020, 1, 3), date(2020, 1, 3), 8800),
+        ("B002", "A001", "2020-01", date(2020, 1, 3), date(2020, 1, 3), 8800),
         ("B003", "A004", "2019-12", date(2019, 12, 5), date(2019, 12, 25), 100),
     ]
 
@@ -233,7 +232,7 @@ BROKEN_REJECTS = [
      "expected a whole number of fen: digits with an optional leading minus, e.g. 1250"),
     ("accounts.csv", 12, "credit_limit_fen", "-100", "must be >= 0"),
     ("accounts.csv", 13, "account_id", "A001",
-     "duplicate account_id: first at line 2; only that row is kept"),
+     "duplicate account_id: first used at line 2; every later row with it is rejected"),
     ("accounts.csv", 14, "balance_fen", "99999999999999999999",
      "out of range: at most 1000000000000000 fen either way"),
     ("bills.csv", 3, "amount_fen", "", "required value is empty"),
@@ -246,11 +245,13 @@ BROKEN_REJECTS = [
     ("bills.csv", 9, "amount_fen", "12.50",
      "expected a whole number of fen: digits with an optional leading minus, e.g. 1250"),
     ("bills.csv", 10, "bill_id", "B001",
-     "duplicate bill_id: first at line 2; only that row is kept"),
+     "duplicate bill_id: first used at line 2; every later row with it is rejected"),
     ("bills.csv", 11, "account_id", "NOPE", "no account with this account_id in accounts.csv"),
     ("bills.csv", 12, "account_id", "A004",
      "the account's own row was rejected in accounts.csv, so this row is not loaded"),
     ("bills.csv", 13, "amount_fen", "-5", "must be > 0"),
+    ("bills.csv", 14, "account_id", "A002",
+     "bills are for postpaid accounts only: a prepaid account's consumption goes in usage"),
     ("payments.csv", 4, "payment_id", "P001",
      "payment_id already used at line 2 with different content; a repeat must match the "
      "first exactly (account_id, paid_at, amount_fen, channel)"),
@@ -263,7 +264,7 @@ BROKEN_REJECTS = [
     ("payments.csv", 9, "account_id", "NOPE", "no account with this account_id in accounts.csv"),
     ("payments.csv", 10, "payment_id", "", "required value is empty"),
     ("usage.csv", 3, "date", "2020-02-01",
-     "duplicate (account_id, date): first at line 2; only that row is kept"),
+     "duplicate (account_id, date): first used at line 2; every later row with it is rejected"),
     ("usage.csv", 4, "account_id", "A001",
      "usage is for prepaid accounts only: this account is postpaid"),
     ("usage.csv", 5, "amount_fen", "-1", "must be >= 0"),
@@ -371,6 +372,15 @@ def test_extra_columns_are_ignored(tmp_path: Path) -> None:
 
     assert inputs.rejects == []
     assert "note" not in inputs.accounts.columns
+
+
+def test_unnamed_columns_of_a_spreadsheet_export_are_ignored(tmp_path: Path) -> None:
+    inputs = read_inputs(
+        minimal(tmp_path, accounts=f"{ACCOUNTS_HEADER},,\nA001,power,residential,440305,,\n")
+    )
+
+    assert inputs.rejects == []
+    assert inputs.accounts.height == 1
 
 
 def test_csv_and_parquet_of_one_table_is_an_error(tmp_path: Path) -> None:
@@ -562,12 +572,14 @@ def test_validate_good_folder_exits_0_with_an_empty_rejects_csv(tmp_path: Path) 
 
 
 def test_validate_broken_folder_exits_1_and_writes_every_reject(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["validate", "--data", str(DATA / "broken"), "--out", str(tmp_path)])
+    result = runner.invoke(
+        app, ["validate", "--data", str(DATA / "broken"), "--out", str(tmp_path)]
+    )
 
     assert result.exit_code == 1
     assert "accounts.csv: 13 rows read, 2 loaded, 11 rejected" in result.output
     assert "accounts.csv:5: utility=water: unknown value" in result.output
-    assert "first 20 of 34 rejects:" in result.output
+    assert "first 20 of 35 rejects:" in result.output
     assert "13812345678" not in result.output
     written = pl.read_csv(tmp_path / "rejects.csv", infer_schema=False).fill_null("")
     assert [(f, int(n), c, v, r) for f, n, c, v, r in written.rows()] == BROKEN_REJECTS
@@ -603,7 +615,3 @@ def test_a_phone_number_in_a_reject_is_printed_masked() -> None:
     reject = Reject("accounts.csv", 2, "phone", "13812345678", "bad phone")
 
     assert format_reject(reject) == "accounts.csv:2: phone=138****5678: bad phone"
-
-
-def test_validate_module_registers_the_command() -> None:
-    assert sanbuting.cli.inputs.validate.__name__ == "validate"

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from sanbuting.domain import MAX_FEN, BillingMode
-from sanbuting.io.contract import LOCAL_TIME, Column, TableSpec
+from sanbuting.domain import MAX_FEN, SHANGHAI
+from sanbuting.io.contract import Column, TableSpec
 from sanbuting.io.rejects import Reject
 from sanbuting.regions import districts
 
@@ -24,14 +24,21 @@ LINE = "__line"
 EMPTY = "required value is empty"
 UNKNOWN_ACCOUNT = "no account with this account_id in {accounts}"
 REJECTED_ACCOUNT = "the account's own row was rejected in {accounts}, so this row is not loaded"
-POSTPAID = "usage is for prepaid accounts only: this account is postpaid"
+WRONG_MODE = {
+    "prepaid": "usage is for prepaid accounts only: this account is postpaid",
+    "postpaid": "bills are for postpaid accounts only: a prepaid account's consumption goes in "
+    "usage",
+}
 
-_INTEGER = r"^-?\d+$"
-_DATE = r"^\d{4}-\d{2}-\d{2}$"
-_PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
-_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})$"
-_NAIVE_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$"
-_DISTRICT_SHAPE = r"^\d{6}$"
+_INTEGER = r"^-?[0-9]+$"
+_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_PERIOD = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+_TIMESTAMP = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-5][0-9](\.[0-9]{1,6})?)?"
+    r"(Z|[+-][0-9]{2}:?[0-9]{2})$"
+)
+_NAIVE_TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$"
+_DISTRICT_SHAPE = r"^[0-9]{6}$"
 
 
 def parsed(name: str) -> str:
@@ -97,16 +104,12 @@ def _parse(column: Column) -> pl.Expr:
 
 
 def _parse_timestamp(text: pl.Expr) -> pl.Expr:
-    iso = text.str.replace(r"^(\d{4}-\d{2}-\d{2}) ", "${1}T").str.replace(r"Z$", "+00:00")
+    iso = text.str.replace(r"^([0-9]{4}-[0-9]{2}-[0-9]{2}) ", "${1}T").str.replace(r"Z$", "+00:00")
     moment = pl.coalesce(
         iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", time_unit="us", strict=False),
         iso.str.to_datetime("%Y-%m-%dT%H:%M%:z", time_unit="us", strict=False),
     )
-    return (
-        pl.when(text.str.contains(_TIMESTAMP))
-        .then(moment)
-        .dt.convert_time_zone(LOCAL_TIME.time_zone or "Asia/Shanghai")
-    )
+    return pl.when(text.str.contains(_TIMESTAMP)).then(moment).dt.convert_time_zone(SHANGHAI.key)
 
 
 # --- per-value checks ---------------------------------------------------------------------
@@ -212,23 +215,24 @@ def _unique(key: tuple[str, ...]) -> pl.Expr:
     first = pl.col(LINE).min().over(list(key))
     present = pl.all_horizontal(pl.col(name).is_not_null() for name in key)
     label = key[0] if len(key) == 1 else f"({', '.join(key)})"
-    reason = pl.format(f"duplicate {label}: first at line {{}}; only that row is kept", first)
+    reason = pl.format(
+        f"duplicate {label}: first used at line {{}}; every later row with it is rejected", first
+    )
     return _add(key[-1], pl.when(present & (pl.col(LINE) > first)).then(reason))
 
 
 def _account_ref(
-    plan: pl.LazyFrame, name: str, accounts: Accounts, *, prepaid_only: bool
+    plan: pl.LazyFrame, name: str, accounts: Accounts, *, only_mode: str | None
 ) -> pl.LazyFrame:
-    """Refuse rows whose account `name` is unknown, was rejected, or (for `prepaid_only`)
-    is not prepaid. One hash join, not a lookup per row."""
+    """Refuse rows whose account `name` is unknown, was rejected, or (with `only_mode`)
+    is of the other billing mode. One hash join, not a lookup per row."""
     status = pl.col(_STATUS)
     reasons = [
         pl.when(status.is_null()).then(pl.lit(UNKNOWN_ACCOUNT.format(accounts=accounts.file))),
         pl.when(status == _REJECTED).then(pl.lit(REJECTED_ACCOUNT.format(accounts=accounts.file))),
     ]
-    if prepaid_only:
-        prepaid = BillingMode.PREPAID.value
-        reasons.append(pl.when(status != prepaid).then(pl.lit(POSTPAID)))
+    if only_mode is not None:
+        reasons.append(pl.when(status != only_mode).then(pl.lit(WRONG_MODE[only_mode])))
     lookup = accounts.status.lazy().rename({"account_id": name})
     return (
         plan.join(lookup, on=name, how="left", maintain_order="left")
@@ -317,7 +321,7 @@ def check_table(
     if spec.unique_key:
         plan = plan.with_columns(_unique(spec.unique_key))
     if spec.account_ref is not None and accounts is not None:
-        plan = _account_ref(plan, spec.account_ref, accounts, prepaid_only=spec.prepaid_only)
+        plan = _account_ref(plan, spec.account_ref, accounts, only_mode=spec.only_mode)
     if spec.idempotency_key is not None:
         key = spec.idempotency_key
         plan = plan.with_columns(pl.col(LINE).min().over(key).alias(_FIRST))

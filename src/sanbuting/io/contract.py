@@ -13,12 +13,12 @@ from typing import Literal
 
 import polars as pl
 
-from sanbuting.domain import AccountState, BillingMode, CustomerClass, Utility
+from sanbuting.domain import SHANGHAI, AccountState, BillingMode, CustomerClass, Utility
 
 Kind = Literal["text", "enum", "region", "integer", "date", "period", "timestamp", "tags"]
 """How a column's text is checked and what it becomes once loaded."""
 
-LOCAL_TIME = pl.Datetime("us", "Asia/Shanghai")
+LOCAL_TIME = pl.Datetime("us", SHANGHAI.key)
 """The dtype of loaded timestamps: business time, Asia/Shanghai."""
 
 
@@ -66,8 +66,8 @@ class TableSpec:
     """A key whose repeats are no-ops when the content matches, rejects when it differs."""
     account_ref: str | None = None
     """A column that must name an account loaded from accounts."""
-    prepaid_only: bool = False
-    """Rows may only refer to prepaid accounts."""
+    only_mode: str | None = None
+    """Rows may only refer to accounts of this billing mode (usage: prepaid; bills: postpaid)."""
     not_before: tuple[tuple[str, str], ...] = ()
     """Pairs (a, b) of date columns where a must be on or after b."""
     derived: tuple[Derived, ...] = ()
@@ -168,6 +168,7 @@ BILLS = TableSpec(
     ),
     unique_key=("bill_id",),
     account_ref="account_id",
+    only_mode="postpaid",
     not_before=(("due_on", "issued_on"),),
     notes="one row per bill",
 )
@@ -211,7 +212,7 @@ USAGE = TableSpec(
     ),
     unique_key=("account_id", "date"),
     account_ref="account_id",
-    prepaid_only=True,
+    only_mode="prepaid",
     notes="daily consumption charged against the prepaid balance; optional",
 )
 

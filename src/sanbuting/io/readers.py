@@ -181,7 +181,8 @@ def _csv_header(path: Path) -> list[str]:
         raise InputFileError(f"{path.name}: cannot be read as CSV: {exc}") from exc
     if not header:
         raise InputFileError(f"{path.name}: empty file: expected a header line naming the columns")
-    names = [name.strip() for name in header]
+    # Unnamed columns (trailing commas of a spreadsheet export) are extra columns, ignored.
+    names = [name.strip() or f"__unnamed_{i}" for i, name in enumerate(header)]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise InputFileError(f"{path.name}: column {repeated[0]!r} appears twice in the header")

@@ -1,0 +1,98 @@
+"""One run, end to end, for the command line, the tests and (later) the store: read and check
+the inputs, load the policies, simulate, summarise, write the output folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sanbuting.domain import Utility
+from sanbuting.engine.simulate import RunResult, accounts_from_frames, simulate
+from sanbuting.engine.summary import summarize
+from sanbuting.errors import SanbutingError
+from sanbuting.io.outputs import write_outputs
+from sanbuting.io.readers import Inputs, read_inputs
+from sanbuting.io.rejects import REJECTS_FILE, write_rejects
+from sanbuting.policy import Policy, load_policies
+from sanbuting.rules import rulesets_by_utility
+
+ENGINES = ("reference",)
+
+
+class RejectedInputs(SanbutingError):
+    """Some input rows were refused and the caller did not allow running without them."""
+
+    def __init__(self, inputs: Inputs, rejects_file: Path) -> None:
+        self.inputs = inputs
+        super().__init__(
+            f"{len(inputs.rejects)} input rows rejected (see {rejects_file}); "
+            "fix them or run again with --allow-rejects"
+        )
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    data: Path
+    policy_files: Sequence[Path]
+    start: date
+    end: date
+    out: Path
+    engine: str = "reference"
+    allow_rejects: bool = False
+    rulesets: dict[Utility, str] | None = None
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    inputs: Inputs
+    policies: list[Policy]
+    result: RunResult
+    summary: dict[str, object]
+
+
+def policy_hashes(files: Sequence[Path]) -> dict[str, str]:
+    """{file name: sha256 of its bytes} (the path where two files share a name)."""
+    names = [f.name for f in files]
+    return {
+        (f.name if names.count(f.name) == 1 else str(f)): hashlib.sha256(f.read_bytes()).hexdigest()
+        for f in files
+    }
+
+
+def run(
+    request: RunRequest,
+    on_account: Callable[[], None] | None = None,
+    on_accounts: Callable[[int], None] | None = None,
+) -> RunOutcome:
+    """Run `request`; a bad policy file raises before anything is written, rejected rows raise
+    `RejectedInputs` after writing `rejects.csv` unless `allow_rejects`."""
+    if request.engine not in ENGINES:
+        raise SanbutingError(f"engine {request.engine!r} is not available: use one of {ENGINES}")
+    if request.end < request.start:
+        raise SanbutingError(f"--end {request.end} is before --start {request.start}")
+    policies = load_policies(list(request.policy_files))
+    rulesets = rulesets_by_utility(request.rulesets)
+    inputs = read_inputs(request.data)
+    if inputs.rejects:
+        request.out.mkdir(parents=True, exist_ok=True)
+        write_rejects(request.out / REJECTS_FILE, inputs.rejects)
+        if not request.allow_rejects:
+            raise RejectedInputs(inputs, request.out / REJECTS_FILE)
+    accounts = accounts_from_frames(inputs.accounts, inputs.bills, inputs.payments, inputs.usage)
+    if on_accounts is not None:
+        on_accounts(len(accounts))
+    result = simulate(accounts, policies, rulesets, request.start, request.end, on_account)
+    summary = summarize(
+        result,
+        start=request.start.isoformat(),
+        end=request.end.isoformat(),
+        inputs=inputs.files,
+        policies=policy_hashes(request.policy_files),
+        rejects=len(inputs.rejects),
+    )
+    write_outputs(request.out, result, summary)
+    return RunOutcome(inputs, policies, result, summary)
