@@ -11,7 +11,8 @@ from datetime import date
 from pathlib import Path
 
 from sanbuting.domain import Utility
-from sanbuting.engine.simulate import RunResult, accounts_from_frames, simulate
+from sanbuting.engine.parallel import run_parallel
+from sanbuting.engine.simulate import RunResult
 from sanbuting.engine.summary import summarize
 from sanbuting.errors import SanbutingError
 from sanbuting.io.outputs import write_outputs
@@ -44,6 +45,8 @@ class RunRequest:
     engine: str = "reference"
     allow_rejects: bool = False
     rulesets: dict[Utility, str] | None = None
+    workers: int | None = None
+    """Worker processes for large runs (default: one per core)."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ def policy_hashes(files: Sequence[Path]) -> dict[str, str]:
 
 def run(
     request: RunRequest,
-    on_account: Callable[[], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
     on_accounts: Callable[[int], None] | None = None,
 ) -> RunOutcome:
     """Run `request`; a bad policy file raises before anything is written, rejected rows raise
@@ -82,10 +85,17 @@ def run(
         write_rejects(request.out / REJECTS_FILE, inputs.rejects)
         if not request.allow_rejects:
             raise RejectedInputs(inputs, request.out / REJECTS_FILE)
-    accounts = accounts_from_frames(inputs.accounts, inputs.bills, inputs.payments, inputs.usage)
-    if on_accounts is not None:
-        on_accounts(len(accounts))
-    result = simulate(accounts, policies, rulesets, request.start, request.end, on_account)
+    frames = (inputs.accounts, inputs.bills, inputs.payments, inputs.usage)
+    result = run_parallel(
+        frames,
+        policies,
+        rulesets,
+        request.start,
+        request.end,
+        workers=request.workers,
+        on_accounts=on_accounts,
+        on_progress=on_progress,
+    )
     summary = summarize(
         result,
         start=request.start.isoformat(),

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from sanbuting.cli import fees, inputs, policies, run  # noqa: F401  (registers the commands)
+from sanbuting.cli import (  # noqa: F401  (registers)
+    explain,
+    fees,
+    generate,
+    inputs,
+    policies,
+    report,
+    run,
+)
 from sanbuting.cli.app import app, main
 
 __all__ = ["app", "main"]

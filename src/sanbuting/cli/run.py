@@ -71,7 +71,7 @@ def run_with_progress(request: RunRequest) -> RunOutcome:
             progress.start()
 
     try:
-        return run(request, on_account=lambda: progress.advance(task), on_accounts=sized)
+        return run(request, on_progress=lambda n: progress.advance(task, n), on_accounts=sized)
     finally:
         progress.stop()
 
@@ -93,6 +93,10 @@ def run_command(
         ),
     ] = False,
     ruleset: RulesetOption = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Worker processes for large runs (default: one per core).", min=1),
+    ] = None,
 ) -> None:
     """Simulate every day from --start through --end and write actions.csv, protections.csv,
     late_fees.csv, states.csv and summary.json (plus rejects.csv when rows were refused)."""

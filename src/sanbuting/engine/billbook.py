@@ -11,7 +11,7 @@ unpaid late fees.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from bisect import insort
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -52,10 +52,11 @@ class BillAccount:
             self.accrued_units += self.principal * rate
             self.days += 1
 
-    def accrued_fen(self) -> int:
-        """The fee through today, rounded half-up once; the minimum only once finalized."""
+    def accrued_fen(self, *, finalizing: bool = False) -> int:
+        """The fee through today, rounded half-up once; the minimum only once finalized
+        (or being finalized now)."""
         rounded = round_half_up(self.accrued_units)
-        finalized = self.charged is not None
+        finalized = finalizing or self.charged is not None
         if minimum_applies(rounded, self.days, self.rates.minimum_fen, finalized):
             return self.rates.minimum_fen
         return rounded
@@ -66,7 +67,7 @@ class BillAccount:
         self.principal -= to_principal
         amount -= to_principal
         if self.principal == 0 and self.charged is None:
-            self.charged = self.accrued_fen()
+            self.charged = self.accrued_fen(finalizing=True)
         to_fee = min(amount, self.fee_owed)
         self.fee_paid += to_fee
         return amount - to_fee
@@ -90,16 +91,23 @@ class BillBook:
     def __init__(self, bills: list[BillAccount], credit: int = 0) -> None:
         self.bills = sorted(bills, key=lambda b: b.bill.order)
         self.credit = credit
+        self._to_open = sorted(self.bills, key=lambda b: (b.bill.issued_on, b.bill.order))
+        self._open: list[BillAccount] = []
+        """Bills issued so far, oldest first (by due date, issue date, id)."""
 
-    def opened(self, day: date) -> Iterator[BillAccount]:
-        """Bills open on `day` (issued on or before it), oldest first."""
-        return (b for b in self.bills if b.bill.issued_on <= day)
+    def opened(self, day: date) -> list[BillAccount]:
+        """Bills open on `day` (issued on or before it), oldest first. Days are visited in
+        order, so this is the list `issue` has built up to `day`."""
+        return self._open
 
     def issue(self, day: date) -> list[BillAccount]:
         """Open the bills issued on `day`, paying them from credit on hand."""
-        issued = [b for b in self.bills if b.bill.issued_on == day]
-        for bill in issued:
+        issued = []
+        while self._to_open and self._to_open[0].bill.issued_on <= day:
+            bill = self._to_open.pop(0)
+            insort(self._open, bill, key=lambda b: b.bill.order)
             self.credit = bill.pay(self.credit)
+            issued.append(bill)
         return issued
 
     def accrue(self, day: date) -> None:

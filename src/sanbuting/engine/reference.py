@@ -25,6 +25,8 @@ from sanbuting.engine.story import SILENT, Story
 from sanbuting.fees.latefee import rates_for
 from sanbuting.rules.schema import Cutoff, Ruleset
 
+ONE_DAY = timedelta(days=1)
+
 
 def run_account(
     account: Account,
@@ -111,6 +113,10 @@ class PostpaidRun(AccountRun):
         )
         self.rules = ruleset.postpaid
         self.guarantee_edges: list[tuple[date, bool, int, str]] = []
+        remind = timedelta(days=self.rules.remind_after_due_days)
+        self.event_days = set(self.payments)
+        for bill in account.bills:
+            self.event_days.update((bill.issued_on, bill.due_on + ONE_DAY, bill.due_on + remind))
 
     def run(self, start: date, end: date) -> AccountResult:
         self.replay_before(start)
@@ -138,8 +144,20 @@ class PostpaidRun(AccountRun):
             self.day(day)
         self.gate.relief = in_force
 
+    def quiet(self, day: date) -> bool:
+        """Nothing can happen on `day`: the account is active and owes nothing overdue, and no
+        bill is issued or falls due and no payment lands that day."""
+        ladder = self.ladder
+        return (
+            ladder.state is AccountState.ACTIVE
+            and not ladder.in_episode
+            and day not in self.event_days
+        )
+
     def day(self, day: date) -> int:
         """One day of a postpaid account; returns its arrears at the day's end."""
+        if self.quiet(day):
+            return 0
         book, ladder, gate = self.book, self.ladder, self.gate
         for issued in book.issue(day):
             self.story.note(
@@ -153,13 +171,15 @@ class PostpaidRun(AccountRun):
         book.accrue(day)
         for amount in self.payments.get(day, ()):
             parts = book.pay(day, amount)
-            self.story.note(
-                day,
-                "payment",
-                amount=amount,
-                credit=book.credit,
-                parts=[(b.bill.bill_id, p, f) for b, p, f in parts],
-            )
+            if self.story.enabled:
+                self.story.note(
+                    day,
+                    "payment",
+                    amount=amount,
+                    credit=book.credit,
+                    parts=[(b.bill.bill_id, p, f) for b, p, f in parts],
+                    arrears=book.arrears(day),
+                )
         arrears = book.arrears(day)
         if ladder.state is AccountState.TERMINATED:
             return arrears
@@ -172,8 +192,29 @@ class PostpaidRun(AccountRun):
                 gate.act(day, Action.REMIND, bill_id=bill.bill.bill_id)
         step = self.next_step(day, arrears)
         if step is not None:
+            if self.story.enabled:
+                self.note_step(day, step[0], arrears)
             gate.enforce(day, step[0], step[1], arrears)
         return arrears
+
+    def note_step(self, day: date, action: Action, arrears: int) -> None:
+        """For `explain`: why the ladder calls for `action` today, before any relief."""
+        oldest = self.book.oldest_open_overdue(day)
+        notice = self.rules.notice
+        self.story.note(
+            day,
+            "step",
+            action=action.value,
+            arrears=arrears,
+            bill_id=oldest.bill.bill_id if oldest else "",
+            due_on=oldest.bill.due_on if oldest else None,
+            more_than_days=self.rules.enforce_when_overdue_more_than_days,
+            notice_day=self.ladder.notice_day,
+            lead_days=notice.lead_days if notice else None,
+            valid_days=notice.valid_days if notice else None,
+            cutoff_day=self.ladder.cutoff_day,
+            after_cutoff_days=self.rules.terminate_after_cutoff_days,
+        )
 
     def next_step(self, day: date, arrears: int) -> tuple[Action, str] | None:
         """The enforcement step the ladder calls for today, before any relief."""
@@ -260,6 +301,20 @@ class PrepaidRun(AccountRun):
         step = self.next_step(day, triggered)
         if step is not None:
             unstoppable = step[0] is rules.cutoff.action and rules.cutoff.self_enforcing
+            if self.story.enabled:
+                self.story.note(
+                    day,
+                    "step",
+                    action=step[0].value,
+                    balance=self.balance,
+                    floor=floor,
+                    trigger=rules.trigger,
+                    notice_day=ladder.notice_day,
+                    grace_days=rules.notice.grace_days if rules.notice else None,
+                    cutoff_day=ladder.cutoff_day,
+                    after_cutoff_days=rules.terminate_after_cutoff_days,
+                    unstoppable=unstoppable,
+                )
             gate.enforce(day, step[0], step[1], max(0, -self.balance), unstoppable=unstoppable)
 
     def next_step(self, day: date, triggered: bool) -> tuple[Action, str] | None:

@@ -7,11 +7,9 @@ result does not depend on the order they are run in.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date
 
 import polars as pl
 
@@ -50,6 +48,8 @@ class RunResult:
     protected_days: dict[str, int] = field(default_factory=dict)
     protected_arrears_fen: dict[str, int] = field(default_factory=dict)
     utilities: dict[str, Utility] = field(default_factory=dict)
+    provinces: dict[str, str] = field(default_factory=dict)
+    """Each account's province (the first two digits of its region), for the reports."""
 
     def add(self, account: Account, result: AccountResult) -> None:
         self.actions += result.actions
@@ -58,9 +58,21 @@ class RunResult:
         if result.state is not None:
             self.states.append(result.state)
         self.utilities[account.account_id] = account.utility
+        self.provinces[account.account_id] = account.region[:2]
         if result.protections:
             self.protected_days[account.account_id] = result.protected_days
             self.protected_arrears_fen[account.account_id] = result.protected_arrears_fen
+
+    def extend(self, other: RunResult) -> None:
+        """Take in the rows of another (disjoint) set of accounts; `sort` afterwards."""
+        self.actions += other.actions
+        self.protections += other.protections
+        self.fees += other.fees
+        self.states += other.states
+        self.protected_days.update(other.protected_days)
+        self.protected_arrears_fen.update(other.protected_arrears_fen)
+        self.utilities.update(other.utilities)
+        self.provinces.update(other.provinces)
 
     def sort(self) -> None:
         self.actions.sort(
@@ -73,42 +85,58 @@ class RunResult:
         self.states.sort(key=lambda r: r.account_id)
 
 
-def _grouped(frame: pl.DataFrame, columns: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:
-    """The rows of `frame` by account id (the frames' types are the contract's)."""
-    groups: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    for row in frame.select(["account_id", *columns]).iter_rows():
-        groups[str(row[0])].append(row[1:])
-    return groups
+def _lists(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+    """One row per account id with the list of each column's values."""
+    return frame.group_by("account_id").agg(pl.col(name) for name in columns)
 
 
-def _sequence(paid_at: datetime, payment_id: str) -> str:
-    return f"{paid_at.astimezone(UTC).isoformat()}|{payment_id}"
+ACCOUNT_COLUMNS = (
+    "account_id",
+    "utility",
+    "customer_class",
+    "region",
+    "billing_mode",
+    "tags",
+    "state",
+    "balance_fen",
+    "credit_limit_fen",
+)
 
 
 def accounts_from_frames(
     accounts: pl.DataFrame, bills: pl.DataFrame, payments: pl.DataFrame, usage: pl.DataFrame
 ) -> list[Account]:
     """One `Account` record per accounts row, with its bills, payments and usage, by id."""
-    bills_of = _grouped(bills, ["bill_id", "period", "issued_on", "due_on", "amount_fen"])
-    pays_of = _grouped(payments, ["payment_id", "paid_on", "paid_at", "amount_fen"])
-    usage_of = _grouped(usage, ["date", "amount_fen"])
+    sequence = (
+        pl.col("paid_at").dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.6f")
+        + "|"
+        + pl.col("payment_id")
+    ).alias("sequence")
+    bill_lists = _lists(bills, ["bill_id", "period", "issued_on", "due_on", "amount_fen"])
+    pay_lists = _lists(
+        payments.with_columns(sequence), ["payment_id", "paid_on", "sequence", "amount_fen"]
+    )
+    use_lists = _lists(usage.rename({"amount_fen": "used_fen"}), ["date", "used_fen"])
+    joined = (
+        accounts.select(ACCOUNT_COLUMNS)
+        .join(bill_lists, on="account_id", how="left")
+        .join(pay_lists.rename({"amount_fen": "paid_fen"}), on="account_id", how="left")
+        .join(use_lists, on="account_id", how="left")
+        .sort("account_id")
+    )
     records = []
-    columns = [
-        "account_id",
-        "utility",
-        "customer_class",
-        "region",
-        "billing_mode",
-        "tags",
-        "state",
-        "balance_fen",
-        "credit_limit_fen",
-    ]
-    for row in accounts.select(columns).sort("account_id").iter_rows(named=True):
-        account_id = row["account_id"]
+    for row in joined.iter_rows(named=True):
+        bill_fields = (
+            row["bill_id"],
+            row["period"],
+            row["issued_on"],
+            row["due_on"],
+            row["amount_fen"],
+        )
+        pay_fields = (row["payment_id"], row["paid_on"], row["sequence"], row["paid_fen"])
         records.append(
             Account(
-                account_id=account_id,
+                account_id=row["account_id"],
                 utility=Utility(row["utility"]),
                 customer_class=CustomerClass(row["customer_class"]),
                 region=row["region"],
@@ -117,12 +145,15 @@ def accounts_from_frames(
                 state=AccountState(row["state"]),
                 balance_fen=row["balance_fen"],
                 credit_limit_fen=row["credit_limit_fen"],
-                bills=tuple(Bill(*b) for b in bills_of.get(account_id, ())),
-                payments=tuple(
-                    Payment(str(pid), on, _sequence(at, str(pid)), int(fen))
-                    for pid, on, at, fen in pays_of.get(account_id, ())
+                bills=tuple(Bill(*b) for b in zip(*bill_fields, strict=True))
+                if row["bill_id"]
+                else (),
+                payments=(
+                    tuple(Payment(*p) for p in zip(*pay_fields, strict=True))
+                    if row["payment_id"]
+                    else ()
                 ),
-                usage=tuple((d, int(fen)) for d, fen in usage_of.get(account_id, ())),
+                usage=tuple(zip(row["date"], row["used_fen"], strict=True)) if row["date"] else (),
             )
         )
     return records
@@ -134,7 +165,6 @@ def simulate(
     rulesets: dict[Utility, Ruleset],
     start: date,
     end: date,
-    on_account: Callable[[], None] | None = None,
 ) -> RunResult:
     """Run every account from `start` through `end` with the reference engine."""
     result = RunResult()
@@ -142,8 +172,6 @@ def simulate(
         relief = relief_for(account, policies)
         outcome = run_account(account, rulesets[account.utility], relief, start, end)
         result.add(account, outcome)
-        if on_account is not None:
-            on_account()
     result.sort()
     return result
 

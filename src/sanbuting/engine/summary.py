@@ -47,6 +47,19 @@ def summarize(
             "protected_accounts": len(protected_of[utility]),
             "waived_fen": waived_of[utility],
         }
+    province_events: dict[str, Counter[str]] = defaultdict(Counter)
+    province_accounts: dict[str, set[str]] = defaultdict(set)
+    for row in result.protections:
+        province = result.provinces[row.account_id]
+        province_events[province][row.kind] += 1
+        province_accounts[province].add(row.account_id)
+    by_province = {
+        province: {
+            "protection_events": dict(sorted(province_events[province].items())),
+            "protected_accounts": len(province_accounts[province]),
+        }
+        for province in sorted(province_events)
+    }
     actions = Counter(row.action.value for row in result.actions)
     return {
         "version": __version__,
@@ -62,6 +75,7 @@ def summarize(
         "waived_fen": sum(fee.waived_fen for fee in result.fees),
         "rejects": rejects,
         "by_utility": by_utility,
+        "by_province": by_province,
     }
 
 

@@ -27,19 +27,19 @@ CLASS_NAMES: dict[Lang, dict[CustomerClass, str]] = {
 
 TEXT: dict[Lang, dict[str, str]] = {
     "zh": {
-        "head": "違約金計算（{ruleset}，{klass}）："
-        "電費 {amount} 元，到期日 {due}，{end_label} {end}",
+        "head": "违约金计算（{ruleset}，{klass}）："
+        "账单 {amount} 元，到期日 {due}，{end_label} {end}",
         "paid": "交清日",
-        "through": "計至",
+        "through": "计至",
         "range": "  {first} 至 {last}  {days} 天 × {base} 元 × {rate}‰ = {value} 元{note}",
         "later": "（跨年度）",
-        "waived": "  {first} 至 {last}  {days} 天 免收（本應 {value} 元）",
-        "none": "  未逾期，無違約金。",
-        "total": "合計 {fee} 元（精確值 {exact} 元，四捨五入到分一次）；"
-        "計費 {days} 天，免收 {wdays} 天（{wfee} 元）",
+        "waived": "  {first} 至 {last}  {days} 天 免收（本应 {value} 元）",
+        "none": "  未逾期，无违约金。",
+        "total": "合计 {fee} 元（精确值 {exact} 元，四舍五入到分一次）；"
+        "计费 {days} 天，免收 {wdays} 天（{wfee} 元）",
         "minimum": "不足 {minimum} 元，按 {minimum} 元收取。",
-        "open": "本金尚未交清：違約金仍在累計，交清之日結算。",
-        "policy": "免收依據：{id}「{title}」，{start} 起至 {end} 前",
+        "open": "本金尚未交清：违约金仍在累计，交清之日结算。",
+        "policy": "免收依据：{id}「{title}」，{start} 起至 {end} 前",
     },
     "en": {
         "head": "Late fee ({ruleset}, {klass}): bill {amount} yuan, due {due}, {end_label} {end}",

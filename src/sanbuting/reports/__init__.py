@@ -1,0 +1,1 @@
+"""Reports for managers and regulators, built from a run's `summary.json`."""
