@@ -73,7 +73,8 @@ def run_with_progress(request: RunRequest) -> RunOutcome:
     try:
         return run(request, on_progress=lambda n: progress.advance(task, n), on_accounts=sized)
     finally:
-        progress.stop()
+        if progress.live.is_started:
+            progress.stop()
 
 
 @app.command("run")
