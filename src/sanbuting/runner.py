@@ -11,8 +11,8 @@ from datetime import date
 from pathlib import Path
 
 from sanbuting.domain import Utility
+from sanbuting.engine.frames import RunFrames
 from sanbuting.engine.parallel import run_parallel
-from sanbuting.engine.simulate import RunResult
 from sanbuting.engine.summary import summarize
 from sanbuting.errors import SanbutingError
 from sanbuting.io.outputs import write_outputs
@@ -53,7 +53,7 @@ class RunRequest:
 class RunOutcome:
     inputs: Inputs
     policies: list[Policy]
-    result: RunResult
+    result: RunFrames
     summary: dict[str, object]
 
 

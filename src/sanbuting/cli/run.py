@@ -119,7 +119,7 @@ def run_command(
         raise fail(str(rejected)) from None
     result = outcome.result
     typer.echo(
-        f"{len(result.states)} accounts, {request.start} to {request.end}: "
-        f"{len(result.actions)} actions, {len(result.protections)} protection events, "
+        f"{result.states.height} accounts, {request.start} to {request.end}: "
+        f"{result.actions.height} actions, {result.protections.height} protection events, "
         f"{len(outcome.inputs.rejects)} rejects -> {out}"
     )

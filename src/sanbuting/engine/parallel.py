@@ -19,7 +19,8 @@ from multiprocessing import get_context
 import polars as pl
 
 from sanbuting.domain import Utility
-from sanbuting.engine.simulate import RunResult, accounts_from_frames, simulate
+from sanbuting.engine.frames import RunFrames, concat, from_result
+from sanbuting.engine.simulate import accounts_from_frames, simulate
 from sanbuting.policy.model import Policy
 from sanbuting.rules.schema import Ruleset
 
@@ -56,11 +57,11 @@ def run_frames(
     rulesets: dict[Utility, Ruleset],
     start: date,
     end: date,
-) -> RunResult:
+) -> RunFrames:
     """Group one set of frames into accounts and run them (in this process)."""
     with gc_paused():
         accounts = accounts_from_frames(*frames)
-        return simulate(accounts, policies, rulesets, start, end)
+        return from_result(simulate(accounts, policies, rulesets, start, end))
 
 
 def chunks(frames: Frames, count: int) -> list[Frames]:
@@ -89,7 +90,7 @@ def run_parallel(
     workers: int | None = None,
     on_accounts: Callable[[int], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
-) -> RunResult:
+) -> RunFrames:
     """Run every account of `frames`, on `workers` processes when the run is large."""
     total = frames[0].height
     if on_accounts is not None:
@@ -100,7 +101,7 @@ def run_parallel(
         if on_progress is not None:
             on_progress(total)
         return result
-    merged = RunResult()
+    parts: list[RunFrames] = []
     context = get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = {
@@ -108,8 +109,7 @@ def run_parallel(
             for chunk in chunks(frames, workers * CHUNKS_PER_WORKER)
         }
         for future in as_completed(futures):
-            merged.extend(future.result())
+            parts.append(future.result())
             if on_progress is not None:
                 on_progress(futures[future])
-    merged.sort()
-    return merged
+    return concat(parts)

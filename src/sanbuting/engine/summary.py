@@ -4,21 +4,31 @@ protected arrears, waived fees), its inputs and policies by hash, and its versio
 Events are counted per policy and kind; `protected_arrears_fen` sums, over protected accounts,
 their arrears on the day of their first protection event (an account counts once however many
 events it has). Keys are sorted and no wall-clock time is written, so identical inputs give
-identical bytes.
+identical bytes. Everything is counted from the run's frames, whatever engine made them.
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+
+import polars as pl
 
 from sanbuting import __version__
 from sanbuting.domain import Action
-from sanbuting.engine.simulate import RunResult
+from sanbuting.engine.frames import RunFrames
+
+
+def _events_by(frame: pl.DataFrame, key: str) -> dict[str, dict[str, int]]:
+    """{key value: {kind: events}} from protections joined with their key."""
+    counts = frame.group_by(key, "kind").len().sort(key, "kind")
+    result: dict[str, dict[str, int]] = {}
+    for value, kind, n in counts.iter_rows():
+        result.setdefault(value, {})[kind] = n
+    return result
 
 
 def summarize(
-    result: RunResult,
+    frames: RunFrames,
     *,
     start: str,
     end: str,
@@ -27,52 +37,46 @@ def summarize(
     rejects: int,
 ) -> dict[str, object]:
     """The summary object of a run (see the module docstring)."""
-    events: dict[str, Counter[str]] = defaultdict(Counter)
-    by_utility: dict[str, dict[str, object]] = {}
-    utility_events: dict[str, Counter[str]] = defaultdict(Counter)
-    protected_of: dict[str, set[str]] = defaultdict(set)
-    for row in result.protections:
-        events[row.policy_id][row.kind] += 1
-        utility = result.utilities[row.account_id].value
-        utility_events[utility][row.kind] += 1
-        protected_of[utility].add(row.account_id)
-    accounts_of = Counter(u.value for u in result.utilities.values())
-    waived_of: Counter[str] = Counter()
-    for fee in result.fees:
-        waived_of[result.utilities[fee.account_id].value] += fee.waived_fen
-    for utility in sorted(accounts_of):
-        by_utility[utility] = {
+    events = frames.protections.join(frames.accounts, on="account_id", how="left")
+    accounts_of = dict(frames.accounts.group_by("utility").len().iter_rows())
+    protected_of = dict(events.group_by("utility").agg(pl.col("account_id").n_unique()).iter_rows())
+    waived_of = dict(
+        frames.fees.join(frames.accounts, on="account_id", how="left")
+        .group_by("utility")
+        .agg(pl.col("waived_fen").sum())
+        .iter_rows()
+    )
+    utility_events = _events_by(events, "utility")
+    by_utility = {
+        utility: {
             "accounts": accounts_of[utility],
-            "protection_events": dict(sorted(utility_events[utility].items())),
-            "protected_accounts": len(protected_of[utility]),
-            "waived_fen": waived_of[utility],
+            "protection_events": utility_events.get(utility, {}),
+            "protected_accounts": protected_of.get(utility, 0),
+            "waived_fen": waived_of.get(utility, 0),
         }
-    province_events: dict[str, Counter[str]] = defaultdict(Counter)
-    province_accounts: dict[str, set[str]] = defaultdict(set)
-    for row in result.protections:
-        province = result.provinces[row.account_id]
-        province_events[province][row.kind] += 1
-        province_accounts[province].add(row.account_id)
-    by_province = {
-        province: {
-            "protection_events": dict(sorted(province_events[province].items())),
-            "protected_accounts": len(province_accounts[province]),
-        }
-        for province in sorted(province_events)
+        for utility in sorted(accounts_of)
     }
-    actions = Counter(row.action.value for row in result.actions)
+    province_events = _events_by(events, "province")
+    province_accounts = dict(
+        events.group_by("province").agg(pl.col("account_id").n_unique()).iter_rows()
+    )
+    by_province = {
+        province: {"protection_events": kinds, "protected_accounts": province_accounts[province]}
+        for province, kinds in sorted(province_events.items())
+    }
+    actions = dict(frames.actions.group_by(pl.col("action").cast(pl.String)).len().iter_rows())
     return {
         "version": __version__,
         "period": {"start": start, "end": end},
         "inputs": dict(sorted(inputs.items())),
         "policies": dict(sorted(policies.items())),
-        "accounts": len(result.states),
+        "accounts": frames.states.height,
         "actions": {a.value: actions.get(a.value, 0) for a in sorted(Action, key=str)},
-        "protection_events": {p: dict(sorted(k.items())) for p, k in sorted(events.items())},
-        "protected_accounts": len(result.protected_days),
-        "protected_account_days": sum(result.protected_days.values()),
-        "protected_arrears_fen": sum(result.protected_arrears_fen.values()),
-        "waived_fen": sum(fee.waived_fen for fee in result.fees),
+        "protection_events": _events_by(frames.protections, "policy_id"),
+        "protected_accounts": frames.protected.height,
+        "protected_account_days": int(frames.protected["days"].sum()),
+        "protected_arrears_fen": int(frames.protected["arrears_fen"].sum()),
+        "waived_fen": int(frames.fees["waived_fen"].sum()),
         "rejects": rejects,
         "by_utility": by_utility,
         "by_province": by_province,

@@ -1,15 +1,16 @@
 """Writing a run's output folder: `actions.csv`, `protections.csv`, `late_fees.csv`,
 `states.csv` and `summary.json`, byte-identical for identical inputs (fixed column order,
-sorted rows, `\\n` line ends, UTF-8, a header even when a file has no rows).
+sorted rows, `\\n` line ends, UTF-8, ISO dates, empty cells for absent values, a header even
+when a file has no rows). Every engine's frames go through this one writer.
 """
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from sanbuting.engine.simulate import RunResult
+import polars as pl
+
+from sanbuting.engine.frames import RunFrames
 from sanbuting.engine.summary import summary_json
 
 ACTIONS_HEADER = ("date", "account_id", "action", "step", "bill_id", "policy_id")
@@ -26,58 +27,22 @@ FEES_HEADER = (
 STATES_HEADER = ("account_id", "state", "balance_fen", "arrears_fen")
 
 
-def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
+def write_frame(frame: pl.DataFrame, columns: tuple[str, ...], path: Path) -> None:
+    """Write `columns` of `frame` as the contract's CSV."""
+    text = [pl.col(name).cast(pl.String) for name in columns]
+    empty_as_null = [
+        pl.when(c != "").then(c).alias(name) for c, name in zip(text, columns, strict=True)
+    ]
+    frame.select(empty_as_null).write_csv(
+        path, line_terminator="\n", quote_style="necessary", null_value=""
+    )
 
 
-def write_outputs(out: Path, result: RunResult, summary: dict[str, object]) -> None:
+def write_outputs(out: Path, frames: RunFrames, summary: dict[str, object]) -> None:
     """Write the contract's output folder `out` (created if needed)."""
     out.mkdir(parents=True, exist_ok=True)
-    write_csv(
-        out / "actions.csv",
-        ACTIONS_HEADER,
-        (
-            (r.date.isoformat(), r.account_id, r.action.value, r.step, r.bill_id, r.policy_id)
-            for r in result.actions
-        ),
-    )
-    write_csv(
-        out / "protections.csv",
-        PROTECTIONS_HEADER,
-        (
-            (
-                r.date.isoformat(),
-                r.account_id,
-                r.policy_id,
-                r.kind,
-                r.prevented_action.value,
-                r.deferred_to.isoformat() if r.deferred_to else "",
-            )
-            for r in result.protections
-        ),
-    )
-    write_csv(
-        out / "late_fees.csv",
-        FEES_HEADER,
-        (
-            (
-                r.bill_id,
-                r.account_id,
-                r.accrued_fen,
-                r.waived_fen,
-                r.charged_fen,
-                r.days,
-                r.waived_days,
-            )
-            for r in result.fees
-        ),
-    )
-    write_csv(
-        out / "states.csv",
-        STATES_HEADER,
-        ((r.account_id, r.state.value, r.balance_fen, r.arrears_fen) for r in result.states),
-    )
+    write_frame(frames.actions, ACTIONS_HEADER, out / "actions.csv")
+    write_frame(frames.protections, PROTECTIONS_HEADER, out / "protections.csv")
+    write_frame(frames.fees, FEES_HEADER, out / "late_fees.csv")
+    write_frame(frames.states, STATES_HEADER, out / "states.csv")
     (out / "summary.json").write_text(summary_json(summary), encoding="utf-8")

@@ -1,0 +1,149 @@
+"""A run's results as frames: the one shape every engine hands over, from which the output
+folder is written and the summary counted, so that engines can only differ in what they
+decided, never in how it is written.
+
+Columns are the contract's, plus `rank` columns that order the rows of one day (the order
+in which a day decides actions; a policy's file order) and are not written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from sanbuting.domain import ACTION_ORDER, Action
+from sanbuting.engine.simulate import RunResult
+
+ACTION_RANK = pl.Enum([a.value for a in sorted(Action, key=ACTION_ORDER.__getitem__)])
+"""Actions as an enum in the order one day decides them: sorting by it sorts by that order."""
+
+ACTIONS_SCHEMA = {
+    "date": pl.Date(),
+    "account_id": pl.String(),
+    "action": ACTION_RANK,
+    "step": pl.String(),
+    "bill_id": pl.String(),
+    "policy_id": pl.String(),
+    "policy_rank": pl.Int32(),
+}
+PROTECTIONS_SCHEMA = {
+    "date": pl.Date(),
+    "account_id": pl.String(),
+    "policy_id": pl.String(),
+    "kind": pl.String(),
+    "prevented_action": ACTION_RANK,
+    "deferred_to": pl.Date(),
+}
+FEES_SCHEMA = {
+    "bill_id": pl.String(),
+    "account_id": pl.String(),
+    "accrued_fen": pl.Int64(),
+    "waived_fen": pl.Int64(),
+    "charged_fen": pl.Int64(),
+    "days": pl.Int64(),
+    "waived_days": pl.Int64(),
+}
+STATES_SCHEMA = {
+    "account_id": pl.String(),
+    "state": pl.String(),
+    "balance_fen": pl.Int64(),
+    "arrears_fen": pl.Int64(),
+}
+PROTECTED_SCHEMA = {"account_id": pl.String(), "days": pl.Int64(), "arrears_fen": pl.Int64()}
+ACCOUNTS_SCHEMA = {"account_id": pl.String(), "utility": pl.String(), "province": pl.String()}
+
+
+@dataclass(frozen=True)
+class RunFrames:
+    """What a run decided, sorted as the contract says."""
+
+    actions: pl.DataFrame
+    protections: pl.DataFrame
+    fees: pl.DataFrame
+    states: pl.DataFrame
+    protected: pl.DataFrame
+    """Per protected account: protected account-days and arrears on its first event's day."""
+    accounts: pl.DataFrame
+    """Per account: utility and province, for the summary's breakdowns."""
+
+    def sorted(self) -> RunFrames:
+        return RunFrames(
+            actions=self.actions.sort(
+                ["date", "account_id", "action", "bill_id", "policy_rank"], maintain_order=True
+            ),
+            protections=self.protections.sort(
+                ["date", "account_id", "prevented_action"], maintain_order=True
+            ),
+            fees=self.fees.sort("bill_id"),
+            states=self.states.sort("account_id"),
+            protected=self.protected.sort("account_id"),
+            accounts=self.accounts.sort("account_id"),
+        )
+
+
+def concat(parts: list[RunFrames]) -> RunFrames:
+    """The frames of several disjoint sets of accounts, sorted."""
+
+    def stack(name: str) -> pl.DataFrame:
+        frames: list[pl.DataFrame] = [getattr(part, name) for part in parts]
+        return pl.concat(frames, how="vertical")
+
+    return RunFrames(
+        *(
+            stack(name)
+            for name in ("actions", "protections", "fees", "states", "protected", "accounts")
+        )
+    ).sorted()
+
+
+def from_result(result: RunResult) -> RunFrames:
+    """The reference engine's rows as frames."""
+    actions = pl.DataFrame(
+        [
+            (r.date, r.account_id, r.action.value, r.step, r.bill_id, r.policy_id, r.policy_rank)
+            for r in result.actions
+        ],
+        schema=ACTIONS_SCHEMA,
+        orient="row",
+    )
+    protections = pl.DataFrame(
+        [
+            (r.date, r.account_id, r.policy_id, r.kind, r.prevented_action.value, r.deferred_to)
+            for r in result.protections
+        ],
+        schema=PROTECTIONS_SCHEMA,
+        orient="row",
+    )
+    fees = pl.DataFrame(
+        [
+            (
+                r.bill_id,
+                r.account_id,
+                r.accrued_fen,
+                r.waived_fen,
+                r.charged_fen,
+                r.days,
+                r.waived_days,
+            )
+            for r in result.fees
+        ],
+        schema=FEES_SCHEMA,
+        orient="row",
+    )
+    states = pl.DataFrame(
+        [(r.account_id, r.state.value, r.balance_fen, r.arrears_fen) for r in result.states],
+        schema=STATES_SCHEMA,
+        orient="row",
+    )
+    protected = pl.DataFrame(
+        [(a, days, result.protected_arrears_fen[a]) for a, days in result.protected_days.items()],
+        schema=PROTECTED_SCHEMA,
+        orient="row",
+    )
+    accounts = pl.DataFrame(
+        [(a, u.value, result.provinces[a]) for a, u in result.utilities.items()],
+        schema=ACCOUNTS_SCHEMA,
+        orient="row",
+    )
+    return RunFrames(actions, protections, fees, states, protected, accounts).sorted()
