@@ -40,7 +40,7 @@ from typing import Any
 
 from sanbuting.runner import RunOutcome, RunRequest, run
 
-ENGINES = ("reference",)
+ENGINES = ("reference", "fast")
 """Engines every scenario runs under (the fast engine joins when it exists)."""
 
 HEADERS = {

@@ -11,8 +11,9 @@ from datetime import date
 from pathlib import Path
 
 from sanbuting.domain import Utility
+from sanbuting.engine.fast import run_fast
 from sanbuting.engine.frames import RunFrames
-from sanbuting.engine.parallel import run_parallel
+from sanbuting.engine.parallel import default_workers, run_parallel
 from sanbuting.engine.summary import summarize
 from sanbuting.errors import SanbutingError
 from sanbuting.io.outputs import write_outputs
@@ -21,7 +22,7 @@ from sanbuting.io.rejects import REJECTS_FILE, write_rejects
 from sanbuting.policy import Policy, load_policies
 from sanbuting.rules import rulesets_by_utility
 
-ENGINES = ("reference",)
+ENGINES = ("fast", "reference")
 
 
 class RejectedInputs(SanbutingError):
@@ -42,7 +43,7 @@ class RunRequest:
     start: date
     end: date
     out: Path
-    engine: str = "reference"
+    engine: str = "fast"
     allow_rejects: bool = False
     rulesets: dict[Utility, str] | None = None
     workers: int | None = None
@@ -86,16 +87,28 @@ def run(
         if not request.allow_rejects:
             raise RejectedInputs(inputs, request.out / REJECTS_FILE)
     frames = (inputs.accounts, inputs.bills, inputs.payments, inputs.usage)
-    result = run_parallel(
-        frames,
-        policies,
-        rulesets,
-        request.start,
-        request.end,
-        workers=request.workers,
-        on_accounts=on_accounts,
-        on_progress=on_progress,
-    )
+    if request.engine == "fast":
+        if on_accounts is not None:
+            on_accounts(0)
+        result = run_fast(
+            frames,
+            policies,
+            rulesets,
+            request.start,
+            request.end,
+            threads=request.workers or default_workers(),
+        )
+    else:
+        result = run_parallel(
+            frames,
+            policies,
+            rulesets,
+            request.start,
+            request.end,
+            workers=request.workers,
+            on_accounts=on_accounts,
+            on_progress=on_progress,
+        )
     summary = summarize(
         result,
         start=request.start.isoformat(),

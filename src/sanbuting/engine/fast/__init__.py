@@ -1,0 +1,161 @@
+"""The fast engine: the reference engine's rules, compiled (Numba) over per-account arrays.
+
+`run_fast` prepares the arrays (`prepare`), runs the kernel (`accounts.run_range`) over
+ranges of accounts on threads (the kernel releases the GIL), and turns the rows back into the
+run's frames (`collect`). Accounts whose amounts could overflow 64-bit fee arithmetic (amounts
+near the contract's 10^15-fen ceiling) are run by the reference engine instead, so the answer
+is always exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from itertools import pairwise
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from sanbuting.domain import Utility
+from sanbuting.engine.fast import layout as lay
+from sanbuting.engine.fast.accounts import run_range
+from sanbuting.engine.fast.collect import collect
+from sanbuting.engine.fast.prepare import Arrays, day_number, prepare
+from sanbuting.engine.frames import RunFrames, concat
+from sanbuting.engine.parallel import run_frames
+from sanbuting.errors import SanbutingError
+from sanbuting.policy.model import Policy
+from sanbuting.rules.schema import Ruleset
+
+Ints = npt.NDArray[np.int64]
+Frames = tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]
+SAFE_UNITS = 2**62
+"""Fee units (fen x ppm) an account may reach before it is left to the reference engine."""
+RANGES_PER_THREAD = 4
+
+
+def _risky_accounts(frames: Frames, end: date) -> pl.Series:
+    """Accounts whose fee units or money sums could leave int64 (absurd but legal amounts)."""
+    _, bills, payments, usage = frames
+    span = (pl.lit(end) - pl.col("due_on")).dt.total_days().clip(lower_bound=0) + 1
+    units = bills.select(
+        "account_id",
+        (pl.col("amount_fen").cast(pl.Float64) * 3000.0 * span.cast(pl.Float64)).alias("u"),
+    )
+    money = pl.concat(
+        [
+            f.select("account_id", pl.col("amount_fen").cast(pl.Float64))
+            for f in (bills, payments, usage)
+        ]
+    )
+    risky = pl.concat(
+        [
+            units.filter(pl.col("u") > SAFE_UNITS).select("account_id"),
+            money.group_by("account_id")
+            .agg(pl.col("amount_fen").sum())
+            .filter(pl.col("amount_fen") > 2**60)
+            .select("account_id"),
+        ]
+    )
+    return risky.get_column("account_id").unique()
+
+
+def _run_range(
+    arrays: Arrays, lo: int, hi: int, start: int, end: int, bs: Ints, fees: Ints, states: Ints
+) -> tuple[Ints, Ints]:
+    """Run accounts lo..hi-1, growing the row buffers until the rows fit."""
+    capacity = 16 + 8 * (hi - lo) + 2 * int(arrays.b_off[hi] - arrays.b_off[lo])
+    while True:
+        out = np.empty((capacity, lay.ACTION_COLUMNS), dtype=np.int64)
+        prots = np.empty((capacity, lay.PROTECTION_COLUMNS), dtype=np.int64)
+        counts = np.zeros(2, dtype=np.int64)
+        run_range(
+            lo,
+            hi,
+            start,
+            end,
+            arrays.acc,
+            arrays.b_off,
+            arrays.bills,
+            arrays.windows,
+            arrays.p_off,
+            arrays.pays,
+            arrays.u_off,
+            arrays.usage,
+            arrays.ap_off,
+            arrays.ap,
+            arrays.pol,
+            arrays.rules,
+            bs,
+            fees,
+            states,
+            out,
+            prots,
+            counts,
+        )
+        if counts[0] <= capacity and counts[1] <= capacity:
+            return out[: counts[0]], prots[: counts[1]]
+        capacity = 2 * int(max(counts))
+
+
+def _fast(
+    frames: Frames,
+    policies: list[Policy],
+    rulesets: dict[Utility, Ruleset],
+    start: date,
+    end: date,
+    threads: int,
+) -> RunFrames:
+    arrays = prepare(frames, policies, rulesets)
+    n, nb = arrays.acc.shape[0], arrays.bills.shape[0]
+    bs = np.zeros((nb, lay.BILL_COLUMNS), dtype=np.int64)
+    fees = np.zeros((nb, 5), dtype=np.int64)
+    states = np.zeros((n, lay.STATE_COLUMNS), dtype=np.int64)
+    edges = np.linspace(0, n, num=max(1, threads * RANGES_PER_THREAD) + 1, dtype=np.int64)
+    ranges = [(int(lo), int(hi)) for lo, hi in pairwise(edges) if hi > lo]
+    first, last = day_number(start), day_number(end)
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        parts = list(
+            pool.map(
+                lambda r: _run_range(arrays, r[0], r[1], first, last, bs, fees, states), ranges
+            )
+        )
+    actions = np.concatenate(
+        [p[0] for p in parts] or [np.empty((0, lay.ACTION_COLUMNS), dtype=np.int64)]
+    )
+    prots = np.concatenate(
+        [p[1] for p in parts] or [np.empty((0, lay.PROTECTION_COLUMNS), dtype=np.int64)]
+    )
+    return collect(arrays, rulesets, actions.astype(np.int64), prots.astype(np.int64), fees, states)
+
+
+def run_fast(
+    frames: Frames,
+    policies: Sequence[Policy],
+    rulesets: dict[Utility, Ruleset],
+    start: date,
+    end: date,
+    threads: int = 2,
+) -> RunFrames:
+    """Run every account of `frames` from `start` through `end`."""
+    listed = list(policies)
+    if len(listed) > lay.MAX_POLICIES:
+        raise SanbutingError(
+            f"the fast engine takes at most {lay.MAX_POLICIES} policies; use --engine reference"
+        )
+    risky = _risky_accounts(frames, end)
+    if risky.len() == 0:
+        return _fast(frames, listed, rulesets, start, end, threads)
+
+    def part(keep: bool) -> Frames:
+        picked = [f.filter(pl.col("account_id").is_in(risky.implode()) == keep) for f in frames]
+        return (picked[0], picked[1], picked[2], picked[3])
+
+    return concat(
+        [
+            _fast(part(False), listed, rulesets, start, end, threads),
+            run_frames(part(True), listed, rulesets, start, end),
+        ]
+    )

@@ -1,0 +1,189 @@
+"""The fast kernel's outer loop: each account of a range, its replay before `--start` (for
+postpaid), its days from `start` through `end`, and its results (`PostpaidRun.run`,
+`PrepaidRun.run`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+from sanbuting.engine.fast.kernel import (
+    L_ACCOUNT,
+    L_ANY,
+    L_AP_HI,
+    L_AP_LO,
+    L_ARREARS,
+    L_CUTOFF,
+    L_DAYS,
+    L_LOW_ARMED,
+    L_MONEY,
+    L_NOTICE,
+    L_RECORDING,
+    L_RELIEF,
+    L_RUN_START,
+    L_SIZE,
+    L_STATE,
+    L_WAIT,
+    fee_fen,
+    postpaid_day,
+    prepaid_day,
+)
+from sanbuting.engine.fast.layout import (
+    B_CHARGED,
+    B_DAYS,
+    B_PRINCIPAL,
+    B_WAIVED_DAYS,
+    B_WAIVED_UNITS,
+    DISCONNECTED,
+    NONE,
+    R_LOW,
+    R_MINIMUM,
+    S_ANY_EVENT,
+    S_ARREARS,
+    S_BALANCE,
+    S_PROTECTED_ARREARS,
+    S_PROTECTED_DAYS,
+    S_STATE,
+    SUSPENDED,
+)
+
+Ints = npt.NDArray[np.int64]
+HALF, UNITS = 500_000, 1_000_000
+
+# Account columns of `acc`.
+C_UTILITY, C_CLASS, C_PREPAID, C_STATE, C_BALANCE, C_CREDIT_LIMIT, C_GUARANTEES = range(7)
+ACCOUNT_COLUMNS = 7
+
+
+@njit(cache=True, nogil=True)
+def run_range(
+    lo: int,
+    hi: int,
+    start: int,
+    end: int,
+    acc: Ints,
+    b_off: Ints,
+    bills: Ints,
+    windows: Ints,
+    p_off: Ints,
+    pays: Ints,
+    u_off: Ints,
+    usage: Ints,
+    ap_off: Ints,
+    ap: Ints,
+    pol: Ints,
+    rules: Ints,
+    bs: Ints,
+    fees: Ints,
+    states: Ints,
+    out: Ints,
+    prots: Ints,
+    counts: Ints,
+) -> None:
+    """Run accounts `lo` to `hi - 1`; rows go to `out` and `prots` from `counts`."""
+    mem = np.empty(L_SIZE, dtype=np.int64)
+    for i in range(lo, hi):
+        mem[:] = 0
+        mem[L_ACCOUNT], mem[L_CUTOFF], mem[L_NOTICE], mem[L_WAIT] = i, NONE, NONE, NONE
+        mem[L_AP_LO], mem[L_AP_HI] = ap_off[i], ap_off[i + 1]
+        mem[L_STATE] = acc[i, C_STATE]
+        rule = rules[acc[i, C_UTILITY]]
+        b_lo, b_hi, p_lo, p_hi = b_off[i], b_off[i + 1], p_off[i], p_off[i + 1]
+        for j in range(b_lo, b_hi):
+            bs[j, :] = 0
+            bs[j, B_PRINCIPAL], bs[j, B_CHARGED] = bills[j, 2], NONE
+        cut_off_input = acc[i, C_STATE] == SUSPENDED or acc[i, C_STATE] == DISCONNECTED
+        if acc[i, C_PREPAID] == 1:
+            mem[L_CUTOFF] = start if cut_off_input else NONE
+            mem[L_MONEY] = acc[i, C_BALANCE]
+            mem[L_LOW_ARMED] = 1 if acc[i, C_BALANCE] >= rule[R_LOW] else 0
+            mem[L_RECORDING], mem[L_RELIEF], mem[L_RUN_START] = 1, 1, start
+            for day in range(start, end + 1):
+                prepaid_day(
+                    mem,
+                    day,
+                    pays,
+                    p_lo,
+                    p_hi,
+                    usage,
+                    u_off[i],
+                    u_off[i + 1],
+                    rule,
+                    acc[i, C_CREDIT_LIMIT],
+                    acc[i, C_GUARANTEES] == 1,
+                    end,
+                    ap,
+                    pol,
+                    out,
+                    prots,
+                    counts,
+                )
+            balance = mem[L_MONEY]
+            states[i, S_BALANCE], states[i, S_ARREARS] = balance, max(0, -balance)
+        else:
+            first = start
+            for j in range(b_lo, b_hi):
+                first = min(first, bills[j, 0])
+            for k in range(p_lo, p_hi):
+                first = min(first, pays[k, 0])
+            for day in range(first, start):  # the replay: no relief, nothing written
+                postpaid_day(
+                    mem,
+                    day,
+                    b_lo,
+                    b_hi,
+                    bills,
+                    bs,
+                    windows,
+                    pays,
+                    p_lo,
+                    p_hi,
+                    rule,
+                    acc[i, C_CLASS],
+                    end,
+                    ap,
+                    pol,
+                    out,
+                    prots,
+                    counts,
+                )
+            replay_cut_off = mem[L_STATE] == SUSPENDED or mem[L_STATE] == DISCONNECTED
+            known = mem[L_CUTOFF] if replay_cut_off else NONE
+            mem[L_CUTOFF] = (known if known != NONE else start) if cut_off_input else NONE
+            mem[L_STATE], mem[L_MONEY] = acc[i, C_STATE], acc[i, C_BALANCE]
+            mem[L_RECORDING], mem[L_RELIEF], mem[L_RUN_START] = 1, 1, start
+            arrears = 0
+            for day in range(start, end + 1):
+                arrears = postpaid_day(
+                    mem,
+                    day,
+                    b_lo,
+                    b_hi,
+                    bills,
+                    bs,
+                    windows,
+                    pays,
+                    p_lo,
+                    p_hi,
+                    rule,
+                    acc[i, C_CLASS],
+                    end,
+                    ap,
+                    pol,
+                    out,
+                    prots,
+                    counts,
+                )
+            states[i, S_BALANCE], states[i, S_ARREARS] = mem[L_MONEY], arrears
+            for j in range(b_lo, b_hi):
+                accrued = fee_fen(bs, j, rule[R_MINIMUM], False)
+                fees[j, 0] = accrued
+                fees[j, 1] = (bs[j, B_WAIVED_UNITS] + HALF) // UNITS
+                fees[j, 2] = accrued if bs[j, B_CHARGED] != NONE else 0
+                fees[j, 3], fees[j, 4] = bs[j, B_DAYS], bs[j, B_WAIVED_DAYS]
+        states[i, S_STATE] = mem[L_STATE]
+        states[i, S_PROTECTED_DAYS] = mem[L_DAYS]
+        states[i, S_PROTECTED_ARREARS] = mem[L_ARREARS]
+        states[i, S_ANY_EVENT] = mem[L_ANY]
