@@ -17,20 +17,25 @@ from sanbuting.engine.fast.kernel import (
     L_ARREARS,
     L_CUTOFF,
     L_DAYS,
+    L_IN_EPISODE,
     L_LOW_ARMED,
     L_MONEY,
     L_NOTICE,
+    L_PAY,
     L_RECORDING,
     L_RELIEF,
     L_RUN_START,
     L_SIZE,
     L_STATE,
+    L_USE,
     L_WAIT,
     fee_fen,
+    next_event,
     postpaid_day,
     prepaid_day,
 )
 from sanbuting.engine.fast.layout import (
+    ACTIVE,
     B_CHARGED,
     B_DAYS,
     B_PRINCIPAL,
@@ -40,6 +45,7 @@ from sanbuting.engine.fast.layout import (
     NONE,
     R_LOW,
     R_MINIMUM,
+    R_REMIND,
     S_ANY_EVENT,
     S_ARREARS,
     S_BALANCE,
@@ -55,6 +61,63 @@ HALF, UNITS = 500_000, 1_000_000
 # Account columns of `acc`.
 C_UTILITY, C_CLASS, C_PREPAID, C_STATE, C_BALANCE, C_CREDIT_LIMIT, C_GUARANTEES = range(7)
 ACCOUNT_COLUMNS = 7
+
+
+@njit(cache=True, nogil=True)
+def postpaid_days(
+    mem: Ints,
+    first: int,
+    stop: int,
+    b_lo: int,
+    b_hi: int,
+    bills: Ints,
+    bs: Ints,
+    windows: Ints,
+    pays: Ints,
+    p_lo: int,
+    p_hi: int,
+    rule: Ints,
+    cls: int,
+    end: int,
+    ap: Ints,
+    pol: Ints,
+    out: Ints,
+    prots: Ints,
+    counts: Ints,
+) -> int:
+    """Days `first` to `stop - 1` of a postpaid account, jumping over quiet days (active,
+    nothing overdue, no event); returns the arrears of the last day (0 if it was quiet)."""
+    arrears = 0
+    day = first
+    while day < stop:
+        if mem[L_STATE] == ACTIVE and mem[L_IN_EPISODE] == 0:
+            upcoming = next_event(mem, day, b_lo, b_hi, bills, pays, p_hi, rule[R_REMIND])
+            if upcoming != day:
+                day = min(upcoming, stop)
+                arrears = 0
+                continue
+        arrears = postpaid_day(
+            mem,
+            day,
+            b_lo,
+            b_hi,
+            bills,
+            bs,
+            windows,
+            pays,
+            p_lo,
+            p_hi,
+            rule,
+            cls,
+            end,
+            ap,
+            pol,
+            out,
+            prots,
+            counts,
+        )
+        day += 1
+    return arrears
 
 
 @njit(cache=True, nogil=True)
@@ -100,6 +163,7 @@ def run_range(
             mem[L_MONEY] = acc[i, C_BALANCE]
             mem[L_LOW_ARMED] = 1 if acc[i, C_BALANCE] >= rule[R_LOW] else 0
             mem[L_RECORDING], mem[L_RELIEF], mem[L_RUN_START] = 1, 1, start
+            mem[L_PAY], mem[L_USE] = p_lo, u_off[i]
             for day in range(start, end + 1):
                 prepaid_day(
                     mem,
@@ -128,54 +192,54 @@ def run_range(
                 first = min(first, bills[j, 0])
             for k in range(p_lo, p_hi):
                 first = min(first, pays[k, 0])
-            for day in range(first, start):  # the replay: no relief, nothing written
-                postpaid_day(
-                    mem,
-                    day,
-                    b_lo,
-                    b_hi,
-                    bills,
-                    bs,
-                    windows,
-                    pays,
-                    p_lo,
-                    p_hi,
-                    rule,
-                    acc[i, C_CLASS],
-                    end,
-                    ap,
-                    pol,
-                    out,
-                    prots,
-                    counts,
-                )
+            mem[L_PAY], mem[L_USE] = p_lo, u_off[i]
+            postpaid_days(
+                mem,
+                first,
+                start,
+                b_lo,
+                b_hi,
+                bills,
+                bs,
+                windows,
+                pays,
+                p_lo,
+                p_hi,
+                rule,
+                acc[i, C_CLASS],
+                end,
+                ap,
+                pol,
+                out,
+                prots,
+                counts,
+            )
             replay_cut_off = mem[L_STATE] == SUSPENDED or mem[L_STATE] == DISCONNECTED
             known = mem[L_CUTOFF] if replay_cut_off else NONE
             mem[L_CUTOFF] = (known if known != NONE else start) if cut_off_input else NONE
             mem[L_STATE], mem[L_MONEY] = acc[i, C_STATE], acc[i, C_BALANCE]
             mem[L_RECORDING], mem[L_RELIEF], mem[L_RUN_START] = 1, 1, start
-            arrears = 0
-            for day in range(start, end + 1):
-                arrears = postpaid_day(
-                    mem,
-                    day,
-                    b_lo,
-                    b_hi,
-                    bills,
-                    bs,
-                    windows,
-                    pays,
-                    p_lo,
-                    p_hi,
-                    rule,
-                    acc[i, C_CLASS],
-                    end,
-                    ap,
-                    pol,
-                    out,
-                    prots,
-                    counts,
-                )
+            arrears = postpaid_days(
+                mem,
+                start,
+                end + 1,
+                b_lo,
+                b_hi,
+                bills,
+                bs,
+                windows,
+                pays,
+                p_lo,
+                p_hi,
+                rule,
+                acc[i, C_CLASS],
+                end,
+                ap,
+                pol,
+                out,
+                prots,
+                counts,
+            )
             states[i, S_BALANCE], states[i, S_ARREARS] = mem[L_MONEY], arrears
             for j in range(b_lo, b_hi):
                 accrued = fee_fen(bs, j, rule[R_MINIMUM], False)

@@ -94,9 +94,12 @@ HALF, UNITS = 500_000, 1_000_000
     L_RELIEF,
     L_AP_LO,
     L_AP_HI,
-) = range(18)
-L_SIZE = 18
-"""L_MONEY is the postpaid credit or the prepaid balance; L_RELIEF is 0 in the replay."""
+    L_PAY,
+    L_USE,
+) = range(20)
+L_SIZE = 20
+"""L_MONEY is the postpaid credit or the prepaid balance; L_RELIEF is 0 in the replay;
+L_PAY and L_USE are cursors into the account's payments and usage (days only go forward)."""
 
 
 @njit(cache=True, nogil=True)
@@ -276,16 +279,6 @@ def postpaid_day(
     """One day of a postpaid account (`PostpaidRun.day`); returns its arrears."""
     remind = rule[R_REMIND]
     minimum = rule[R_MINIMUM]
-    event = False
-    for j in range(b_lo, b_hi):
-        issued, due = bills[j, 0], bills[j, 1]
-        if issued == day or due + 1 == day or due + remind == day:
-            event = True
-    for k in range(p_lo, p_hi):
-        if pays[k, 0] == day:
-            event = True
-    if mem[L_STATE] == ACTIVE and mem[L_IN_EPISODE] == 0 and not event:
-        return 0
     for j in range(b_lo, b_hi):  # open today's bills, paid from credit on hand
         if bs[j, B_OPENED] == 0 and bills[j, 0] <= day:
             bs[j, B_OPENED] = 1
@@ -302,10 +295,11 @@ def postpaid_day(
         else:
             bs[j, B_UNITS] += bs[j, B_PRINCIPAL] * rate
             bs[j, B_DAYS] += 1
-    for k in range(p_lo, p_hi):
-        if pays[k, 0] != day:
-            continue
-        amount = pays[k, 1]
+    while mem[L_PAY] < p_hi and pays[mem[L_PAY], 0] < day:
+        mem[L_PAY] += 1
+    while mem[L_PAY] < p_hi and pays[mem[L_PAY], 0] == day:
+        amount = pays[mem[L_PAY], 1]
+        mem[L_PAY] += 1
         for j in range(b_lo, b_hi):
             if amount == 0:
                 break
@@ -334,6 +328,26 @@ def postpaid_day(
     if step != NONE:
         enforce(mem, day, step, arrears, False, ap, pol, out, prots, counts)
     return arrears
+
+
+@njit(cache=True, nogil=True)
+def next_event(
+    mem: Ints, day: int, b_lo: int, b_hi: int, bills: Ints, pays: Ints, p_hi: int, remind: int
+) -> int:
+    """The first day from `day` on with an event for a postpaid account: a bill issued or
+    falling due (due+1, the reminder day) or a payment. Days before it are quiet
+    (`PostpaidRun.quiet`) while the account is active and owes nothing overdue."""
+    best = 2**40
+    for j in range(b_lo, b_hi):
+        for candidate in (bills[j, 0], bills[j, 1] + 1, bills[j, 1] + remind):
+            if day <= candidate < best:
+                best = candidate
+    k = mem[L_PAY]
+    while k < p_hi and pays[k, 0] < day:
+        k += 1
+    if k < p_hi and pays[k, 0] < best:
+        best = pays[k, 0]
+    return int(best)
 
 
 @njit(cache=True, nogil=True)
@@ -389,13 +403,17 @@ def prepaid_day(
     counts: Ints,
 ) -> None:
     """One day of a prepaid account (`PrepaidRun.day`)."""
-    for k in range(p_lo, p_hi):
-        if pays[k, 0] == day:
-            mem[L_MONEY] += pays[k, 1]
+    while mem[L_PAY] < p_hi and pays[mem[L_PAY], 0] < day:
+        mem[L_PAY] += 1
+    while mem[L_PAY] < p_hi and pays[mem[L_PAY], 0] == day:
+        mem[L_MONEY] += pays[mem[L_PAY], 1]
+        mem[L_PAY] += 1
+    while mem[L_USE] < u_hi and usage[mem[L_USE], 0] < day:
+        mem[L_USE] += 1
     if mem[L_STATE] == ACTIVE:
-        for k in range(u_lo, u_hi):
-            if usage[k, 0] == day:
-                mem[L_MONEY] -= usage[k, 1]
+        while mem[L_USE] < u_hi and usage[mem[L_USE], 0] == day:
+            mem[L_MONEY] -= usage[mem[L_USE], 1]
+            mem[L_USE] += 1
     if mem[L_STATE] == TERMINATED:
         return
     balance = mem[L_MONEY]

@@ -69,7 +69,7 @@ def _offsets(index: npt.NDArray[np.int64], count: int) -> Ints:
 
 def scope_expr(scope: Scope) -> pl.Expr:
     """A scope as a Polars predicate over the accounts frame (AND of keys, OR within)."""
-    terms = [pl.lit(value=True)]
+    terms = [pl.col("account_id").is_not_null()]  # a column, so an empty scope spans all rows
     if scope.utility is not None:
         terms.append(pl.col("utility").is_in([u.value for u in scope.utility]))
     if scope.region is not None:
