@@ -316,14 +316,16 @@ def usage_rows(draw: st.DrawFn, account_id: str) -> list[dict[str, Any]]:
 # --- policies -------------------------------------------------------------------------------
 
 
-def _maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    return st.one_of(st.none(), strategy)
-
-
 def _subset(values: tuple[Any, ...]) -> st.SearchStrategy[tuple[Any, ...]]:
     return st.lists(st.sampled_from(values), min_size=1, max_size=len(values), unique=True).map(
         tuple
     )
+
+
+@st.composite
+def _maybe(draw: st.DrawFn, strategy: st.SearchStrategy[Any]) -> Any:
+    """None (the key is not given) two times in three: scopes of many keys rarely match."""
+    return draw(strategy) if draw(st.integers(0, 2)) == 0 else None
 
 
 @st.composite
@@ -338,19 +340,32 @@ def scopes(draw: st.DrawFn) -> Scope:
 
 
 @st.composite
-def windows(draw: st.DrawFn) -> Window:
-    start = draw(days_between(POLICY_FROM, POLICY_TO - timedelta(days=1)))
-    end = draw(days_between(start + timedelta(days=1), POLICY_TO))
+def windows(draw: st.DrawFn, run_start: date, run_end: date) -> Window:
+    """A window inside POLICY_FROM..POLICY_TO: anywhere, or opening or closing in the run."""
+    last_start = POLICY_TO - timedelta(days=1)
+    if draw(st.booleans()):
+        start = draw(days_between(POLICY_FROM, last_start))
+    else:
+        around = run_start + timedelta(days=draw(st.integers(-20, (run_end - run_start).days)))
+        start = min(max(around, POLICY_FROM), last_start)
+    end = draw(
+        st.one_of(
+            days_between(start + timedelta(days=1), POLICY_TO),
+            st.integers(1, 30).map(lambda n: min(start + timedelta(days=n), POLICY_TO)),
+        )
+    )
     return Window(start, end)
 
 
 @st.composite
-def policy_of(draw: st.DrawFn, effect: str, policy_id: str) -> Policy:
+def policy_of(
+    draw: st.DrawFn, effect: str, policy_id: str, run_start: date, run_end: date
+) -> Policy:
     common: dict[str, Any] = {
         "id": policy_id,
         "title": policy_id,
         "scope": draw(scopes()),
-        "window": draw(windows()),
+        "window": draw(windows(run_start, run_end)),
     }
     if effect == "exempt":
         return ExemptPolicy(
@@ -374,11 +389,17 @@ EFFECTS = ("exempt", "defer", "waive_late_fee", "emergency_credit")
 
 
 @st.composite
-def policy_lists(draw: st.DrawFn, max_each: int = 5) -> tuple[Policy, ...]:
-    """0..max_each policies of every effect, in a random file order, with unique ids."""
+def policy_lists(
+    draw: st.DrawFn, run_start: date, run_end: date, max_each: int = 5
+) -> tuple[Policy, ...]:
+    """0..max_each policies of every effect, in a random file order, with unique ids; many
+    windows open or close inside the run `run_start`..`run_end`."""
     effects = [e for e in EFFECTS for _ in range(draw(st.integers(0, max_each)))]
     order = draw(st.permutations(effects)) if effects else []
-    return tuple(draw(policy_of(effect, f"p{k}-{effect[:4]}")) for k, effect in enumerate(order))
+    return tuple(
+        draw(policy_of(effect, f"p{k}-{effect[:4]}", run_start, run_end))
+        for k, effect in enumerate(order)
+    )
 
 
 # --- universes ------------------------------------------------------------------------------
@@ -415,7 +436,7 @@ def universes(
         bills=_frame(bills, BILLS.schema),
         payments=payments_frame,
         usage=_frame(usage, USAGE.schema),
-        policies=draw(policy_lists(max_each_policy)),
+        policies=draw(policy_lists(start, end, max_each_policy)),
         start=start,
         end=end,
     )

@@ -47,6 +47,8 @@ class RunRequest:
     allow_rejects: bool = False
     rulesets: dict[Utility, str] | None = None
     workers: int | None = None
+    buckets: int | None = None
+    """Buckets of accounts run one after another (default: one per million accounts)."""
     """Worker processes for large runs (default: one per core)."""
 
 

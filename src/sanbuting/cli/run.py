@@ -102,7 +102,20 @@ def run_command(
     ruleset: RulesetOption = None,
     workers: Annotated[
         int | None,
-        typer.Option(help="Worker processes for large runs (default: one per core).", min=1),
+        typer.Option(
+            help="Threads (fast engine) or worker processes (reference engine) for "
+            "large runs (default: one per core).",
+            min=1,
+        ),
+    ] = None,
+    buckets: Annotated[
+        int | None,
+        typer.Option(
+            help="Buckets of accounts run one after another, bounding the engine's "
+            "memory (default: one per million accounts); the output is the same for "
+            "any count.",
+            min=1,
+        ),
     ] = None,
 ) -> None:
     """Simulate every day from --start through --end and write actions.csv, protections.csv,
@@ -116,6 +129,8 @@ def run_command(
         engine=engine,
         allow_rejects=allow_rejects,
         rulesets=ruleset_overrides(ruleset),
+        workers=workers,
+        buckets=buckets,
     )
     try:
         outcome = run_with_progress(request)

@@ -16,9 +16,8 @@ from contextlib import contextmanager
 from datetime import date
 from multiprocessing import get_context
 
-import polars as pl
-
 from sanbuting.domain import Utility
+from sanbuting.engine.buckets import Frames, split
 from sanbuting.engine.frames import RunFrames, concat, from_result
 from sanbuting.engine.simulate import accounts_from_frames, simulate
 from sanbuting.policy.model import Policy
@@ -27,9 +26,6 @@ from sanbuting.rules.schema import Ruleset
 IN_PROCESS_BELOW = 20_000
 """Runs over fewer accounts than this are not worth starting workers for."""
 CHUNKS_PER_WORKER = 4
-
-Frames = tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]
-"""accounts, bills, payments, usage: the contract's frames."""
 
 
 @contextmanager
@@ -64,22 +60,6 @@ def run_frames(
         return from_result(simulate(accounts, policies, rulesets, start, end))
 
 
-def chunks(frames: Frames, count: int) -> list[Frames]:
-    """Cut the frames into `count` chunks by a hash of `account_id` (empty chunks dropped)."""
-
-    def keyed(frame: pl.DataFrame) -> dict[int, pl.DataFrame]:
-        parts = frame.with_columns(
-            (pl.col("account_id").hash(seed=2020) % count).alias("_chunk")
-        ).partition_by("_chunk", as_dict=True, include_key=False)
-        return {int(key[0]): part for key, part in parts.items()}
-
-    parts = [keyed(frame) for frame in frames]
-    return [
-        tuple(p.get(k, frame.clear()) for p, frame in zip(parts, frames, strict=True))  # type: ignore[misc]
-        for k in sorted(parts[0])
-    ]
-
-
 def run_parallel(
     frames: Frames,
     policies: Sequence[Policy],
@@ -106,7 +86,7 @@ def run_parallel(
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = {
             pool.submit(run_frames, chunk, policies, rulesets, start, end): chunk[0].height
-            for chunk in chunks(frames, workers * CHUNKS_PER_WORKER)
+            for chunk in split(frames, workers * CHUNKS_PER_WORKER)
         }
         for future in as_completed(futures):
             parts.append(future.result())
