@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit fuzz clean lock
+.PHONY: demo test lint typecheck unit fuzz bench clean lock
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "sanbuting needs Python >= 3.11 (set PYTHON=python3.11)")'
@@ -20,8 +20,8 @@ demo: $(STAMP)
 test: lint typecheck unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests scripts
-	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff format --check src tests scripts benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -31,6 +31,11 @@ unit: $(STAMP)
 
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -n 2 -m property
+
+# Engine benchmark (not part of the tests): BENCH_ACCOUNTS=10000000 make bench for the big one.
+BENCH_ACCOUNTS ?= 1000000
+bench: $(STAMP)
+	$(BIN)/python benchmarks/engine_bench.py --accounts $(BENCH_ACCOUNTS)
 
 # Re-pin the lock file from the current environment (after changing dependencies).
 lock: $(STAMP)

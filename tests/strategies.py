@@ -205,8 +205,7 @@ def account_ids(draw: st.DrawFn, min_size: int, max_size: int) -> list[str]:
     """Unique ids: mostly A1..An, some with other characters."""
     count = draw(st.integers(min_size, max_size))
     pool = [f"A{k}" for k in range(1, max_size + 1)] + list(ODD_IDS)
-    picked = draw(st.lists(st.sampled_from(pool), min_size=count, max_size=count, unique=True))
-    return picked
+    return draw(st.lists(st.sampled_from(pool), min_size=count, max_size=count, unique=True))
 
 
 @st.composite
@@ -229,7 +228,7 @@ def account_row(draw: st.DrawFn, account_id: str) -> dict[str, Any]:
 
 @st.composite
 def bill_rows(draw: st.DrawFn, account_id: str, ids: _Ids) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for _ in range(draw(st.integers(0, 4))):
         if rows and draw(st.integers(0, 3)) == 0:  # same issue day: the bill_id breaks ties
             issued = rows[-1]["issued_on"]
@@ -274,13 +273,12 @@ def payment_rows(
             ]
         amount = draw(st.one_of(choices))
         if rows and draw(st.integers(0, 3)) == 0:
-            earlier = draw(st.sampled_from(rows))["paid_at"]
-            paid_at = (
-                earlier
-                if draw(st.booleans())
-                else datetime.combine(earlier.date(), draw(clock_times()), tzinfo=SHANGHAI)
-            )
-        elif bills and draw(st.booleans()):
+            earlier: datetime = draw(st.sampled_from(rows))["paid_at"]
+            same_instant = draw(st.booleans())
+            paid_at = earlier  # the same instant: payment_id orders them
+            if not same_instant:
+                paid_at = datetime.combine(earlier.date(), draw(clock_times()), tzinfo=SHANGHAI)
+        elif len(bills) > 0 and draw(st.booleans()):
             bill = draw(st.sampled_from(bills))
             around = bill["due_on"] + timedelta(days=draw(st.integers(-3, 60)))
             paid_at = draw(instants(around, around))
@@ -379,9 +377,13 @@ def policy_of(
             return DeferPolicy(**common, days=draw(st.integers(1, 40)))
         return DeferPolicy(**common, until=draw(days_between(POLICY_FROM, date(2020, 6, 30))))
     if effect == "waive_late_fee":
-        which = draw(st.sampled_from(["issued_in", "period_in", None]))
-        months = {which: draw(_subset(MONTHS))} if which else {}
-        return WaiverPolicy(**common, **months)
+        which = draw(st.sampled_from(["issued_in", "period_in", "every bill"]))
+        months = draw(_subset(MONTHS))
+        return WaiverPolicy(
+            **common,
+            issued_in=months if which == "issued_in" else None,
+            period_in=months if which == "period_in" else None,
+        )
     return CreditPolicy(**common, credit_fen=draw(st.integers(1, 20_000)))
 
 

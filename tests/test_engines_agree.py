@@ -36,7 +36,7 @@ OUTPUT_FILES = ("actions.csv", "protections.csv", "late_fees.csv", "states.csv",
 RULESETS: dict[Utility, Ruleset] = rulesets_by_utility()
 EXAMPLES_POLICIES = Path(__file__).parent.parent / "examples" / "policies" / "2020-epidemic.yaml"
 
-LARGE_EXAMPLES = max(25, settings.default.max_examples // 8)
+LARGE_EXAMPLES = max(25, (settings.default or settings()).max_examples // 8)
 """Larger universes cost more per example: 25 under `ci` (200), 625 under `fuzz` (5000)."""
 
 

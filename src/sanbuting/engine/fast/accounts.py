@@ -10,6 +10,9 @@ import numpy.typing as npt
 from numba import njit
 
 from sanbuting.engine.fast.kernel import (
+    F_CREDIT,
+    F_DEFER,
+    F_EXEMPT,
     L_ACCOUNT,
     L_ANY,
     L_AP_HI,
@@ -17,6 +20,7 @@ from sanbuting.engine.fast.kernel import (
     L_ARREARS,
     L_CUTOFF,
     L_DAYS,
+    L_FLAGS,
     L_IN_EPISODE,
     L_LOW_ARMED,
     L_MONEY,
@@ -42,7 +46,10 @@ from sanbuting.engine.fast.layout import (
     B_WAIVED_DAYS,
     B_WAIVED_UNITS,
     DISCONNECTED,
+    E_DEFER,
+    E_EXEMPT,
     NONE,
+    P_EFFECT,
     R_LOW,
     R_MINIMUM,
     R_REMIND,
@@ -151,6 +158,11 @@ def run_range(
         mem[:] = 0
         mem[L_ACCOUNT], mem[L_CUTOFF], mem[L_NOTICE], mem[L_WAIT] = i, NONE, NONE, NONE
         mem[L_AP_LO], mem[L_AP_HI] = ap_off[i], ap_off[i + 1]
+        for k in range(ap_off[i], ap_off[i + 1]):
+            effect = pol[ap[k, 0], P_EFFECT]
+            mem[L_FLAGS] |= (
+                F_EXEMPT if effect == E_EXEMPT else (F_DEFER if effect == E_DEFER else F_CREDIT)
+            )
         mem[L_STATE] = acc[i, C_STATE]
         rule = rules[acc[i, C_UTILITY]]
         b_lo, b_hi, p_lo, p_hi = b_off[i], b_off[i + 1], p_off[i], p_off[i + 1]

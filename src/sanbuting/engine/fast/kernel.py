@@ -96,8 +96,12 @@ HALF, UNITS = 500_000, 1_000_000
     L_AP_HI,
     L_PAY,
     L_USE,
-) = range(20)
-L_SIZE = 20
+    L_FLAGS,
+) = range(21)
+L_SIZE = 21
+F_EXEMPT, F_DEFER, F_CREDIT = 1, 2, 4
+"""L_FLAGS: which kinds of relief policy are in the account's scope at all, so that days
+without any skip the lookups."""
 """L_MONEY is the postpaid credit or the prepaid balance; L_RELIEF is 0 in the replay;
 L_PAY and L_USE are cursors into the account's payments and usage (days only go forward)."""
 
@@ -165,7 +169,7 @@ def enforce(
     """The relief gate (`ladder.Gate.enforce`), then the step."""
     if not unstoppable and mem[L_RELIEF]:
         lo, hi = mem[L_AP_LO], mem[L_AP_HI]
-        exempt = exempt_on(lo, hi, day, ap, pol)
+        exempt = exempt_on(lo, hi, day, ap, pol) if mem[L_FLAGS] & F_EXEMPT else NONE
         if exempt != NONE:
             protect(mem, day, exempt, KIND_EXEMPT, action, NONE, arrears, prots, counts)
             return
@@ -173,8 +177,9 @@ def enforce(
             if mem[L_RECORDING]:
                 mem[L_DAYS] += 1
             return
-        moved, rank, used = defer_move(lo, hi, day, mem[L_USED], ap, pol)
-        mem[L_USED] = used
+        moved, rank = NONE, NONE
+        if mem[L_FLAGS] & F_DEFER:
+            moved, rank, mem[L_USED] = defer_move(lo, hi, day, mem[L_USED], ap, pol)
         if moved != NONE:
             mem[L_WAIT] = moved
             protect(mem, day, rank, KIND_DEFER, action, moved, arrears, prots, counts)
@@ -319,8 +324,10 @@ def postpaid_day(
     cut_off = mem[L_STATE] == SUSPENDED or mem[L_STATE] == DISCONNECTED
     if cut_off and arrears == 0:
         reconnect(mem, day, NONE, out, counts)
-    policy_orders(mem, day, False, False, end, ap, pol, out, counts)
-    if not (mem[L_RELIEF] and reminders_paused(mem[L_AP_LO], mem[L_AP_HI], day, ap, pol)):
+    exempts = mem[L_RELIEF] and mem[L_FLAGS] & F_EXEMPT
+    if exempts:
+        policy_orders(mem, day, False, False, end, ap, pol, out, counts)
+    if not (exempts and reminders_paused(mem[L_AP_LO], mem[L_AP_HI], day, ap, pol)):
         for j in range(b_lo, b_hi):
             if bs[j, B_OPENED] == 1 and bs[j, B_PRINCIPAL] > 0 and bills[j, 1] + remind == day:
                 act(mem, day, A_REMIND, j, NONE, out, counts)
@@ -419,7 +426,7 @@ def prepaid_day(
     balance = mem[L_MONEY]
     at_or_below = rule[R_AT_OR_BELOW] == 1
     credit, credit_rank = 0, NONE
-    if mem[L_RELIEF]:
+    if mem[L_RELIEF] and mem[L_FLAGS] & F_CREDIT:
         credit, credit_rank = credit_on(mem[L_AP_LO], mem[L_AP_HI], day, ap, pol)
     base_floor = -climit
     floor = base_floor - credit
@@ -432,7 +439,8 @@ def prepaid_day(
         )
     track_episode(mem, triggered)
     self_enforcing = rule[R_SELF_ENFORCING] == 1
-    policy_orders(mem, day, self_enforcing, guarantees, end, ap, pol, out, counts)
+    if mem[L_FLAGS] & F_EXEMPT:
+        policy_orders(mem, day, self_enforcing, guarantees, end, ap, pol, out, counts)
     if balance < rule[R_LOW]:
         if mem[L_LOW_ARMED]:
             act(mem, day, A_LOW_BALANCE, NONE, NONE, out, counts)

@@ -67,6 +67,23 @@ def _offsets(index: npt.NDArray[np.int64], count: int) -> Ints:
     return off
 
 
+def _indexed(frame: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
+    """`frame` with `i`, the row of its account in the sorted `ids` (every account id of an
+    input row is known: the input checks saw to it). Rows of one account usually come
+    together, so each run of equal ids is looked up once."""
+    return frame.with_columns(
+        ids.search_sorted(frame.get_column("account_id")).cast(pl.Int64).alias("i")
+    )
+
+
+def _columns(frame: pl.DataFrame, exprs: list[pl.Expr]) -> Ints:
+    """The expressions' values as the columns of one C-ordered int64 array."""
+    table = np.empty((frame.height, len(exprs)), dtype=np.int64)
+    for k, column in enumerate(frame.select(exprs).iter_columns()):
+        table[:, k] = column.to_numpy()
+    return table
+
+
 def scope_expr(scope: Scope) -> pl.Expr:
     """A scope as a Polars predicate over the accounts frame (AND of keys, OR within)."""
     terms = [pl.col("account_id").is_not_null()]  # a column, so an empty scope spans all rows
@@ -200,7 +217,6 @@ def prepare(
     accounts_in, bills_in, payments_in, usage_in = frames
     accounts = accounts_in.sort("account_id")
     n = accounts.height
-    index = accounts.select("account_id", pl.int_range(n, dtype=pl.Int64).alias("i"))
     codes = (
         accounts.select(
             pl.col("utility")
@@ -224,20 +240,25 @@ def prepare(
         .astype(np.int64)
     )
     assert codes.shape[1] == ACCOUNT_COLUMNS and AccountState.ACTIVE is lay.STATES[0]
-    bills = bills_in.join(index, on="account_id").sort("i", "due_on", "issued_on", "bill_id")
+    ids = accounts.get_column("account_id")
+    bills = _indexed(bills_in, ids).sort("i", "due_on", "issued_on", "bill_id")
     masks, windows = _waiver_masks(bills, accounts, policies)
-    bill_arr = (
-        bills.select(
+    bill_arr = _columns(
+        bills.with_columns(masks.alias("mask")),
+        [
             pl.col("issued_on").cast(pl.Int64),
             pl.col("due_on").cast(pl.Int64),
             pl.col("amount_fen"),
-            masks,
-        )
-        .to_numpy()
-        .astype(np.int64)
+            pl.col("mask"),
+        ],
     )
-    pays = payments_in.join(index, on="account_id").sort("i", "paid_on", "paid_at", "payment_id")
-    used = usage_in.join(index, on="account_id").sort("i", "date")
+    pays = _indexed(payments_in, ids).sort("i", "paid_on", "paid_at", "payment_id")
+    used = _indexed(usage_in, ids)
+    used_key = (used.get_column("i").to_numpy().astype(np.int64) << 32) + (
+        used.get_column("date").cast(pl.Int64).to_numpy() + 2**31
+    )
+    if used.height > 1 and not bool(np.all(used_key[1:] >= used_key[:-1])):
+        used = used[np.argsort(used_key, kind="stable")]  # inputs usually come sorted
     ap_off, ap = _account_policies(accounts, policies)
     return Arrays(
         account_ids=accounts.get_column("account_id"),
@@ -249,18 +270,14 @@ def prepare(
         ),
         acc=np.ascontiguousarray(codes).reshape(n, ACCOUNT_COLUMNS),
         b_off=_offsets(bills.get_column("i").to_numpy(), n),
-        bills=np.ascontiguousarray(bill_arr).reshape(bills.height, 4),
+        bills=bill_arr,
         bill_ids=bills.get_column("bill_id"),
         bill_accounts=bills.get_column("i").to_numpy().astype(np.int64),
         windows=windows,
         p_off=_offsets(pays.get_column("i").to_numpy(), n),
-        pays=np.ascontiguousarray(
-            pays.select(pl.col("paid_on").cast(pl.Int64), "amount_fen").to_numpy().astype(np.int64)
-        ).reshape(pays.height, 2),
+        pays=_columns(pays, [pl.col("paid_on").cast(pl.Int64), pl.col("amount_fen")]),
         u_off=_offsets(used.get_column("i").to_numpy(), n),
-        usage=np.ascontiguousarray(
-            used.select(pl.col("date").cast(pl.Int64), "amount_fen").to_numpy().astype(np.int64)
-        ).reshape(used.height, 2),
+        usage=_columns(used, [pl.col("date").cast(pl.Int64), pl.col("amount_fen")]),
         ap_off=ap_off,
         ap=np.ascontiguousarray(ap),
         pol=policy_table(policies),
