@@ -21,7 +21,6 @@ from sanbuting.engine.fast.kernel import (
     L_CUTOFF,
     L_DAYS,
     L_FLAGS,
-    L_IN_EPISODE,
     L_LOW_ARMED,
     L_MONEY,
     L_NOTICE,
@@ -34,12 +33,10 @@ from sanbuting.engine.fast.kernel import (
     L_USE,
     L_WAIT,
     fee_fen,
-    next_event,
-    postpaid_day,
-    prepaid_day,
+    postpaid_days,
+    prepaid_days,
 )
 from sanbuting.engine.fast.layout import (
-    ACTIVE,
     B_CHARGED,
     B_DAYS,
     B_PRINCIPAL,
@@ -52,7 +49,6 @@ from sanbuting.engine.fast.layout import (
     P_EFFECT,
     R_LOW,
     R_MINIMUM,
-    R_REMIND,
     S_ANY_EVENT,
     S_ARREARS,
     S_BALANCE,
@@ -68,63 +64,6 @@ HALF, UNITS = 500_000, 1_000_000
 # Account columns of `acc`.
 C_UTILITY, C_CLASS, C_PREPAID, C_STATE, C_BALANCE, C_CREDIT_LIMIT, C_GUARANTEES = range(7)
 ACCOUNT_COLUMNS = 7
-
-
-@njit(cache=True, nogil=True)
-def postpaid_days(
-    mem: Ints,
-    first: int,
-    stop: int,
-    b_lo: int,
-    b_hi: int,
-    bills: Ints,
-    bs: Ints,
-    windows: Ints,
-    pays: Ints,
-    p_lo: int,
-    p_hi: int,
-    rule: Ints,
-    cls: int,
-    end: int,
-    ap: Ints,
-    pol: Ints,
-    out: Ints,
-    prots: Ints,
-    counts: Ints,
-) -> int:
-    """Days `first` to `stop - 1` of a postpaid account, jumping over quiet days (active,
-    nothing overdue, no event); returns the arrears of the last day (0 if it was quiet)."""
-    arrears = 0
-    day = first
-    while day < stop:
-        if mem[L_STATE] == ACTIVE and mem[L_IN_EPISODE] == 0:
-            upcoming = next_event(mem, day, b_lo, b_hi, bills, pays, p_hi, rule[R_REMIND])
-            if upcoming != day:
-                day = min(upcoming, stop)
-                arrears = 0
-                continue
-        arrears = postpaid_day(
-            mem,
-            day,
-            b_lo,
-            b_hi,
-            bills,
-            bs,
-            windows,
-            pays,
-            p_lo,
-            p_hi,
-            rule,
-            cls,
-            end,
-            ap,
-            pol,
-            out,
-            prots,
-            counts,
-        )
-        day += 1
-    return arrears
 
 
 @njit(cache=True, nogil=True)
@@ -176,26 +115,25 @@ def run_range(
             mem[L_LOW_ARMED] = 1 if acc[i, C_BALANCE] >= rule[R_LOW] else 0
             mem[L_RECORDING], mem[L_RELIEF], mem[L_RUN_START] = 1, 1, start
             mem[L_PAY], mem[L_USE] = p_lo, u_off[i]
-            for day in range(start, end + 1):
-                prepaid_day(
-                    mem,
-                    day,
-                    pays,
-                    p_lo,
-                    p_hi,
-                    usage,
-                    u_off[i],
-                    u_off[i + 1],
-                    rule,
-                    acc[i, C_CREDIT_LIMIT],
-                    acc[i, C_GUARANTEES] == 1,
-                    end,
-                    ap,
-                    pol,
-                    out,
-                    prots,
-                    counts,
-                )
+            prepaid_days(
+                mem,
+                start,
+                pays,
+                p_lo,
+                p_hi,
+                usage,
+                u_off[i],
+                u_off[i + 1],
+                rule,
+                acc[i, C_CREDIT_LIMIT],
+                acc[i, C_GUARANTEES] == 1,
+                end,
+                ap,
+                pol,
+                out,
+                prots,
+                counts,
+            )
             balance = mem[L_MONEY]
             states[i, S_BALANCE], states[i, S_ARREARS] = balance, max(0, -balance)
         else:
@@ -215,7 +153,6 @@ def run_range(
                 bs,
                 windows,
                 pays,
-                p_lo,
                 p_hi,
                 rule,
                 acc[i, C_CLASS],
@@ -241,7 +178,6 @@ def run_range(
                 bs,
                 windows,
                 pays,
-                p_lo,
                 p_hi,
                 rule,
                 acc[i, C_CLASS],

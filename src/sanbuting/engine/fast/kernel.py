@@ -261,16 +261,16 @@ def pay_bill(bs: Ints, j: int, amount: int, minimum: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def postpaid_day(
+def postpaid_days(  # noqa: PLR0915 (one loop: arrays are handed over once per account)
     mem: Ints,
-    day: int,
+    first: int,
+    stop: int,
     b_lo: int,
     b_hi: int,
     bills: Ints,
     bs: Ints,
     windows: Ints,
     pays: Ints,
-    p_lo: int,
     p_hi: int,
     rule: Ints,
     cls: int,
@@ -281,59 +281,70 @@ def postpaid_day(
     prots: Ints,
     counts: Ints,
 ) -> int:
-    """One day of a postpaid account (`PostpaidRun.day`); returns its arrears."""
-    remind = rule[R_REMIND]
-    minimum = rule[R_MINIMUM]
-    for j in range(b_lo, b_hi):  # open today's bills, paid from credit on hand
-        if bs[j, B_OPENED] == 0 and bills[j, 0] <= day:
-            bs[j, B_OPENED] = 1
-            mem[L_MONEY] = pay_bill(bs, j, mem[L_MONEY], minimum)
+    """Days `first` to `stop - 1` of a postpaid account (`PostpaidRun.day`), jumping over
+    quiet days (active, nothing overdue, no event); returns the last day's arrears (0 when it
+    was quiet)."""
+    remind, minimum = rule[R_REMIND], rule[R_MINIMUM]
     same = rule[R_NON_SAME] if cls == 1 else rule[R_RES_SAME]
     later = rule[R_NON_LATER] if cls == 1 else rule[R_RES_LATER]
-    for j in range(b_lo, b_hi):  # a day accrues on the principal open at its start
-        if bs[j, B_OPENED] == 0 or day <= bills[j, 1] or bs[j, B_PRINCIPAL] == 0:
-            continue
-        rate = later if year_of(day) > year_of(bills[j, 1]) else same
-        if waived(bills[j, 3], day, windows):
-            bs[j, B_WAIVED_UNITS] += bs[j, B_PRINCIPAL] * rate
-            bs[j, B_WAIVED_DAYS] += 1
-        else:
-            bs[j, B_UNITS] += bs[j, B_PRINCIPAL] * rate
-            bs[j, B_DAYS] += 1
-    while mem[L_PAY] < p_hi and pays[mem[L_PAY], 0] < day:
-        mem[L_PAY] += 1
-    while mem[L_PAY] < p_hi and pays[mem[L_PAY], 0] == day:
-        amount = pays[mem[L_PAY], 1]
-        mem[L_PAY] += 1
-        for j in range(b_lo, b_hi):
-            if amount == 0:
-                break
-            if bs[j, B_OPENED] == 1:
-                amount = pay_bill(bs, j, amount, minimum)
-        mem[L_MONEY] += amount
     arrears = 0
-    for j in range(b_lo, b_hi):
-        if bs[j, B_OPENED] == 1:
-            if bills[j, 1] < day:
-                arrears += bs[j, B_PRINCIPAL]
-            if bs[j, B_CHARGED] != NONE:
-                arrears += bs[j, B_CHARGED] - bs[j, B_FEE_PAID]
-    if mem[L_STATE] == TERMINATED:
-        return arrears
-    track_episode(mem, arrears > 0)
-    cut_off = mem[L_STATE] == SUSPENDED or mem[L_STATE] == DISCONNECTED
-    if cut_off and arrears == 0:
-        reconnect(mem, day, NONE, out, counts)
-    exempts = mem[L_RELIEF] and mem[L_FLAGS] & F_EXEMPT
-    if exempts:
-        policy_orders(mem, day, False, False, end, ap, pol, out, counts)
-    if not (exempts and reminders_paused(mem[L_AP_LO], mem[L_AP_HI], day, ap, pol)):
+    day = first - 1
+    while day + 1 < stop:
+        day += 1
+        if mem[L_STATE] == ACTIVE and mem[L_IN_EPISODE] == 0:
+            upcoming = next_event(mem, day, b_lo, b_hi, bills, pays, p_hi, remind)
+            if upcoming != day:
+                day = min(upcoming, stop) - 1
+                arrears = 0
+                continue
+        for j in range(b_lo, b_hi):  # open today's bills, paid from credit on hand
+            if bs[j, B_OPENED] == 0 and bills[j, 0] <= day:
+                bs[j, B_OPENED] = 1
+                mem[L_MONEY] = pay_bill(bs, j, mem[L_MONEY], minimum)
+        for j in range(b_lo, b_hi):  # a day accrues on the principal open at its start
+            if bs[j, B_OPENED] == 0 or day <= bills[j, 1] or bs[j, B_PRINCIPAL] == 0:
+                continue
+            rate = later if day >= bills[j, 4] else same  # 跨年度: from 1 January after due
+            if waived(bills[j, 3], day, windows):
+                bs[j, B_WAIVED_UNITS] += bs[j, B_PRINCIPAL] * rate
+                bs[j, B_WAIVED_DAYS] += 1
+            else:
+                bs[j, B_UNITS] += bs[j, B_PRINCIPAL] * rate
+                bs[j, B_DAYS] += 1
+        while mem[L_PAY] < p_hi and pays[mem[L_PAY], 0] < day:
+            mem[L_PAY] += 1
+        while mem[L_PAY] < p_hi and pays[mem[L_PAY], 0] == day:
+            amount = pays[mem[L_PAY], 1]
+            mem[L_PAY] += 1
+            for j in range(b_lo, b_hi):
+                if amount == 0:
+                    break
+                if bs[j, B_OPENED] == 1:
+                    amount = pay_bill(bs, j, amount, minimum)
+            mem[L_MONEY] += amount
+        arrears = 0
         for j in range(b_lo, b_hi):
-            if bs[j, B_OPENED] == 1 and bs[j, B_PRINCIPAL] > 0 and bills[j, 1] + remind == day:
-                act(mem, day, A_REMIND, j, NONE, out, counts)
-    step = postpaid_step(mem, day, arrears, b_lo, b_hi, bills, bs, rule)
-    if step != NONE:
-        enforce(mem, day, step, arrears, False, ap, pol, out, prots, counts)
+            if bs[j, B_OPENED] == 1:
+                if bills[j, 1] < day:
+                    arrears += bs[j, B_PRINCIPAL]
+                if bs[j, B_CHARGED] != NONE:
+                    arrears += bs[j, B_CHARGED] - bs[j, B_FEE_PAID]
+        if mem[L_STATE] == TERMINATED:
+            continue
+        track_episode(mem, arrears > 0)
+        cut_off = mem[L_STATE] == SUSPENDED or mem[L_STATE] == DISCONNECTED
+        if cut_off and arrears == 0:
+            reconnect(mem, day, NONE, out, counts)
+        exempts = mem[L_RELIEF] and mem[L_FLAGS] & F_EXEMPT
+        if exempts:
+            policy_orders(mem, day, False, False, end, ap, pol, out, counts)
+        if not (exempts and reminders_paused(mem[L_AP_LO], mem[L_AP_HI], day, ap, pol)):
+            for j in range(b_lo, b_hi):
+                if bs[j, B_OPENED] == 1 and bs[j, B_PRINCIPAL] > 0 and bills[j, 1] + remind == day:
+                    act(mem, day, A_REMIND, j, NONE, out, counts)
+        step = postpaid_step(mem, day, arrears, b_lo, b_hi, bills, bs, rule)
+        if step != NONE:
+            enforce(mem, day, step, arrears, False, ap, pol, out, prots, counts)
     return arrears
 
 
@@ -390,9 +401,9 @@ def terminate_due(mem: Ints, day: int, after: int) -> bool:
 
 
 @njit(cache=True, nogil=True)
-def prepaid_day(
+def prepaid_days(  # noqa: PLR0915 (one loop: arrays are handed over once per account)
     mem: Ints,
-    day: int,
+    start: int,
     pays: Ints,
     p_lo: int,
     p_hi: int,
@@ -409,69 +420,58 @@ def prepaid_day(
     prots: Ints,
     counts: Ints,
 ) -> None:
-    """One day of a prepaid account (`PrepaidRun.day`)."""
-    while mem[L_PAY] < p_hi and pays[mem[L_PAY], 0] < day:
-        mem[L_PAY] += 1
-    while mem[L_PAY] < p_hi and pays[mem[L_PAY], 0] == day:
-        mem[L_MONEY] += pays[mem[L_PAY], 1]
-        mem[L_PAY] += 1
-    while mem[L_USE] < u_hi and usage[mem[L_USE], 0] < day:
-        mem[L_USE] += 1
-    if mem[L_STATE] == ACTIVE:
-        while mem[L_USE] < u_hi and usage[mem[L_USE], 0] == day:
-            mem[L_MONEY] -= usage[mem[L_USE], 1]
+    """Days `start` through `end` of a prepaid account (`PrepaidRun.day`), in one loop so
+    that the arrays are handed over once per account, not once per day."""
+    for day in range(start, end + 1):
+        while mem[L_PAY] < p_hi and pays[mem[L_PAY], 0] < day:
+            mem[L_PAY] += 1
+        while mem[L_PAY] < p_hi and pays[mem[L_PAY], 0] == day:
+            mem[L_MONEY] += pays[mem[L_PAY], 1]
+            mem[L_PAY] += 1
+        while mem[L_USE] < u_hi and usage[mem[L_USE], 0] < day:
             mem[L_USE] += 1
-    if mem[L_STATE] == TERMINATED:
-        return
-    balance = mem[L_MONEY]
-    at_or_below = rule[R_AT_OR_BELOW] == 1
-    credit, credit_rank = 0, NONE
-    if mem[L_RELIEF] and mem[L_FLAGS] & F_CREDIT:
-        credit, credit_rank = credit_on(mem[L_AP_LO], mem[L_AP_HI], day, ap, pol)
-    base_floor = -climit
-    floor = base_floor - credit
-    triggered = balance <= floor if at_or_below else balance < floor
-    cut_off = mem[L_STATE] == SUSPENDED or mem[L_STATE] == DISCONNECTED
-    if cut_off and not triggered:
-        below_base = balance <= base_floor if at_or_below else balance < base_floor
-        reconnect(
-            mem, day, credit_rank if credit_rank != NONE and below_base else NONE, out, counts
-        )
-    track_episode(mem, triggered)
-    self_enforcing = rule[R_SELF_ENFORCING] == 1
-    if mem[L_FLAGS] & F_EXEMPT:
-        policy_orders(mem, day, self_enforcing, guarantees, end, ap, pol, out, counts)
-    if balance < rule[R_LOW]:
-        if mem[L_LOW_ARMED]:
-            act(mem, day, A_LOW_BALANCE, NONE, NONE, out, counts)
-        mem[L_LOW_ARMED] = 0
-    else:
-        mem[L_LOW_ARMED] = 1
-    if not triggered:
-        return
-    step = NONE
-    if mem[L_STATE] == ACTIVE:
-        if rule[R_PRE_HAS_NOTICE] == 0:
-            step = rule[R_PRE_CUTOFF]
-        elif mem[L_NOTICE] == NONE:
-            step = A_NOTICE
-        elif day - mem[L_NOTICE] >= rule[R_GRACE]:
-            step = rule[R_PRE_CUTOFF]
-    elif terminate_due(mem, day, rule[R_PRE_TERMINATE]):
-        step = A_TERMINATE
-    if step != NONE:
-        unstoppable = step == rule[R_PRE_CUTOFF] and self_enforcing
-        enforce(mem, day, step, max(0, -balance), unstoppable, ap, pol, out, prots, counts)
-
-
-@njit(cache=True, nogil=True)
-def year_of(day: int) -> int:
-    """The calendar year of a day counted from 1970-01-01 (civil-from-days)."""
-    z = day + 719468
-    era = (z if z >= 0 else z - 146096) // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    month = mp + 3 if mp < 10 else mp - 9
-    return int(yoe + era * 400 + (1 if month <= 2 else 0))
+        if mem[L_STATE] == ACTIVE:
+            while mem[L_USE] < u_hi and usage[mem[L_USE], 0] == day:
+                mem[L_MONEY] -= usage[mem[L_USE], 1]
+                mem[L_USE] += 1
+        if mem[L_STATE] == TERMINATED:
+            continue
+        balance = mem[L_MONEY]
+        at_or_below = rule[R_AT_OR_BELOW] == 1
+        credit, credit_rank = 0, NONE
+        if mem[L_RELIEF] and mem[L_FLAGS] & F_CREDIT:
+            credit, credit_rank = credit_on(mem[L_AP_LO], mem[L_AP_HI], day, ap, pol)
+        base_floor = -climit
+        floor = base_floor - credit
+        triggered = balance <= floor if at_or_below else balance < floor
+        cut_off = mem[L_STATE] == SUSPENDED or mem[L_STATE] == DISCONNECTED
+        if cut_off and not triggered:
+            below_base = balance <= base_floor if at_or_below else balance < base_floor
+            reconnect(
+                mem, day, credit_rank if credit_rank != NONE and below_base else NONE, out, counts
+            )
+        track_episode(mem, triggered)
+        self_enforcing = rule[R_SELF_ENFORCING] == 1
+        if mem[L_FLAGS] & F_EXEMPT:
+            policy_orders(mem, day, self_enforcing, guarantees, end, ap, pol, out, counts)
+        if balance < rule[R_LOW]:
+            if mem[L_LOW_ARMED]:
+                act(mem, day, A_LOW_BALANCE, NONE, NONE, out, counts)
+            mem[L_LOW_ARMED] = 0
+        else:
+            mem[L_LOW_ARMED] = 1
+        if not triggered:
+            continue
+        step = NONE
+        if mem[L_STATE] == ACTIVE:
+            if rule[R_PRE_HAS_NOTICE] == 0:
+                step = rule[R_PRE_CUTOFF]
+            elif mem[L_NOTICE] == NONE:
+                step = A_NOTICE
+            elif day - mem[L_NOTICE] >= rule[R_GRACE]:
+                step = rule[R_PRE_CUTOFF]
+        elif terminate_due(mem, day, rule[R_PRE_TERMINATE]):
+            step = A_TERMINATE
+        if step != NONE:
+            unstoppable = step == rule[R_PRE_CUTOFF] and self_enforcing
+            enforce(mem, day, step, max(0, -balance), unstoppable, ap, pol, out, prots, counts)

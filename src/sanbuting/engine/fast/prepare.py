@@ -250,6 +250,8 @@ def prepare(
             pl.col("due_on").cast(pl.Int64),
             pl.col("amount_fen"),
             pl.col("mask"),
+            # 跨年度: the first day of a later calendar year than the due date
+            pl.date(pl.col("due_on").dt.year() + 1, 1, 1).cast(pl.Int64),
         ],
     )
     pays = _indexed(payments_in, ids).sort("i", "paid_on", "paid_at", "payment_id")
