@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SPARK_STAMP := $(VENV)/.spark-installed
 
 .PHONY: demo test lint typecheck unit fuzz bench clean lock
 
@@ -13,6 +14,11 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
+
+# The optional Spark extra (PySpark, with the machine's Java 17): the tests need it, the demo not.
+$(SPARK_STAMP): $(STAMP) requirements-spark.lock
+	$(BIN)/python -m pip install --quiet -r requirements-spark.lock
+	@touch $(SPARK_STAMP)
 
 demo: $(STAMP)
 	@$(BIN)/python scripts/demo.py
@@ -26,8 +32,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
-	$(BIN)/pytest -q -n 2
+unit: $(STAMP) $(SPARK_STAMP)
+	SANBUTING_REQUIRE_SPARK=1 $(BIN)/pytest -q -n 2
 
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -n 2 -m property

@@ -54,3 +54,20 @@ def test_bucket_thread_and_worker_counts_do_not_change_the_output(
         "reference": {"engine": "reference", "workers": 1},
     }.items():
         assert _run(generated, tmp_path / name, **options) == baseline, name
+
+
+def test_buckets_partition_the_accounts_with_their_rows(generated: Path) -> None:
+    from sanbuting.engine.buckets import split
+    from sanbuting.io.readers import read_inputs
+
+    inputs = read_inputs(generated)
+    frames = (inputs.accounts, inputs.bills, inputs.payments, inputs.usage)
+    parts = split(frames, 3)
+    assert len(parts) == 3
+    ids = [set(part[0].get_column("account_id")) for part in parts]
+    assert all(ids) and sum(map(len, ids)) == inputs.accounts.height
+    assert set().union(*ids) == set(inputs.accounts.get_column("account_id"))
+    for part, own in zip(parts, ids, strict=True):
+        for rows in part[1:]:
+            assert set(rows.get_column("account_id")) <= own  # every row went with its account
+    assert sum(part[3].height for part in parts) == inputs.usage.height

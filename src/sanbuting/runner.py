@@ -11,9 +11,11 @@ from datetime import date
 from pathlib import Path
 
 from sanbuting.domain import Utility
+from sanbuting.engine.buckets import automatic_buckets, run_in_buckets
 from sanbuting.engine.fast import run_fast
 from sanbuting.engine.frames import RunFrames
 from sanbuting.engine.parallel import default_workers, run_parallel
+from sanbuting.engine.spark import run_spark
 from sanbuting.engine.summary import summarize
 from sanbuting.errors import SanbutingError
 from sanbuting.io.outputs import write_outputs
@@ -22,7 +24,7 @@ from sanbuting.io.rejects import REJECTS_FILE, write_rejects
 from sanbuting.policy import Policy, load_policies
 from sanbuting.rules import rulesets_by_utility
 
-ENGINES = ("fast", "reference")
+ENGINES = ("fast", "reference", "spark")
 
 
 class RejectedInputs(SanbutingError):
@@ -89,16 +91,28 @@ def run(
         if not request.allow_rejects:
             raise RejectedInputs(inputs, request.out / REJECTS_FILE)
     frames = (inputs.accounts, inputs.bills, inputs.payments, inputs.usage)
-    if request.engine == "fast":
-        if on_accounts is not None:
-            on_accounts(0)
-        result = run_fast(
+    if request.engine == "spark":
+        result = run_spark(
             frames,
             policies,
             rulesets,
             request.start,
             request.end,
-            threads=request.workers or default_workers(),
+            buckets=request.buckets or automatic_buckets(inputs.accounts.height),
+            work=request.out / "spark",
+        )
+    elif request.engine == "fast":
+        buckets = request.buckets or automatic_buckets(inputs.accounts.height)
+        if on_accounts is not None:
+            on_accounts(inputs.accounts.height if buckets > 1 else 0)
+        threads = request.workers or default_workers()
+        result = run_in_buckets(
+            frames,
+            buckets,
+            lambda bucket: run_fast(
+                bucket, policies, rulesets, request.start, request.end, threads=threads
+            ),
+            on_progress,
         )
     else:
         result = run_parallel(
