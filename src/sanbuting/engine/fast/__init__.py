@@ -22,7 +22,8 @@ from sanbuting.domain import Utility
 from sanbuting.engine.fast import layout as lay
 from sanbuting.engine.fast.accounts import run_range
 from sanbuting.engine.fast.collect import collect
-from sanbuting.engine.fast.prepare import Arrays, day_number, prepare
+from sanbuting.engine.fast.kernel import L_SIZE
+from sanbuting.engine.fast.prepare import day_number, prepare
 from sanbuting.engine.frames import RunFrames, concat
 from sanbuting.engine.parallel import run_frames
 from sanbuting.errors import SanbutingError
@@ -62,73 +63,91 @@ def _risky_accounts(frames: Frames, end: date) -> pl.Series:
     return risky.get_column("account_id").unique()
 
 
-def _run_range(
-    arrays: Arrays, lo: int, hi: int, start: int, end: int, bs: Ints, fees: Ints, states: Ints
-) -> tuple[Ints, Ints]:
-    """Run accounts lo..hi-1, growing the row buffers until the rows fit."""
-    capacity = 16 + 8 * (hi - lo) + 2 * int(arrays.b_off[hi] - arrays.b_off[lo])
-    while True:
-        out = np.empty((capacity, lay.ACTION_COLUMNS), dtype=np.int64)
-        prots = np.empty((capacity, lay.PROTECTION_COLUMNS), dtype=np.int64)
-        counts = np.zeros(2, dtype=np.int64)
-        run_range(
-            lo,
-            hi,
-            start,
-            end,
-            arrays.acc,
-            arrays.b_off,
-            arrays.bills,
-            arrays.windows,
-            arrays.p_off,
-            arrays.pays,
-            arrays.u_off,
-            arrays.usage,
-            arrays.ap_off,
-            arrays.ap,
-            arrays.pol,
-            arrays.rules,
-            bs,
-            fees,
-            states,
-            out,
-            prots,
-            counts,
+class FastRun:
+    """The fast engine over one set of accounts, day after day: `advance(through)` decides
+    the days from the last one decided (or `start`) through `through`, keeping every
+    account's ladder memory and bill money between calls, so that several advances give the
+    rows one longer run gives. `run_fast` is one advance over the whole period."""
+
+    def __init__(
+        self,
+        frames: Frames,
+        policies: list[Policy],
+        rulesets: dict[Utility, Ruleset],
+        start: date,
+        threads: int = 2,
+    ) -> None:
+        self.arrays = prepare(frames, policies, rulesets)
+        self.rulesets = rulesets
+        self.threads = max(1, threads)
+        n, nb = self.arrays.acc.shape[0], self.arrays.bills.shape[0]
+        self.bs = np.zeros((nb, lay.BILL_COLUMNS), dtype=np.int64)
+        self.fees = np.zeros((nb, 5), dtype=np.int64)
+        self.states = np.zeros((n, lay.STATE_COLUMNS), dtype=np.int64)
+        self.mems = np.zeros((n, L_SIZE), dtype=np.int64)
+        self.next_day = day_number(start)
+        self.started = False
+        edges = np.linspace(0, n, num=self.threads * RANGES_PER_THREAD + 1, dtype=np.int64)
+        self.ranges = [(int(lo), int(hi)) for lo, hi in pairwise(edges) if hi > lo]
+
+    def advance(self, through: date) -> RunFrames:
+        """Decide every day up to `through`: the rows of those days, the fees and states as
+        of `through`."""
+        first, last = self.next_day, day_number(through)
+        if last < first:
+            raise SanbutingError(f"{through} is already decided: the next day is {first}")
+        with ThreadPoolExecutor(max_workers=self.threads) as pool:
+            parts = list(pool.map(lambda r: self._range(r[0], r[1], first, last), self.ranges))
+        self.started, self.next_day = True, last + 1
+        actions = np.concatenate(
+            [p[0] for p in parts] or [np.empty((0, lay.ACTION_COLUMNS), dtype=np.int64)]
         )
-        if counts[0] <= capacity and counts[1] <= capacity:
-            return out[: counts[0]], prots[: counts[1]]
-        capacity = 2 * int(max(counts))
+        prots = np.concatenate(
+            [p[1] for p in parts] or [np.empty((0, lay.PROTECTION_COLUMNS), dtype=np.int64)]
+        )
+        return collect(self.arrays, self.rulesets, actions, prots, self.fees, self.states)
 
-
-def _fast(
-    frames: Frames,
-    policies: list[Policy],
-    rulesets: dict[Utility, Ruleset],
-    start: date,
-    end: date,
-    threads: int,
-) -> RunFrames:
-    arrays = prepare(frames, policies, rulesets)
-    n, nb = arrays.acc.shape[0], arrays.bills.shape[0]
-    bs = np.zeros((nb, lay.BILL_COLUMNS), dtype=np.int64)
-    fees = np.zeros((nb, 5), dtype=np.int64)
-    states = np.zeros((n, lay.STATE_COLUMNS), dtype=np.int64)
-    edges = np.linspace(0, n, num=max(1, threads * RANGES_PER_THREAD) + 1, dtype=np.int64)
-    ranges = [(int(lo), int(hi)) for lo, hi in pairwise(edges) if hi > lo]
-    first, last = day_number(start), day_number(end)
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        parts = list(
-            pool.map(
-                lambda r: _run_range(arrays, r[0], r[1], first, last, bs, fees, states), ranges
+    def _range(self, lo: int, hi: int, first: int, last: int) -> tuple[Ints, Ints]:
+        """Run accounts lo..hi-1, growing the row buffers until the rows fit (a retry starts
+        again from the memory the accounts had before)."""
+        arrays = self.arrays
+        b_lo, b_hi = int(arrays.b_off[lo]), int(arrays.b_off[hi])
+        kept = (self.mems[lo:hi].copy(), self.bs[b_lo:b_hi].copy())
+        capacity = 16 + 8 * (hi - lo) + 2 * (b_hi - b_lo)
+        while True:
+            out = np.empty((capacity, lay.ACTION_COLUMNS), dtype=np.int64)
+            prots = np.empty((capacity, lay.PROTECTION_COLUMNS), dtype=np.int64)
+            counts = np.zeros(2, dtype=np.int64)
+            run_range(
+                lo,
+                hi,
+                first,
+                last,
+                arrays.acc,
+                arrays.b_off,
+                arrays.bills,
+                arrays.windows,
+                arrays.p_off,
+                arrays.pays,
+                arrays.u_off,
+                arrays.usage,
+                arrays.ap_off,
+                arrays.ap,
+                arrays.pol,
+                arrays.rules,
+                self.bs,
+                self.fees,
+                self.states,
+                self.mems,
+                self.started,
+                out,
+                prots,
+                counts,
             )
-        )
-    actions = np.concatenate(
-        [p[0] for p in parts] or [np.empty((0, lay.ACTION_COLUMNS), dtype=np.int64)]
-    )
-    prots = np.concatenate(
-        [p[1] for p in parts] or [np.empty((0, lay.PROTECTION_COLUMNS), dtype=np.int64)]
-    )
-    return collect(arrays, rulesets, actions.astype(np.int64), prots.astype(np.int64), fees, states)
+            if counts[0] <= capacity and counts[1] <= capacity:
+                return out[: counts[0]], prots[: counts[1]]
+            capacity = 2 * int(max(counts))
+            self.mems[lo:hi], self.bs[b_lo:b_hi] = kept
 
 
 def run_fast(
@@ -147,7 +166,7 @@ def run_fast(
         )
     risky = _risky_accounts(frames, end)
     if risky.len() == 0:
-        return _fast(frames, listed, rulesets, start, end, threads)
+        return FastRun(frames, listed, rulesets, start, threads).advance(end)
 
     def part(keep: bool) -> Frames:
         picked = [f.filter(pl.col("account_id").is_in(risky.implode()) == keep) for f in frames]
@@ -155,7 +174,7 @@ def run_fast(
 
     return concat(
         [
-            _fast(part(False), listed, rulesets, start, end, threads),
+            FastRun(part(False), listed, rulesets, start, threads).advance(end),
             run_frames(part(True), listed, rulesets, start, end),
         ]
     )

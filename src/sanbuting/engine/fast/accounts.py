@@ -87,34 +87,74 @@ def run_range(
     bs: Ints,
     fees: Ints,
     states: Ints,
+    mems: Ints,
+    resume: bool,
     out: Ints,
     prots: Ints,
     counts: Ints,
 ) -> None:
-    """Run accounts `lo` to `hi - 1`; rows go to `out` and `prots` from `counts`."""
+    """Run accounts `lo` to `hi - 1` from `start` through `end`; rows go to `out` and
+    `prots` from `counts`. Each account's ladder memory is kept in `mems` (and its bills'
+    money in `bs`), so that a later call with `resume` continues from the day after `end`
+    exactly as one longer run would."""
     mem = np.empty(L_SIZE, dtype=np.int64)
     for i in range(lo, hi):
-        mem[:] = 0
-        mem[L_ACCOUNT], mem[L_CUTOFF], mem[L_NOTICE], mem[L_WAIT] = i, NONE, NONE, NONE
-        mem[L_AP_LO], mem[L_AP_HI] = ap_off[i], ap_off[i + 1]
-        for k in range(ap_off[i], ap_off[i + 1]):
-            effect = pol[ap[k, 0], P_EFFECT]
-            mem[L_FLAGS] |= (
-                F_EXEMPT if effect == E_EXEMPT else (F_DEFER if effect == E_DEFER else F_CREDIT)
-            )
-        mem[L_STATE] = acc[i, C_STATE]
         rule = rules[acc[i, C_UTILITY]]
         b_lo, b_hi, p_lo, p_hi = b_off[i], b_off[i + 1], p_off[i], p_off[i + 1]
-        for j in range(b_lo, b_hi):
-            bs[j, :] = 0
-            bs[j, B_PRINCIPAL], bs[j, B_CHARGED] = bills[j, 2], NONE
-        cut_off_input = acc[i, C_STATE] == SUSPENDED or acc[i, C_STATE] == DISCONNECTED
-        if acc[i, C_PREPAID] == 1:
-            mem[L_CUTOFF] = start if cut_off_input else NONE
-            mem[L_MONEY] = acc[i, C_BALANCE]
-            mem[L_LOW_ARMED] = 1 if acc[i, C_BALANCE] >= rule[R_LOW] else 0
-            mem[L_RECORDING], mem[L_RELIEF], mem[L_RUN_START] = 1, 1, start
+        prepaid = acc[i, C_PREPAID] == 1
+        if resume:
+            mem[:] = mems[i]
+        else:
+            mem[:] = 0
+            mem[L_ACCOUNT], mem[L_CUTOFF], mem[L_NOTICE], mem[L_WAIT] = i, NONE, NONE, NONE
+            mem[L_AP_LO], mem[L_AP_HI] = ap_off[i], ap_off[i + 1]
+            for k in range(ap_off[i], ap_off[i + 1]):
+                effect = pol[ap[k, 0], P_EFFECT]
+                mem[L_FLAGS] |= (
+                    F_EXEMPT if effect == E_EXEMPT else (F_DEFER if effect == E_DEFER else F_CREDIT)
+                )
+            mem[L_STATE] = acc[i, C_STATE]
             mem[L_PAY], mem[L_USE] = p_lo, u_off[i]
+            for j in range(b_lo, b_hi):
+                bs[j, :] = 0
+                bs[j, B_PRINCIPAL], bs[j, B_CHARGED] = bills[j, 2], NONE
+            cut_off_input = acc[i, C_STATE] == SUSPENDED or acc[i, C_STATE] == DISCONNECTED
+            if prepaid:
+                mem[L_CUTOFF] = start if cut_off_input else NONE
+                mem[L_MONEY] = acc[i, C_BALANCE]
+                mem[L_LOW_ARMED] = 1 if acc[i, C_BALANCE] >= rule[R_LOW] else 0
+            else:
+                first = start
+                for j in range(b_lo, b_hi):
+                    first = min(first, bills[j, 0])
+                for k in range(p_lo, p_hi):
+                    first = min(first, pays[k, 0])
+                postpaid_days(
+                    mem,
+                    first,
+                    start,
+                    b_lo,
+                    b_hi,
+                    bills,
+                    bs,
+                    windows,
+                    pays,
+                    p_hi,
+                    rule,
+                    acc[i, C_CLASS],
+                    end,
+                    ap,
+                    pol,
+                    out,
+                    prots,
+                    counts,
+                )
+                replay_cut_off = mem[L_STATE] == SUSPENDED or mem[L_STATE] == DISCONNECTED
+                known = mem[L_CUTOFF] if replay_cut_off else NONE
+                mem[L_CUTOFF] = (known if known != NONE else start) if cut_off_input else NONE
+                mem[L_STATE], mem[L_MONEY] = acc[i, C_STATE], acc[i, C_BALANCE]
+            mem[L_RECORDING], mem[L_RELIEF], mem[L_RUN_START] = 1, 1, start
+        if prepaid:
             prepaid_days(
                 mem,
                 start,
@@ -137,37 +177,6 @@ def run_range(
             balance = mem[L_MONEY]
             states[i, S_BALANCE], states[i, S_ARREARS] = balance, max(0, -balance)
         else:
-            first = start
-            for j in range(b_lo, b_hi):
-                first = min(first, bills[j, 0])
-            for k in range(p_lo, p_hi):
-                first = min(first, pays[k, 0])
-            mem[L_PAY], mem[L_USE] = p_lo, u_off[i]
-            postpaid_days(
-                mem,
-                first,
-                start,
-                b_lo,
-                b_hi,
-                bills,
-                bs,
-                windows,
-                pays,
-                p_hi,
-                rule,
-                acc[i, C_CLASS],
-                end,
-                ap,
-                pol,
-                out,
-                prots,
-                counts,
-            )
-            replay_cut_off = mem[L_STATE] == SUSPENDED or mem[L_STATE] == DISCONNECTED
-            known = mem[L_CUTOFF] if replay_cut_off else NONE
-            mem[L_CUTOFF] = (known if known != NONE else start) if cut_off_input else NONE
-            mem[L_STATE], mem[L_MONEY] = acc[i, C_STATE], acc[i, C_BALANCE]
-            mem[L_RECORDING], mem[L_RELIEF], mem[L_RUN_START] = 1, 1, start
             arrears = postpaid_days(
                 mem,
                 start,
@@ -199,3 +208,4 @@ def run_range(
         states[i, S_PROTECTED_DAYS] = mem[L_DAYS]
         states[i, S_PROTECTED_ARREARS] = mem[L_ARREARS]
         states[i, S_ANY_EVENT] = mem[L_ANY]
+        mems[i, :] = mem
