@@ -32,9 +32,6 @@ from sanbuting.engine.fast.kernel import (
     L_STATE,
     L_USE,
     L_WAIT,
-    fee_fen,
-    postpaid_days,
-    prepaid_days,
 )
 from sanbuting.engine.fast.layout import (
     B_CHARGED,
@@ -57,6 +54,8 @@ from sanbuting.engine.fast.layout import (
     S_STATE,
     SUSPENDED,
 )
+from sanbuting.engine.fast.postpaid import fee_fen, postpaid_days
+from sanbuting.engine.fast.prepaid import prepaid_days
 
 Ints = npt.NDArray[np.int64]
 HALF, UNITS = 500_000, 1_000_000
