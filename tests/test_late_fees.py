@@ -196,6 +196,7 @@ def bills(draw: st.DrawFn) -> tuple[int, date, date, list[tuple[date, int]], lis
     return amount, due, through, payments, waivers
 
 
+@pytest.mark.property
 @given(bills(), st.sampled_from([POWER_RES, POWER_NONRES, TELECOM, GAS]))
 def test_closed_form_equals_the_day_by_day_rule(
     bill: tuple[int, date, date, list[tuple[date, int]], list[Window]], rates: Rates
@@ -214,6 +215,7 @@ def test_closed_form_equals_the_day_by_day_rule(
     )
 
 
+@pytest.mark.property
 @given(bills(), st.integers(min_value=1, max_value=60))
 def test_more_days_never_lower_the_fee(
     bill: tuple[int, date, date, list[tuple[date, int]], list[Window]], extra: int
@@ -234,6 +236,7 @@ def test_more_days_never_lower_the_fee(
     assert longer.accrued_fen >= shorter.accrued_fen
 
 
+@pytest.mark.property
 @given(bills())
 def test_a_waiver_never_raises_the_fee(
     bill: tuple[int, date, date, list[tuple[date, int]], list[Window]],
