@@ -1,380 +1,144 @@
-"""Checking one input table, vectorised: text in, loaded rows and rejects out.
+"""Checking one input table: one quick pass over every row, the exact reasons for the few rows
+it finds suspect.
 
-The input is a frame of trimmed text (null for an empty cell) with a line-number column. Every
-check is a Polars expression giving, per row and column, either null (fine) or the reason the
-value is refused, so a table of ten million rows is checked in a few columnar passes; only the
-refused rows ever become Python objects. A row with any problem is not loaded; each problem is
-one reject (at most one per column: the first problem found in it).
+`check_table` takes a table as read: each contract column as trimmed text or as typed values
+(see `sanbuting.io.typed`), plus `LINE`. The quick pass parses every column to its loaded
+dtype and gives each row one flag: a value fails its check, a date comes before the one it
+may not precede, the row names an account it may not, or it repeats an earlier row's key.
+These are columnar tests on the loaded values, with no reason text and no window over the
+table; a repeated key is found without hashing when the rows come sorted by it. Only the
+flagged rows, with the other rows sharing their keys, are then written out as text and
+checked by `sanbuting.io.reasons`, which gives every problem its reject exactly as it would
+for the whole table; the rows it refuses are dropped from the parsed table. A clean table is
+never turned into text at all.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import polars as pl
 
-from sanbuting.domain import MAX_FEN, SHANGHAI
-from sanbuting.io.contract import Column, TableSpec
-from sanbuting.io.rejects import Reject
-from sanbuting.regions import districts
+from sanbuting.io.contract import TableSpec
+from sanbuting.io.reasons import REJECTED, STATUS, Accounts, Checked, check_text, loaded_columns
+from sanbuting.io.typed import LINE, as_text, is_text, parse, parsed, passes, trimmed
 
-LINE = "__line"
-"""The column holding each row's line number (header = 1 in CSV, 1-based row in Parquet)."""
-
-EMPTY = "required value is empty"
-UNKNOWN_ACCOUNT = "no account with this account_id in {accounts}"
-REJECTED_ACCOUNT = "the account's own row was rejected in {accounts}, so this row is not loaded"
-WRONG_MODE = {
-    "prepaid": "usage is for prepaid accounts only: this account is postpaid",
-    "postpaid": "bills are for postpaid accounts only: a prepaid account's consumption goes in "
-    "usage",
-}
-
-_INTEGER = r"^-?[0-9]+$"
-_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-_PERIOD = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
-_TIMESTAMP = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-5][0-9](\.[0-9]{1,6})?)?"
-    r"(Z|[+-][0-9]{2}:?[0-9]{2})$"
-)
-_NAIVE_TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$"
-_DISTRICT_SHAPE = r"^[0-9]{6}$"
-
-
-def parsed(name: str) -> str:
-    """The working column holding `name`'s typed value."""
-    return f"__parsed_{name}"
-
-
-def problem(name: str) -> str:
-    """The working column holding the reason `name`'s value is refused (null when fine)."""
-    return f"__problem_{name}"
-
-
-_STATUS = "__account"
-_REJECTED = "rejected"
-
-
-@dataclass(frozen=True, slots=True)
-class Accounts:
-    """What the other tables need to know of the accounts: `status` has one row per account
-    id that appears in the accounts file, with `__account` its billing mode when it loaded,
-    `rejected` when it did not (an id not listed at all is unknown)."""
-
-    file: str
-    status: pl.DataFrame
-
-
-@dataclass(frozen=True, slots=True)
-class Checked:
-    """One table after checking: the loaded frame, the rejects, the rows ignored as no-ops."""
-
-    frame: pl.DataFrame
-    rejects: list[Reject]
-    ignored: int
-
-
-# --- typed values -------------------------------------------------------------------------
-
-
-def _parse(column: Column) -> pl.Expr:
-    text = pl.col(column.name)
-    if column.default is not None:
-        text = text.fill_null(pl.lit(column.default))
-    value: pl.Expr
-    match column.kind:
-        case "integer":
-            value = pl.when(text.str.contains(_INTEGER)).then(text.cast(pl.Int64, strict=False))
-        case "date":
-            value = pl.when(text.str.contains(_DATE)).then(
-                text.str.to_date("%Y-%m-%d", strict=False)
-            )
-        case "timestamp":
-            value = _parse_timestamp(text)
-        case "tags":
-            value = (
-                text.str.split(";")
-                .list.eval(pl.element().str.strip_chars())
-                .list.eval(pl.element().filter(pl.element() != ""))
-                .fill_null(pl.lit([], dtype=pl.List(pl.String())))
-            )
-        case _:
-            value = text
-    return value.cast(column.dtype).alias(parsed(column.name))
-
-
-def _parse_timestamp(text: pl.Expr) -> pl.Expr:
-    iso = text.str.replace(r"^([0-9]{4}-[0-9]{2}-[0-9]{2}) ", "${1}T").str.replace(r"Z$", "+00:00")
-    moment = pl.coalesce(
-        iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", time_unit="us", strict=False),
-        iso.str.to_datetime("%Y-%m-%dT%H:%M%:z", time_unit="us", strict=False),
-    )
-    return pl.when(text.str.contains(_TIMESTAMP)).then(moment).dt.convert_time_zone(SHANGHAI.key)
-
-
-# --- per-value checks ---------------------------------------------------------------------
-
-
-def _value_problem(column: Column) -> pl.Expr:
-    raw = pl.col(column.name)
-    value = pl.col(parsed(column.name))
-    rules: list[tuple[pl.Expr, str]] = []
-    match column.kind:
-        case "enum":
-            expected = ", ".join(column.values)
-            rules.append(
-                (~value.is_in(column.values), f"unknown value: expected one of {expected}")
-            )
-        case "region":
-            rules.append(
-                (
-                    ~value.str.contains(_DISTRICT_SHAPE),
-                    "expected a 6-digit GB/T 2260 district code, e.g. 440305",
-                )
-            )
-            known = pl.Series([region.code for region in districts()], dtype=pl.String)
-            rules.append(
-                (~value.is_in(known.implode()), "region code is not in the GB/T 2260 table")
-            )
-        case "integer":
-            rules.append(
-                (
-                    ~raw.str.contains(_INTEGER),
-                    "expected a whole number of fen: digits with an optional leading minus, "
-                    "e.g. 1250",
-                )
-            )
-            rules.append(
-                (
-                    value.is_null() | (value > MAX_FEN) | (value < -MAX_FEN),
-                    f"out of range: at most {MAX_FEN} fen either way",
-                )
-            )
-            if column.minimum is not None:
-                bound = "> 0" if column.minimum == 1 else f">= {column.minimum}"
-                rules.append((value < column.minimum, f"must be {bound}"))
-        case "date":
-            rules.append((~raw.str.contains(_DATE), "expected a date YYYY-MM-DD, e.g. 2020-03-01"))
-            rules.append(
-                (value.is_null() | (value.dt.year() < 1), "not a real calendar date (YYYY-MM-DD)")
-            )
-        case "period":
-            rules.append(
-                (
-                    ~value.str.contains(_PERIOD),
-                    "expected a billing period YYYY-MM with month 01-12, e.g. 2020-01",
-                )
-            )
-        case "timestamp":
-            rules.append(
-                (
-                    raw.str.contains(_NAIVE_TIMESTAMP),
-                    "timestamp has no UTC offset: add one, e.g. 2020-02-03T10:15:00+08:00",
-                )
-            )
-            rules.append(
-                (
-                    ~raw.str.contains(_TIMESTAMP),
-                    "expected an ISO 8601 timestamp with a UTC offset, "
-                    "e.g. 2020-02-03T10:15:00+08:00",
-                )
-            )
-            rules.append((value.is_null(), "not a real date and time"))
-        case _:
-            pass
-    missing = pl.lit(EMPTY if column.required else None, dtype=pl.String)
-    return _first(
-        pl.when(raw.is_null()).then(missing),
-        *(
-            pl.when(raw.is_not_null() & condition).then(pl.lit(reason))
-            for condition, reason in rules
-        ),
-    ).alias(problem(column.name))
-
-
-def _first(*reasons: pl.Expr) -> pl.Expr:
-    """The first reason that applies (each is null where it does not)."""
-    return pl.coalesce(*reasons, pl.lit(None, dtype=pl.String))
-
-
-def _add(name: str, reason: pl.Expr) -> pl.Expr:
-    """Keep the column's first problem; add `reason` only where it has none yet."""
-    return pl.coalesce(pl.col(problem(name)), reason).alias(problem(name))
-
-
-# --- rules across columns, rows and tables ------------------------------------------------
-
-
-def _not_before(later: str, earlier: str) -> pl.Expr:
-    too_early = pl.col(parsed(later)) < pl.col(parsed(earlier))
-    reason = pl.format(f"must be on or after {earlier} ({{}})", pl.col(earlier))
-    return _add(later, pl.when(too_early).then(reason))
-
-
-def _unique(key: tuple[str, ...]) -> pl.Expr:
-    first = pl.col(LINE).min().over(list(key))
-    present = pl.all_horizontal(pl.col(name).is_not_null() for name in key)
-    label = key[0] if len(key) == 1 else f"({', '.join(key)})"
-    reason = pl.format(
-        f"duplicate {label}: first used at line {{}}; every later row with it is rejected", first
-    )
-    return _add(key[-1], pl.when(present & (pl.col(LINE) > first)).then(reason))
-
-
-def _account_ref(
-    plan: pl.LazyFrame, name: str, accounts: Accounts, *, only_mode: str | None
-) -> pl.LazyFrame:
-    """Refuse rows whose account `name` is unknown, was rejected, or (with `only_mode`)
-    is of the other billing mode. One hash join, not a lookup per row."""
-    status = pl.col(_STATUS)
-    reasons = [
-        pl.when(status.is_null()).then(pl.lit(UNKNOWN_ACCOUNT.format(accounts=accounts.file))),
-        pl.when(status == _REJECTED).then(pl.lit(REJECTED_ACCOUNT.format(accounts=accounts.file))),
-    ]
-    if only_mode is not None:
-        reasons.append(pl.when(status != only_mode).then(pl.lit(WRONG_MODE[only_mode])))
-    lookup = accounts.status.lazy().rename({"account_id": name})
-    return (
-        plan.join(lookup, on=name, how="left", maintain_order="left")
-        .with_columns(_add(name, pl.when(pl.col(name).is_not_null()).then(_first(*reasons))))
-        .drop(_STATUS)
-    )
-
-
-def _content(spec: TableSpec, key: str) -> pl.Expr:
-    """A row's content apart from its idempotency key, comparable across rows: typed values
-    where they parsed (so `+08:00` and `Z` forms of one instant agree), text otherwise."""
-    parts = []
-    for column in spec.columns:
-        if column.name == key:
-            continue
-        typed = pl.col(parsed(column.name))
-        if column.kind == "timestamp":
-            typed = typed.dt.epoch("us")
-        parts.append(
-            pl.when(typed.is_not_null())
-            .then(pl.lit("v:") + typed.cast(pl.String))
-            .when(pl.col(column.name).is_not_null())
-            .then(pl.lit("t:") + pl.col(column.name))
-            .otherwise(pl.lit("-"))
-        )
-    return pl.concat_str(parts, separator="\x1f")
-
-
-_FIRST = "__first_line"
-_NOOP = "__noop"
-
-
-def _repeats(checked: pl.DataFrame, spec: TableSpec, key: str) -> pl.DataFrame:
-    """Settle the rows whose idempotency `key` appeared on an earlier line (`_FIRST` holds
-    that line): a repeat whose content differs from the first row's is refused; one that
-    matches it exactly and has no other problem is a no-op (`_NOOP`), dropped without a
-    reject, since the first row stands for both. Only the repeats are compared, so the cost
-    stays small when repeats are rare."""
-    repeat = pl.col(key).is_not_null() & (pl.col(LINE) > pl.col(_FIRST))
-    repeats = checked.filter(repeat)
-    if repeats.is_empty():
-        return checked.with_columns(pl.lit(False).alias(_NOOP))
-    content = _content(spec, key)
-    clean = pl.all_horizontal(pl.col(problem(column.name)).is_null() for column in spec.columns)
-    firsts = checked.filter(pl.col(LINE).is_in(repeats.get_column(_FIRST).unique().implode()))
-    pairs = repeats.select(LINE, _FIRST, content.alias("content"), clean.alias("clean")).join(
-        firsts.select(pl.col(LINE).alias(_FIRST), content.alias("first_content")),
-        on=_FIRST,
-        how="left",
-    )
-    same = pl.col("content") == pl.col("first_content")
-    noops = pairs.filter(same & pl.col("clean")).get_column(LINE)
-    conflicts = pairs.filter(~same).select(LINE, pl.col(_FIRST).alias("__conflict"))
-    others = ", ".join(column.name for column in spec.columns if column.name != key)
-    reason = pl.format(
-        f"{key} already used at line {{}} with different content; a repeat must match the "
-        f"first exactly ({others})",
-        pl.col("__conflict"),
-    )
-    return (
-        checked.join(conflicts, on=LINE, how="left", maintain_order="left")
-        .with_columns(
-            _add(key, pl.when(pl.col("__conflict").is_not_null()).then(reason)),
-            pl.col(LINE).is_in(noops.implode()).alias(_NOOP),
-        )
-        .drop("__conflict")
-    )
-
-
-# --- the table ----------------------------------------------------------------------------
+_SUSPECT = "__suspect"
+_SAME = "__same"
+_UP = "__up"
 
 
 def check_table(
-    text: pl.DataFrame, spec: TableSpec, *, file: str, accounts: Accounts | None
+    frame: pl.DataFrame, spec: TableSpec, *, file: str, accounts: Accounts | None
 ) -> Checked:
-    """Check `text` (trimmed text columns named as in `spec`, null for empty, plus `LINE`)
-    and return the loaded rows in input order with the rejects of the others."""
-    names = [column.name for column in spec.columns]
-    plan = (
-        text.lazy()
-        .with_columns(_parse(column) for column in spec.columns)
-        .with_columns(_value_problem(column) for column in spec.columns)
+    """Check `frame` (every column of `spec`, as text or typed values, plus `LINE`) and return
+    the loaded rows in input order with the rejects of the others."""
+    schema = frame.schema
+    suspect = [~passes(column, schema[column.name]) for column in spec.columns]
+    suspect.extend(
+        (pl.col(parsed(later)) < pl.col(parsed(earlier))).fill_null(False)
+        for later, earlier in spec.not_before
     )
-    for later, earlier in spec.not_before:
-        plan = plan.with_columns(_not_before(later, earlier))
-    if spec.unique_key:
-        plan = plan.with_columns(_unique(spec.unique_key))
     if spec.account_ref is not None and accounts is not None:
-        plan = _account_ref(plan, spec.account_ref, accounts, only_mode=spec.only_mode)
-    if spec.idempotency_key is not None:
-        key = spec.idempotency_key
-        plan = plan.with_columns(pl.col(LINE).min().over(key).alias(_FIRST))
-        checked = _repeats(plan.collect(), spec, key)
-    else:
-        checked = plan.with_columns(pl.lit(False).alias(_NOOP)).collect()
+        suspect.append(_account_refused(spec.account_ref, accounts, spec.only_mode))
+    checked = (
+        frame.lazy()
+        .with_columns(parse(column, schema[column.name]) for column in spec.columns)
+        .with_columns(pl.any_horizontal(suspect).alias(_SUSPECT))
+        .collect()
+    )
+    chosen = checked.get_column(_SUSPECT)
+    for key in _keys(spec):
+        together = repeated(checked, key)
+        if together is not None:
+            chosen = chosen | together
+    loaded = checked.select(loaded_columns(spec)).cast(spec.schema)
+    if not chosen.any():
+        empty = pl.DataFrame(
+            schema={**{column.name: pl.String() for column in spec.columns}, LINE: pl.Int64}
+        )
+        return Checked(loaded, [], 0, refused=empty)
 
-    keep = pl.all_horizontal(pl.col(problem(name)).is_null() for name in names) & ~pl.col(_NOOP)
-    loaded = checked.filter(keep).select(_loaded_columns(spec)).cast(spec.schema)
-    return Checked(
-        frame=loaded,
-        rejects=_rejects(checked, names, file),
-        ignored=int(checked.get_column(_NOOP).sum()),
+    verdict = check_text(_as_text(frame.filter(chosen), spec), spec, file=file, accounts=accounts)
+    dropped = verdict.refused.get_column(LINE)
+    if not dropped.is_empty():
+        loaded = loaded.filter(~checked.get_column(LINE).is_in(dropped.implode()))
+    return Checked(loaded, verdict.rejects, verdict.ignored, verdict.refused)
+
+
+def _as_text(rows: pl.DataFrame, spec: TableSpec) -> pl.DataFrame:
+    """`rows` with their typed columns written out as text, as a file of text would hold them."""
+    schema = rows.schema
+    return rows.select(
+        *(
+            pl.col(name) if is_text(schema[name]) else trimmed(as_text(pl.col(name), schema[name]))
+            for name in (column.name for column in spec.columns)
+        ),
+        LINE,
     )
 
 
-def _loaded_columns(spec: TableSpec) -> list[pl.Expr]:
-    columns: list[pl.Expr] = []
-    for column in spec.columns:
-        columns.append(pl.col(parsed(column.name)).alias(column.name))
-        columns.extend(
-            pl.col(parsed(d.source)).dt.date().alias(d.name)
-            for d in spec.derived
-            if d.source == column.name
+def _account_refused(name: str, accounts: Accounts, only_mode: str | None) -> pl.Expr:
+    """Per row, whether the account named in column `name` is unknown, was rejected, or
+    (with `only_mode`) is of the other billing mode."""
+    status = pl.col(STATUS)
+    usable = accounts.status.filter(status == only_mode if only_mode else status != REJECTED)
+    account = pl.col(name)
+    return account.is_not_null() & ~account.is_in(usable.get_column("account_id").implode())
+
+
+def _keys(spec: TableSpec) -> list[tuple[str, ...]]:
+    """The keys a row may not repeat: the unique key, and the idempotency key (whose repeats
+    are no-ops or rejects, settled by `sanbuting.io.reasons`)."""
+    keys = [spec.unique_key] if spec.unique_key else []
+    if spec.idempotency_key is not None:
+        keys.append((spec.idempotency_key,))
+    return keys
+
+
+# --- repeated keys --------------------------------------------------------------------------
+
+
+def repeated(frame: pl.DataFrame, key: tuple[str, ...]) -> pl.Series | None:
+    """Per row of `frame`, whether another row has the same `key` (a key with an empty part
+    never counts); None when no row does, the usual case. Rows sorted by their key (in its
+    column order or the reverse) are compared with their neighbours; others are hashed."""
+    if frame.height < 2:
+        return None
+    columns = frame.select(key)
+    if not any(columns.null_count().row(0)):
+        for order in dict.fromkeys((key, key[::-1])):
+            again = _repeats_if_sorted(columns, order)
+            if again is not None:
+                # The first row of a run of equal keys comes just before its first repeat.
+                return (again | again.shift(-1, fill_value=False)) if again.any() else None
+    whole = pl.col(key[0]) if len(key) == 1 else pl.struct(key)
+    if columns.select(whole.hash()).to_series().n_unique() == frame.height:
+        return None  # every key different
+    present = pl.all_horizontal(pl.col(name).is_not_null() for name in key)
+    again = columns.select(present & ~whole.is_first_distinct()).to_series()
+    if not again.any():
+        return None
+    repeats = columns.filter(again).unique()
+    return columns.select(
+        pl.struct(key).is_in(repeats.select(pl.struct(key)).to_series().implode())
+    ).to_series()
+
+
+def _repeats_if_sorted(columns: pl.DataFrame, order: tuple[str, ...]) -> pl.Series | None:
+    """When the rows (without nulls) are sorted by the columns `order`, so that equal keys are
+    next to each other: per row, whether it repeats the row before. None when not sorted."""
+    if not columns.get_column(order[0]).is_sorted():
+        return None
+    # Sorted by `order` when, in every row equal to the row before in the first columns, the
+    # next column does not go down.
+    same = pl.col(order[0]) == pl.col(order[0]).shift()
+    plan = columns.lazy().select(
+        *order, same.fill_null(False).alias(_SAME), pl.lit(True).alias(_UP)
+    )
+    for name in order[1:]:
+        now, before = pl.col(name), pl.col(name).shift()
+        plan = plan.with_columns(
+            (pl.col(_UP) & (~pl.col(_SAME) | (now >= before).fill_null(True))).alias(_UP),
+            (pl.col(_SAME) & (now == before).fill_null(False)).alias(_SAME),
         )
-    return columns
-
-
-def _rejects(checked: pl.DataFrame, names: list[str], file: str) -> list[Reject]:
-    parts = [
-        checked.filter(pl.col(problem(name)).is_not_null()).select(
-            pl.col(LINE).cast(pl.Int64).alias("line"),
-            pl.lit(name).alias("column"),
-            pl.col(name).fill_null("").alias("value"),
-            pl.col(problem(name)).alias("reason"),
-        )
-        for name in names
-    ]
-    found = pl.concat(parts).sort("line", "column", "reason", "value", maintain_order=True)
-    return [
-        Reject(file=file, line=line, column=column, value=value, reason=reason)
-        for line, column, value, reason in found.iter_rows()
-    ]
-
-
-def accounts_of(text: pl.DataFrame, loaded: pl.DataFrame, file: str) -> Accounts:
-    """The accounts the other tables are checked against: `text` is the accounts file as
-    read (every id listed), `loaded` the accounts that passed their checks."""
-    status = loaded.select("account_id", pl.col("billing_mode").alias(_STATUS))
-    if "account_id" in text.columns:
-        listed = text.select(pl.col("account_id").drop_nulls().unique())
-        rejected = listed.join(status, on="account_id", how="anti").with_columns(
-            pl.lit(_REJECTED).alias(_STATUS)
-        )
-        status = pl.concat([status, rejected])
-    return Accounts(file=file, status=status)
+    found = plan.select(_SAME, pl.col(_UP).all().alias(_UP)).collect()
+    return found.get_column(_SAME) if found.item(0, _UP) else None

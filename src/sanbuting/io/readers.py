@@ -1,10 +1,12 @@
 """Reading an input folder: `accounts`, `bills`, `payments` and `usage`, each as CSV or Parquet.
 
-`read_inputs(folder)` finds the files, reads every cell as text (CSV with `infer_schema=False`;
-typed Parquet columns are turned into the same text a CSV would hold), trims it, and checks it
-against the contract (`sanbuting.io.contract`, `sanbuting.io.checks`). Rows that break the
-contract become rejects; the rest load into frames of the contract's dtypes, in input order.
-A file that cannot be read at all is an `InputFileError` naming it.
+`read_inputs(folder)` finds the files and reads them: every CSV cell as text (`infer_schema=
+False`), trimmed, null when empty; a Parquet column already of the contract's type as its
+typed values, any other Parquet column as the text a CSV would hold (`sanbuting.io.typed`).
+It checks them against the contract (`sanbuting.io.contract`, `sanbuting.io.checks`): rows
+that break it become rejects, the same ones whichever form the file came in; the rest load
+into frames of the contract's dtypes, in input order. A file that cannot be read at all is an
+`InputFileError` naming it.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from pathlib import Path
 import polars as pl
 
 from sanbuting.errors import InputFileError
-from sanbuting.io.checks import LINE, Accounts, Checked, accounts_of, check_table
+from sanbuting.io.checks import check_table
 from sanbuting.io.contract import ACCOUNTS, BILLS, PAYMENTS, TABLES, USAGE, TableSpec
+from sanbuting.io.reasons import Accounts, Checked, accounts_of
 from sanbuting.io.rejects import Reject, sorted_rejects
+from sanbuting.io.typed import LINE, as_text, trimmed, typed_form
 
 EXTENSIONS = ("csv", "parquet")
 _SNIFF_BYTES = 64 * 1024
@@ -47,8 +51,9 @@ class Inputs:
 
 
 @dataclass(frozen=True, slots=True)
-class _Text:
-    """A file read as text: trimmed cells (null when empty) and `LINE`, with its header."""
+class _Table:
+    """A file as read: its columns (trimmed text, null when empty, or typed values) and
+    `LINE`, without its blank rows; the line of its header and the sha256 of its bytes."""
 
     file: str
     frame: pl.DataFrame
@@ -62,20 +67,20 @@ def read_inputs(folder: Path) -> Inputs:
         raise InputFileError(
             f"{folder}: no such input folder (give the folder holding accounts.csv)"
         )
-    texts = {spec.name: _read_table(folder, spec) for spec in TABLES}
+    tables = {spec.name: _read_table(folder, spec) for spec in TABLES}
     rejects: list[Reject] = []
 
     def check(spec: TableSpec, accounts: Accounts | None) -> Checked:
-        text = texts[spec.name]
-        if text is None:
-            return Checked(spec.empty(), [], 0)
-        missing = [name for name in spec.required_columns if name not in text.frame.columns]
+        table = tables[spec.name]
+        if table is None:
+            return Checked(spec.empty(), [], 0, refused=pl.DataFrame())
+        missing = [name for name in spec.required_columns if name not in table.frame.columns]
         if missing:
-            rows = text.frame.height
+            rows = table.frame.height
             rejects.extend(
                 Reject(
-                    file=text.file,
-                    line=text.header_line,
+                    file=table.file,
+                    line=table.header_line,
                     column=name,
                     value="",
                     reason=f"required column missing; none of the {rows} rows of this file "
@@ -83,38 +88,38 @@ def read_inputs(folder: Path) -> Inputs:
                 )
                 for name in missing
             )
-            return Checked(spec.empty(), [], 0)
-        frame = text.frame.with_columns(
+            return Checked(spec.empty(), [], 0, refused=table.frame)
+        frame = table.frame.with_columns(
             pl.lit(None, dtype=pl.String).alias(column.name)
             for column in spec.columns
-            if column.name not in text.frame.columns
+            if column.name not in table.frame.columns
         )
-        result = check_table(frame, spec, file=text.file, accounts=accounts)
+        result = check_table(frame, spec, file=table.file, accounts=accounts)
         rejects.extend(result.rejects)
         return result
 
     accounts = check(ACCOUNTS, None)
-    accounts_text = texts[ACCOUNTS.name]
-    assert accounts_text is not None  # a required file: _read_table raised otherwise
-    known = accounts_of(accounts_text.frame, accounts.frame, accounts_text.file)
+    accounts_table = tables[ACCOUNTS.name]
+    assert accounts_table is not None  # a required file: _read_table raised otherwise
+    known = accounts_of(accounts.refused, accounts.frame, accounts_table.file)
     bills = check(BILLS, known)
     payments = check(PAYMENTS, known)
     usage = check(USAGE, known)
-    read = [text for text in texts.values() if text is not None]
+    read = [table for table in tables.values() if table is not None]
     return Inputs(
         accounts=accounts.frame,
         bills=bills.frame,
         payments=payments.frame,
         usage=usage.frame,
         rejects=sorted_rejects(rejects),
-        files={text.file: text.digest for text in read},
-        rows_read={text.file: text.frame.height for text in read},
+        files={table.file: table.digest for table in read},
+        rows_read={table.file: table.frame.height for table in read},
         duplicate_payments_ignored=payments.ignored,
     )
 
 
-def _read_table(folder: Path, spec: TableSpec) -> _Text | None:
-    """The table's file read as text, or None for an absent optional file."""
+def _read_table(folder: Path, spec: TableSpec) -> _Table | None:
+    """The table's file as read, or None for an absent optional file."""
     found = [folder / f"{spec.name}.{ext}" for ext in EXTENSIONS]
     present = [path for path in found if path.is_file()]
     if len(present) > 1:
@@ -130,10 +135,13 @@ def _read_table(folder: Path, spec: TableSpec) -> _Text | None:
     path = present[0]
     digest, head = _sha256(path)
     if path.suffix == ".csv":
-        frame, header_line = _read_csv(path, head), 1
+        text = _read_csv(path, head)
+        frame = text.select(trimmed(pl.col(name)).alias(name) for name in text.columns)
+        header_line = 1
     else:
-        frame, header_line = _read_parquet(path), 0
-    return _Text(path.name, _trimmed(frame, first_line=header_line + 1), header_line, digest)
+        frame = _read_parquet(path, spec)
+        header_line = 0
+    return _Table(path.name, _lined(frame, first_line=header_line + 1), header_line, digest)
 
 
 def _sha256(path: Path) -> tuple[str, bytes]:
@@ -189,7 +197,8 @@ def _csv_header(path: Path) -> list[str]:
     return names
 
 
-def _read_parquet(path: Path) -> pl.DataFrame:
+def _read_parquet(path: Path, spec: TableSpec) -> pl.DataFrame:
+    """The file's columns, each as typed values when `typed_form` admits it, else as text."""
     try:
         frame = pl.read_parquet(path)
     except (pl.exceptions.PolarsError, OSError) as exc:
@@ -198,40 +207,31 @@ def _read_parquet(path: Path) -> pl.DataFrame:
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise InputFileError(f"{path.name}: column {repeated[0]!r} appears twice")
+    contract = {column.name: column for column in spec.columns}
+    columns = [
+        pl.col(values.name).alias(name)
+        if typed_form(contract.get(name), values)
+        else trimmed(as_text(pl.col(values.name), values.dtype)).alias(name)
+        for name, values in zip(names, frame.iter_columns(), strict=True)
+    ]
     try:
-        return frame.select(
-            _as_text(name, dtype).alias(new)
-            for name, new, dtype in zip(frame.columns, names, frame.dtypes, strict=True)
-        )
+        return frame.select(columns)
     except pl.exceptions.PolarsError as exc:
         raise InputFileError(f"{path.name}: cannot be read as text: {_first_line(exc)}") from exc
 
 
-def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
-    """A typed Parquet column as the text a CSV export would hold, so both formats are checked
-    the same way (a float stays `12.5`, to be refused as an integer, never rounded)."""
-    column = pl.col(name)
-    if isinstance(dtype, pl.Datetime):
-        if dtype.time_zone is None:
-            return column.dt.to_string("%Y-%m-%dT%H:%M:%S%.f")
-        return column.dt.to_string("%Y-%m-%dT%H:%M:%S%.f%:z")
-    if isinstance(dtype, pl.Date):
-        return column.dt.to_string("%Y-%m-%d")
-    if isinstance(dtype, pl.List | pl.Array):
-        return column.cast(pl.List(pl.String)).list.join(";")
-    return column.cast(pl.String)
-
-
-def _trimmed(frame: pl.DataFrame, *, first_line: int) -> pl.DataFrame:
-    """Cells trimmed of surrounding whitespace, empty ones null, with the line of each row;
-    rows with no value at all (blank lines) are dropped."""
-    cells = [pl.col(name).str.strip_chars().replace("", None).alias(name) for name in frame.columns]
-    lines = (pl.int_range(pl.len(), dtype=pl.Int64) + first_line).alias(LINE)
-    trimmed = frame.select(*cells, lines)
+def _lined(frame: pl.DataFrame, *, first_line: int) -> pl.DataFrame:
+    """`frame` with the line of each row, in one chunk (a Parquet file's row groups would
+    otherwise be gathered again by every step); rows with no value at all (blank lines)
+    dropped."""
+    lines = pl.int_range(first_line, pl.len() + first_line, dtype=pl.Int64).alias(LINE)
+    lined = frame.rechunk().with_columns(lines)
     if not frame.columns:
-        return trimmed
+        return lined
     blank = pl.all_horizontal(pl.col(name).is_null() for name in frame.columns)
-    return trimmed.filter(~blank)
+    if not lined.select(blank.any()).item():
+        return lined
+    return lined.filter(~blank)
 
 
 def _first_line(exc: BaseException) -> str:
