@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from scenario import ENGINES, rows, scenario
 
 pytestmark = pytest.mark.parametrize("engine", ENGINES)
