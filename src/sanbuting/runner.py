@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from sanbuting.domain import Utility
-from sanbuting.engine.buckets import automatic_buckets, run_in_buckets
+from sanbuting.engine.buckets import Frames, automatic_buckets, run_in_buckets
 from sanbuting.engine.fast import run_fast
 from sanbuting.engine.frames import RunFrames
 from sanbuting.engine.parallel import default_workers, run_parallel
@@ -23,6 +23,7 @@ from sanbuting.io.readers import Inputs, read_inputs
 from sanbuting.io.rejects import REJECTS_FILE, write_rejects
 from sanbuting.policy import Policy, load_policies
 from sanbuting.rules import rulesets_by_utility
+from sanbuting.rules.schema import Ruleset
 
 ENGINES = ("fast", "reference", "spark")
 
@@ -91,40 +92,7 @@ def run(
         if not request.allow_rejects:
             raise RejectedInputs(inputs, request.out / REJECTS_FILE)
     frames = (inputs.accounts, inputs.bills, inputs.payments, inputs.usage)
-    if request.engine == "spark":
-        result = run_spark(
-            frames,
-            policies,
-            rulesets,
-            request.start,
-            request.end,
-            buckets=request.buckets or automatic_buckets(inputs.accounts.height),
-            work=request.out / "spark",
-        )
-    elif request.engine == "fast":
-        buckets = request.buckets or automatic_buckets(inputs.accounts.height)
-        if on_accounts is not None:
-            on_accounts(inputs.accounts.height if buckets > 1 else 0)
-        threads = request.workers or default_workers()
-        result = run_in_buckets(
-            frames,
-            buckets,
-            lambda bucket: run_fast(
-                bucket, policies, rulesets, request.start, request.end, threads=threads
-            ),
-            on_progress,
-        )
-    else:
-        result = run_parallel(
-            frames,
-            policies,
-            rulesets,
-            request.start,
-            request.end,
-            workers=request.workers,
-            on_accounts=on_accounts,
-            on_progress=on_progress,
-        )
+    result = decide(request, frames, policies, rulesets, on_progress, on_accounts)
     summary = summarize(
         result,
         start=request.start.isoformat(),
@@ -135,3 +103,48 @@ def run(
     )
     write_outputs(request.out, result, summary)
     return RunOutcome(inputs, policies, result, summary)
+
+
+def decide(
+    request: RunRequest,
+    frames: Frames,
+    policies: list[Policy],
+    rulesets: dict[Utility, Ruleset],
+    on_progress: Callable[[int], None] | None = None,
+    on_accounts: Callable[[int], None] | None = None,
+) -> RunFrames:
+    """Run the requested engine over checked frames: every engine gives the same frames."""
+    accounts = frames[0].height
+    buckets = request.buckets or automatic_buckets(accounts)
+    if request.engine == "spark":
+        return run_spark(
+            frames,
+            policies,
+            rulesets,
+            request.start,
+            request.end,
+            buckets=buckets,
+            work=request.out / "spark",
+        )
+    if request.engine == "reference":
+        return run_parallel(
+            frames,
+            policies,
+            rulesets,
+            request.start,
+            request.end,
+            workers=request.workers,
+            on_accounts=on_accounts,
+            on_progress=on_progress,
+        )
+    if on_accounts is not None:
+        on_accounts(accounts if buckets > 1 else 0)
+    threads = request.workers or default_workers()
+    return run_in_buckets(
+        frames,
+        buckets,
+        lambda bucket: run_fast(
+            bucket, policies, rulesets, request.start, request.end, threads=threads
+        ),
+        on_progress,
+    )
