@@ -30,6 +30,14 @@ def _text(values: list[str], codes: Ints) -> pl.Series:
     return table.gather(np.where(codes == lay.NONE, len(values), codes))
 
 
+def _gathered(values: pl.Series, codes: Ints) -> pl.Series:
+    """`values[code]` for each code, "" where the code is NONE (for long value lists)."""
+    if len(values) == 0:
+        return pl.Series([""] * len(codes), dtype=pl.String)
+    picked = values.gather(np.where(codes == lay.NONE, 0, codes))
+    return picked.set(pl.Series(codes == lay.NONE), "")
+
+
 def _dates(days: Ints) -> pl.Series:
     return pl.Series(days, dtype=pl.Int32).cast(pl.Date)
 
@@ -63,7 +71,7 @@ def collect(
             "account_id": ids.gather(acct),
             "action": _text([a.value for a in Action], actions[:, 2]).cast(ACTION_RANK),
             "step": _text(step_names(rulesets), key),
-            "bill_id": _text(arrays.bill_ids.to_list(), actions[:, 3]),
+            "bill_id": _gathered(arrays.bill_ids, actions[:, 3]),
             "policy_id": _text(policy_ids, actions[:, 4]),
             "policy_rank": pl.Series(actions[:, 4], dtype=pl.Int32),
         }
