@@ -5,22 +5,26 @@ the inputs, load the policies, simulate, summarise, write the output folder.
 from __future__ import annotations
 
 import hashlib
+import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+
+import polars as pl
 
 from sanbuting.domain import Utility
 from sanbuting.engine.buckets import Frames, automatic_buckets, run_in_buckets
 from sanbuting.engine.fast import run_fast
-from sanbuting.engine.frames import RunFrames
+from sanbuting.engine.frames import RunFrames, concat
 from sanbuting.engine.parallel import default_workers, run_parallel
 from sanbuting.engine.spark import run_spark
 from sanbuting.engine.summary import summarize
 from sanbuting.errors import SanbutingError
 from sanbuting.io.outputs import write_outputs
+from sanbuting.io.partition import partition_inputs
 from sanbuting.io.readers import Inputs, read_inputs
-from sanbuting.io.rejects import REJECTS_FILE, write_rejects
+from sanbuting.io.rejects import REJECTS_FILE, sorted_rejects, write_rejects
 from sanbuting.policy import Policy, load_policies
 from sanbuting.rules import rulesets_by_utility
 from sanbuting.rules.schema import Ruleset
@@ -85,6 +89,10 @@ def run(
         raise SanbutingError(f"--end {request.end} is before --start {request.start}")
     policies = load_policies(list(request.policy_files))
     rulesets = rulesets_by_utility(request.rulesets)
+    if request.engine == "fast":
+        streamed = run_streamed(request, policies, rulesets, on_progress, on_accounts)
+        if streamed is not None:
+            return streamed
     inputs = read_inputs(request.data)
     if inputs.rejects:
         request.out.mkdir(parents=True, exist_ok=True)
@@ -93,6 +101,13 @@ def run(
             raise RejectedInputs(inputs, request.out / REJECTS_FILE)
     frames = (inputs.accounts, inputs.bills, inputs.payments, inputs.usage)
     result = decide(request, frames, policies, rulesets, on_progress, on_accounts)
+    return _finish(request, inputs, policies, result)
+
+
+def _finish(
+    request: RunRequest, inputs: Inputs, policies: list[Policy], result: RunFrames
+) -> RunOutcome:
+    """Summarise and write the output folder."""
     summary = summarize(
         result,
         start=request.start.isoformat(),
@@ -148,3 +163,93 @@ def decide(
         ),
         on_progress,
     )
+
+
+def run_streamed(
+    request: RunRequest,
+    policies: list[Policy],
+    rulesets: dict[Utility, Ruleset],
+    on_progress: Callable[[int], None] | None = None,
+    on_accounts: Callable[[int], None] | None = None,
+) -> RunOutcome | None:
+    """The fast engine over an input read bucket by bucket (memory for one bucket of input),
+    when there is more than one bucket and the input can be partitioned (`io.partition`);
+    None otherwise. The input is checked whole before any account runs, so rejected rows
+    stop the run exactly as a whole read does."""
+    buckets = request.buckets or automatic_buckets(count_accounts(request.data))
+    if buckets <= 1:
+        return None
+    work = request.out / ".buckets"
+    partitioned = partition_inputs(request.data, work, buckets)
+    if partitioned is None:
+        return None
+    try:
+        checked = [_checked_counts(partitioned.check(k)) for k in range(buckets)]
+        inputs = _merged(partitioned.files, checked)
+        if inputs.rejects:
+            request.out.mkdir(parents=True, exist_ok=True)
+            write_rejects(request.out / REJECTS_FILE, inputs.rejects)
+            if not request.allow_rejects:
+                raise RejectedInputs(inputs, request.out / REJECTS_FILE)
+        if on_accounts is not None:
+            on_accounts(inputs.loaded("accounts"))
+        threads = request.workers or default_workers()
+        parts = []
+        for k in range(buckets):
+            bucket = partitioned.check(k)
+            frames = (bucket.accounts, bucket.bills, bucket.payments, bucket.usage)
+            parts.append(
+                run_fast(frames, policies, rulesets, request.start, request.end, threads=threads)
+            )
+            if on_progress is not None:
+                on_progress(bucket.accounts.height)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return _finish(request, inputs, policies, concat(parts))
+
+
+def _checked_counts(bucket: Inputs) -> Inputs:
+    """A checked bucket without its frames (only what the whole input's report needs)."""
+    loaded = {name: bucket.loaded(name) for name in ("accounts", "bills", "payments", "usage")}
+    return replace(
+        bucket,
+        accounts=bucket.accounts.clear(),
+        bills=bucket.bills.clear(),
+        payments=bucket.payments.clear(),
+        usage=bucket.usage.clear(),
+        loaded_rows=loaded,
+    )
+
+
+def _merged(files: dict[str, str], buckets: list[Inputs]) -> Inputs:
+    rows: dict[str, int] = {}
+    loaded: dict[str, int] = {}
+    for bucket in buckets:
+        for name, count in bucket.rows_read.items():
+            rows[name] = rows.get(name, 0) + count
+        for name in ("accounts", "bills", "payments", "usage"):
+            loaded[name] = loaded.get(name, 0) + bucket.loaded(name)
+    first = buckets[0]
+    return replace(
+        first,
+        rejects=sorted_rejects([r for b in buckets for r in b.rejects]),
+        files=files,
+        rows_read=rows,
+        loaded_rows=loaded,
+        duplicate_payments_ignored=sum(b.duplicate_payments_ignored for b in buckets),
+    )
+
+
+def count_accounts(folder: Path) -> int:
+    """Rows of the accounts file, counted without reading it whole (0 if it cannot be)."""
+    try:
+        if (folder / "accounts.parquet").is_file():
+            return int(
+                pl.scan_parquet(folder / "accounts.parquet").select(pl.len()).collect().item()
+            )
+        if (folder / "accounts.csv").is_file():
+            scan = pl.scan_csv(folder / "accounts.csv", infer_schema=False)
+            return int(scan.select(pl.len()).collect().item())
+    except (pl.exceptions.PolarsError, OSError):
+        return 0
+    return 0

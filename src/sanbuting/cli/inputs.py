@@ -58,12 +58,6 @@ def validate(
 
 def summary_lines(inputs: Inputs) -> list[str]:
     """Per file: rows read, loaded, rejected (and ignored repeats); then the first rejects."""
-    frames = {
-        "accounts": inputs.accounts,
-        "bills": inputs.bills,
-        "payments": inputs.payments,
-        "usage": inputs.usage,
-    }
     lines: list[str] = []
     for spec in TABLES:
         file = next((name for name in inputs.files if name.rsplit(".", 1)[0] == spec.name), None)
@@ -71,7 +65,7 @@ def summary_lines(inputs: Inputs) -> list[str]:
             lines.append(f"{spec.name}: no file (optional)")
             continue
         read = inputs.rows_read[file]
-        loaded = frames[spec.name].height
+        loaded = inputs.loaded(spec.name)
         ignored = inputs.duplicate_payments_ignored if spec.name == "payments" else 0
         text = f"{file}: {read} rows read, {loaded} loaded, {read - loaded - ignored} rejected"
         if ignored:

@@ -48,10 +48,20 @@ class Inputs:
     files: dict[str, str]
     rows_read: dict[str, int]
     duplicate_payments_ignored: int = 0
+    loaded_rows: dict[str, int] | None = None
+    """Rows loaded per table when the frames are not held (an input checked bucket by
+    bucket); otherwise the frames' heights."""
+
+    def loaded(self, table: str) -> int:
+        """How many rows of `table` (accounts, bills, payments, usage) were loaded."""
+        if self.loaded_rows is not None:
+            return self.loaded_rows.get(table, 0)
+        frame: pl.DataFrame = getattr(self, table)
+        return frame.height
 
 
 @dataclass(frozen=True, slots=True)
-class _Table:
+class Table:
     """A file as read: its columns (trimmed text, null when empty, or typed values) and
     `LINE`, without its blank rows; the line of its header and the sha256 of its bytes."""
 
@@ -67,7 +77,11 @@ def read_inputs(folder: Path) -> Inputs:
         raise InputFileError(
             f"{folder}: no such input folder (give the folder holding accounts.csv)"
         )
-    tables = {spec.name: _read_table(folder, spec) for spec in TABLES}
+    return check_tables({spec.name: _read_table(folder, spec) for spec in TABLES})
+
+
+def check_tables(tables: dict[str, Table | None]) -> Inputs:
+    """Check tables as read (by `read_inputs`, or one bucket of a partitioned input)."""
     rejects: list[Reject] = []
 
     def check(spec: TableSpec, accounts: Accounts | None) -> Checked:
@@ -118,7 +132,7 @@ def read_inputs(folder: Path) -> Inputs:
     )
 
 
-def _read_table(folder: Path, spec: TableSpec) -> _Table | None:
+def _read_table(folder: Path, spec: TableSpec) -> Table | None:
     """The table's file as read, or None for an absent optional file."""
     found = [folder / f"{spec.name}.{ext}" for ext in EXTENSIONS]
     present = [path for path in found if path.is_file()]
@@ -141,7 +155,17 @@ def _read_table(folder: Path, spec: TableSpec) -> _Table | None:
     else:
         frame = _read_parquet(path, spec)
         header_line = 0
-    return _Table(path.name, _lined(frame, first_line=header_line + 1), header_line, digest)
+    return Table(path.name, _lined(frame, first_line=header_line + 1), header_line, digest)
+
+
+def sha256_of(path: Path) -> str:
+    """The sha256 hex of a file's bytes."""
+    return _sha256(path)[0]
+
+
+def csv_header(path: Path) -> list[str]:
+    """The trimmed column names of a CSV file's header (errors as `read_inputs` gives them)."""
+    return _csv_header(path)
 
 
 def _sha256(path: Path) -> tuple[str, bytes]:
@@ -203,6 +227,13 @@ def _read_parquet(path: Path, spec: TableSpec) -> pl.DataFrame:
         frame = pl.read_parquet(path)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputFileError(f"{path.name}: cannot be read as Parquet: {_first_line(exc)}") from exc
+    return parquet_columns(frame, spec, path.name)
+
+
+def parquet_columns(frame: pl.DataFrame, spec: TableSpec, file: str) -> pl.DataFrame:
+    """A Parquet file's columns as the checks take them: typed where `typed_form` admits it,
+    else trimmed text (`LINE`, when the frame carries it, is kept as it is)."""
+    path = Path(file)
     names = [name.strip() for name in frame.columns]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
@@ -210,7 +241,7 @@ def _read_parquet(path: Path, spec: TableSpec) -> pl.DataFrame:
     contract = {column.name: column for column in spec.columns}
     columns = [
         pl.col(values.name).alias(name)
-        if typed_form(contract.get(name), values)
+        if name == LINE or typed_form(contract.get(name), values)
         else trimmed(as_text(pl.col(values.name), values.dtype)).alias(name)
         for name, values in zip(names, frame.iter_columns(), strict=True)
     ]
@@ -225,10 +256,15 @@ def _lined(frame: pl.DataFrame, *, first_line: int) -> pl.DataFrame:
     otherwise be gathered again by every step); rows with no value at all (blank lines)
     dropped."""
     lines = pl.int_range(first_line, pl.len() + first_line, dtype=pl.Int64).alias(LINE)
-    lined = frame.rechunk().with_columns(lines)
-    if not frame.columns:
+    return without_blank_rows(frame.rechunk().with_columns(lines))
+
+
+def without_blank_rows(lined: pl.DataFrame) -> pl.DataFrame:
+    """Rows with no value at all (blank lines) dropped; `LINE` keeps every row's own line."""
+    values = [name for name in lined.columns if name != LINE]
+    if not values:
         return lined
-    blank = pl.all_horizontal(pl.col(name).is_null() for name in frame.columns)
+    blank = pl.all_horizontal(pl.col(name).is_null() for name in values)
     if not lined.select(blank.any()).item():
         return lined
     return lined.filter(~blank)
