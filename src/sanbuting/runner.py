@@ -10,13 +10,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from sanbuting.domain import Utility
 from sanbuting.engine.buckets import Frames, automatic_buckets, run_in_buckets
 from sanbuting.engine.fast import run_fast
-from sanbuting.engine.frames import RunFrames, concat
+from sanbuting.engine.frames import RunTables, StoredRunFrames
 from sanbuting.engine.parallel import default_workers, run_parallel
 from sanbuting.engine.spark import run_spark
 from sanbuting.engine.summary import summarize
@@ -63,8 +64,8 @@ class RunRequest:
 class RunOutcome:
     inputs: Inputs
     policies: list[Policy]
-    result: RunFrames
-    summary: dict[str, object]
+    result: RunTables
+    summary: dict[str, Any]
 
 
 def policy_hashes(files: Sequence[Path]) -> dict[str, str]:
@@ -105,7 +106,7 @@ def run(
 
 
 def _finish(
-    request: RunRequest, inputs: Inputs, policies: list[Policy], result: RunFrames
+    request: RunRequest, inputs: Inputs, policies: list[Policy], result: RunTables
 ) -> RunOutcome:
     """Summarise and write the output folder."""
     summary = summarize(
@@ -127,7 +128,7 @@ def decide(
     rulesets: dict[Utility, Ruleset],
     on_progress: Callable[[int], None] | None = None,
     on_accounts: Callable[[int], None] | None = None,
-) -> RunFrames:
+) -> RunTables:
     """Run the requested engine over checked frames: every engine gives the same frames."""
     accounts = frames[0].height
     buckets = request.buckets or automatic_buckets(accounts)
@@ -194,18 +195,19 @@ def run_streamed(
         if on_accounts is not None:
             on_accounts(inputs.loaded("accounts"))
         threads = request.workers or default_workers()
-        parts = []
+        stored = StoredRunFrames(work / "rows")
         for k in range(buckets):
             bucket = partitioned.check(k)
             frames = (bucket.accounts, bucket.bills, bucket.payments, bucket.usage)
-            parts.append(
-                run_fast(frames, policies, rulesets, request.start, request.end, threads=threads)
+            stored.add(
+                run_fast(frames, policies, rulesets, request.start, request.end, threads=threads),
+                k,
             )
             if on_progress is not None:
                 on_progress(bucket.accounts.height)
+        return _finish(request, inputs, policies, stored)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return _finish(request, inputs, policies, concat(parts))
 
 
 def _checked_counts(bucket: Inputs) -> Inputs:

@@ -138,9 +138,11 @@ def run_command(
         for line in summary_lines(rejected.inputs):
             typer.echo(line, err=True)
         raise fail(str(rejected)) from None
-    result = outcome.result
+    summary = outcome.summary
+    actions = sum(summary["actions"].values())
+    events = sum(sum(kinds.values()) for kinds in summary["protection_events"].values())
     typer.echo(
-        f"{result.states.height} accounts, {request.start} to {request.end}: "
-        f"{result.actions.height} actions, {result.protections.height} protection events, "
+        f"{summary['accounts']} accounts, {request.start} to {request.end}: "
+        f"{actions} actions, {events} protection events, "
         f"{len(outcome.inputs.rejects)} rejects -> {out}"
     )

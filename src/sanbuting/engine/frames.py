@@ -9,6 +9,8 @@ in which a day decides actions; a policy's file order) and are not written.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 import polars as pl
 
@@ -51,7 +53,19 @@ STATES_SCHEMA = {
     "arrears_fen": pl.Int64(),
 }
 PROTECTED_SCHEMA = {"account_id": pl.String(), "days": pl.Int64(), "arrears_fen": pl.Int64()}
-ACCOUNTS_SCHEMA = {"account_id": pl.String(), "utility": pl.String(), "province": pl.String()}
+ACCOUNTS_SCHEMA: dict[str, pl.DataType] = {
+    "account_id": pl.String(),
+    "utility": pl.String(),
+    "province": pl.String(),
+}
+SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+    "actions": ACTIONS_SCHEMA,
+    "protections": PROTECTIONS_SCHEMA,
+    "fees": FEES_SCHEMA,
+    "states": STATES_SCHEMA,
+    "protected": PROTECTED_SCHEMA,
+    "accounts": ACCOUNTS_SCHEMA,
+}
 
 
 @dataclass(frozen=True)
@@ -68,18 +82,100 @@ class RunFrames:
     """Per account: utility and province, for the summary's breakdowns."""
 
     def sorted(self) -> RunFrames:
-        return RunFrames(
-            actions=self.actions.sort(
-                ["date", "account_id", "action", "bill_id", "policy_rank"], maintain_order=True
-            ),
-            protections=self.protections.sort(
-                ["date", "account_id", "prevented_action"], maintain_order=True
-            ),
-            fees=self.fees.sort("bill_id"),
-            states=self.states.sort("account_id"),
-            protected=self.protected.sort("account_id"),
-            accounts=self.accounts.sort("account_id"),
-        )
+        return RunFrames(*(sort_table(name, getattr(self, name)) for name in TABLES))
+
+
+SORT_KEYS: dict[str, list[str]] = {
+    "actions": ["date", "account_id", "action", "bill_id", "policy_rank"],
+    "protections": ["date", "account_id", "prevented_action"],
+    "fees": ["bill_id"],
+    "states": ["account_id"],
+    "protected": ["account_id"],
+    "accounts": ["account_id"],
+}
+"""How each table is sorted in the output (actions by the order a day decides them)."""
+TABLES = tuple(SORT_KEYS)
+ENUM_COLUMNS = {"actions": "action", "protections": "prevented_action"}
+"""Columns held as `ACTION_RANK`; stored as text in Parquet parts."""
+
+
+def sort_table(name: str, frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.sort(SORT_KEYS[name], maintain_order=True)
+
+
+class RunTables(Protocol):
+    """What the summary and the writer read: a run's six tables, sorted."""
+
+    @property
+    def actions(self) -> pl.DataFrame: ...
+    @property
+    def protections(self) -> pl.DataFrame: ...
+    @property
+    def fees(self) -> pl.DataFrame: ...
+    @property
+    def states(self) -> pl.DataFrame: ...
+    @property
+    def protected(self) -> pl.DataFrame: ...
+    @property
+    def accounts(self) -> pl.DataFrame: ...
+
+
+def write_part(frames: RunFrames, folder: Path, number: int) -> None:
+    """Write one bucket's frames as Parquet parts: `folder/TABLE/part-NUMBER.parquet`."""
+    for name in TABLES:
+        frame: pl.DataFrame = getattr(frames, name)
+        if name in ENUM_COLUMNS:
+            frame = frame.with_columns(pl.col(ENUM_COLUMNS[name]).cast(pl.String))
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        frame.write_parquet(folder / name / f"part-{number:05d}.parquet")
+
+
+def read_table(folder: Path, name: str) -> pl.DataFrame:
+    """One table of every part under `folder`, sorted (an empty table when there is none)."""
+    parts = sorted((folder / name).glob("part-*.parquet"))
+    frame = pl.read_parquet(parts) if parts else pl.DataFrame(schema=SCHEMAS[name])
+    if name in ENUM_COLUMNS:
+        frame = frame.with_columns(pl.col(ENUM_COLUMNS[name]).cast(ACTION_RANK))
+    return sort_table(name, frame)
+
+
+class StoredRunFrames:
+    """A run's tables kept on disk as Parquet parts (one per bucket): each table is read and
+    sorted only when asked for and not kept, so a large run holds one table at a time."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def add(self, part: RunFrames, number: int) -> None:
+        write_part(part, self.folder, number)
+
+    def height(self, name: str) -> int:
+        parts = sorted((self.folder / name).glob("part-*.parquet"))
+        return int(pl.scan_parquet(parts).select(pl.len()).collect().item()) if parts else 0
+
+    @property
+    def actions(self) -> pl.DataFrame:
+        return read_table(self.folder, "actions")
+
+    @property
+    def protections(self) -> pl.DataFrame:
+        return read_table(self.folder, "protections")
+
+    @property
+    def fees(self) -> pl.DataFrame:
+        return read_table(self.folder, "fees")
+
+    @property
+    def states(self) -> pl.DataFrame:
+        return read_table(self.folder, "states")
+
+    @property
+    def protected(self) -> pl.DataFrame:
+        return read_table(self.folder, "protected")
+
+    @property
+    def accounts(self) -> pl.DataFrame:
+        return read_table(self.folder, "accounts")
 
 
 def concat(parts: list[RunFrames]) -> RunFrames:
@@ -89,12 +185,7 @@ def concat(parts: list[RunFrames]) -> RunFrames:
         frames: list[pl.DataFrame] = [getattr(part, name) for part in parts]
         return pl.concat(frames, how="vertical")
 
-    return RunFrames(
-        *(
-            stack(name)
-            for name in ("actions", "protections", "fees", "states", "protected", "accounts")
-        )
-    ).sorted()
+    return RunFrames(*(stack(name) for name in TABLES)).sorted()
 
 
 def from_result(result: RunResult) -> RunFrames:

@@ -3,9 +3,9 @@
 The input frames are cut into N buckets by a hash of `account_id` and written as
 co-partitioned Parquet (`inputs/bucket=K/{accounts,bills,payments,usage}.parquet`). Each
 bucket is one Spark task: it reads its four files, runs the same fast step (`run_fast`) and
-writes its result as Parquet parts (`parts/bucket=K/*.parquet`). The driver merges the parts
-into the run's frames, from which the contract's CSV files and summary are written as for a
-local run, byte for byte the same. Spark schedules, retries and places the tasks; sanbuting
+writes its result as Parquet parts (`parts/TABLE/part-K.parquet`). The driver reads the parts
+one table at a time (`StoredRunFrames`) and writes the contract's CSV files and summary as for
+a local run, byte for byte the same. Spark schedules, retries and places the tasks; sanbuting
 never schedules anything itself. `pip install sanbuting[spark]` brings PySpark; see
 docs/spark.md for a cluster.
 """
@@ -23,7 +23,7 @@ import polars as pl
 from sanbuting.domain import Utility
 from sanbuting.engine.buckets import Frames, split
 from sanbuting.engine.fast import run_fast
-from sanbuting.engine.frames import ACTION_RANK, RunFrames, concat
+from sanbuting.engine.frames import RunTables, StoredRunFrames, write_part
 from sanbuting.errors import SanbutingError
 from sanbuting.policy.model import Policy
 from sanbuting.rules.schema import Ruleset
@@ -32,8 +32,6 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 TABLES = ("accounts", "bills", "payments", "usage")
-PARTS = ("actions", "protections", "fees", "states", "protected", "accounts")
-ENUM_COLUMNS = {"actions": "action", "protections": "prevented_action"}
 
 
 def write_buckets(frames: Frames, buckets: int, root: Path) -> list[Path]:
@@ -55,30 +53,15 @@ def run_bucket(
     rulesets: dict[Utility, Ruleset],
     start: date,
     end: date,
-) -> str:
+) -> int:
     """One Spark task: the fast step over one bucket's inputs, written as Parquet parts."""
     inputs = [pl.read_parquet(Path(folder) / f"{name}.parquet") for name in TABLES]
     result = run_fast(
         (inputs[0], inputs[1], inputs[2], inputs[3]), policies, rulesets, start, end, threads=1
     )
-    target = Path(parts) / Path(folder).name
-    target.mkdir(parents=True, exist_ok=True)
-    for name in PARTS:
-        frame: pl.DataFrame = getattr(result, name)
-        if name in ENUM_COLUMNS:
-            frame = frame.with_columns(pl.col(ENUM_COLUMNS[name]).cast(pl.String))
-        frame.write_parquet(target / f"{name}.parquet")
-    return str(target)
-
-
-def read_part(folder: Path) -> RunFrames:
-    frames = {}
-    for name in PARTS:
-        frame = pl.read_parquet(folder / f"{name}.parquet")
-        if name in ENUM_COLUMNS:
-            frame = frame.with_columns(pl.col(ENUM_COLUMNS[name]).cast(ACTION_RANK))
-        frames[name] = frame
-    return RunFrames(**frames)
+    number = int(Path(folder).name.removeprefix("bucket="))
+    write_part(result, Path(parts), number)
+    return number
 
 
 def local_session(master: str = "local[2]") -> SparkSession:
@@ -115,7 +98,7 @@ def run_spark(
     buckets: int,
     work: Path,
     session: SparkSession | None = None,
-) -> RunFrames:
+) -> RunTables:
     """Run every bucket as a Spark task; the frames of the whole run come back merged."""
     folders = write_buckets(frames, buckets, work / "inputs")
     if not folders:
@@ -123,7 +106,7 @@ def run_spark(
     spark = session or local_session()
     parts = work / "parts"
     tasks = spark.sparkContext.parallelize([str(f) for f in folders], max(1, len(folders)))
-    done = tasks.map(
+    tasks.map(
         lambda folder: run_bucket(folder, str(parts), policies, rulesets, start, end)
     ).collect()
-    return concat([read_part(Path(folder)) for folder in sorted(done)])
+    return StoredRunFrames(parts)

@@ -10,12 +10,13 @@ identical bytes. Everything is counted from the run's frames, whatever engine ma
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import polars as pl
 
 from sanbuting import __version__
 from sanbuting.domain import Action
-from sanbuting.engine.frames import RunFrames
+from sanbuting.engine.frames import RunTables
 
 
 def _events_by(frame: pl.DataFrame, key: str) -> dict[str, dict[str, int]]:
@@ -28,24 +29,29 @@ def _events_by(frame: pl.DataFrame, key: str) -> dict[str, dict[str, int]]:
 
 
 def summarize(
-    frames: RunFrames,
+    frames: RunTables,
     *,
     start: str,
     end: str,
     inputs: dict[str, str],
     policies: dict[str, str],
     rejects: int,
-) -> dict[str, object]:
-    """The summary object of a run (see the module docstring)."""
-    events = frames.protections.join(frames.accounts, on="account_id", how="left")
-    accounts_of = dict(frames.accounts.group_by("utility").len().iter_rows())
+) -> dict[str, Any]:
+    """The summary object of a run (see the module docstring). Each table is read once and
+    only what is counted from it is kept (a stored run holds one table at a time)."""
+    accounts = frames.accounts
+    events = frames.protections.join(accounts, on="account_id", how="left")
+    accounts_of = dict(accounts.group_by("utility").len().iter_rows())
     protected_of = dict(events.group_by("utility").agg(pl.col("account_id").n_unique()).iter_rows())
+    fees = frames.fees.select("account_id", "waived_fen")
+    waived_fen = int(fees["waived_fen"].sum())
     waived_of = dict(
-        frames.fees.join(frames.accounts, on="account_id", how="left")
+        fees.join(accounts, on="account_id", how="left")
         .group_by("utility")
         .agg(pl.col("waived_fen").sum())
         .iter_rows()
     )
+    del fees
     utility_events = _events_by(events, "utility")
     by_utility = {
         utility: {
@@ -65,18 +71,19 @@ def summarize(
         for province, kinds in sorted(province_events.items())
     }
     actions = dict(frames.actions.group_by(pl.col("action").cast(pl.String)).len().iter_rows())
+    protected = frames.protected
     return {
         "version": __version__,
         "period": {"start": start, "end": end},
         "inputs": dict(sorted(inputs.items())),
         "policies": dict(sorted(policies.items())),
-        "accounts": frames.states.height,
+        "accounts": accounts.height,
         "actions": {a.value: actions.get(a.value, 0) for a in sorted(Action, key=str)},
-        "protection_events": _events_by(frames.protections, "policy_id"),
-        "protected_accounts": frames.protected.height,
-        "protected_account_days": int(frames.protected["days"].sum()),
-        "protected_arrears_fen": int(frames.protected["arrears_fen"].sum()),
-        "waived_fen": int(frames.fees["waived_fen"].sum()),
+        "protection_events": _events_by(events, "policy_id"),
+        "protected_accounts": protected.height,
+        "protected_account_days": int(protected["days"].sum()),
+        "protected_arrears_fen": int(protected["arrears_fen"].sum()),
+        "waived_fen": waived_fen,
         "rejects": rejects,
         "by_utility": by_utility,
         "by_province": by_province,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sanbuting.engine.frames import RunFrames
+from sanbuting.engine.frames import RunTables
 from sanbuting.engine.summary import summary_json
 
 ACTIONS_HEADER = ("date", "account_id", "action", "step", "bill_id", "policy_id")
@@ -38,7 +38,7 @@ def write_frame(frame: pl.DataFrame, columns: tuple[str, ...], path: Path) -> No
     )
 
 
-def write_outputs(out: Path, frames: RunFrames, summary: dict[str, object]) -> None:
+def write_outputs(out: Path, frames: RunTables, summary: dict[str, object]) -> None:
     """Write the contract's output folder `out` (created if needed)."""
     out.mkdir(parents=True, exist_ok=True)
     write_frame(frames.actions, ACTIONS_HEADER, out / "actions.csv")
