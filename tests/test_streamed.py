@@ -9,13 +9,15 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
 from sanbuting.generate import GenerateRequest, generate
+from sanbuting.io import outputs
 from sanbuting.io.partition import partition_inputs
 from sanbuting.io.readers import read_inputs
 from sanbuting.io.rejects import sorted_rejects
-from sanbuting.runner import RunRequest, run
+from sanbuting.runner import RejectedInputs, RunRequest, run
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = ROOT / "tests" / "data" / "inputs" / "broken"
@@ -63,19 +65,16 @@ def test_an_id_used_by_two_accounts_is_checked_on_the_whole_input(tmp_path: Path
     )  # a count that puts Y1 and Y2 apart
     assert buckets < 50
     out = tmp_path / "out"
-    try:
-        run(
-            RunRequest(
-                data=data,
-                policy_files=[POLICIES],
-                start=date(2020, 1, 1),
-                end=date(2020, 3, 31),
-                out=out,
-                buckets=buckets,
-            )
-        )
-    except Exception as refused:  # the duplicate is rejected as a whole read rejects it
-        assert "1 input rows rejected" in str(refused)
+    request = RunRequest(
+        data=data,
+        policy_files=[POLICIES],
+        start=date(2020, 1, 1),
+        end=date(2020, 3, 31),
+        out=out,
+        buckets=buckets,
+    )
+    with pytest.raises(RejectedInputs, match="1 input rows rejected"):
+        run(request)  # the duplicate is rejected as a whole read rejects it
     rejects = (out / "rejects.csv").read_text(encoding="utf-8")
     assert "bills.csv,3,bill_id,YB1,duplicate bill_id: first used at line 2" in rejects
 
@@ -102,3 +101,37 @@ def test_streamed_run_equals_whole_run_with_rejects_allowed(tmp_path: Path) -> N
         outputs[buckets] = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
     assert "rejects.csv" in outputs[1] and b"NOPE" in outputs[1]["rejects.csv"]
     assert outputs[4] == outputs[1]
+
+
+def test_stored_rows_written_in_small_chunks_give_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    generate(GenerateRequest(accounts=1500, out=data, seed=6))
+    whole = tmp_path / "whole"
+    run(
+        RunRequest(
+            data=data,
+            policy_files=[POLICIES],
+            start=date(2020, 1, 1),
+            end=date(2020, 3, 31),
+            out=whole,
+            buckets=1,
+        )
+    )
+    monkeypatch.setattr(outputs, "CHUNK_ROWS", 250)  # dozens of chunks per file
+    chunked = tmp_path / "chunked"
+    run(
+        RunRequest(
+            data=data,
+            policy_files=[POLICIES],
+            start=date(2020, 1, 1),
+            end=date(2020, 3, 31),
+            out=chunked,
+            buckets=3,
+        )
+    )
+    names = ["actions.csv", "protections.csv", "late_fees.csv", "states.csv", "summary.json"]
+    assert (whole / "late_fees.csv").read_bytes().count(b"\n") > 2000
+    for name in names:
+        assert (chunked / name).read_bytes() == (whole / name).read_bytes(), name

@@ -81,6 +81,10 @@ class RunFrames:
     accounts: pl.DataFrame
     """Per account: utility and province, for the summary's breakdowns."""
 
+    def lazy(self, name: str) -> pl.LazyFrame:
+        frame: pl.DataFrame = getattr(self, name)
+        return frame.lazy()
+
     def sorted(self) -> RunFrames:
         return RunFrames(*(sort_table(name, getattr(self, name)) for name in TABLES))
 
@@ -119,6 +123,8 @@ class RunTables(Protocol):
     @property
     def accounts(self) -> pl.DataFrame: ...
 
+    def lazy(self, name: str) -> pl.LazyFrame: ...
+
 
 def write_part(frames: RunFrames, folder: Path, number: int) -> None:
     """Write one bucket's frames as Parquet parts: `folder/TABLE/part-NUMBER.parquet`."""
@@ -130,13 +136,18 @@ def write_part(frames: RunFrames, folder: Path, number: int) -> None:
         frame.write_parquet(folder / name / f"part-{number:05d}.parquet")
 
 
-def read_table(folder: Path, name: str) -> pl.DataFrame:
-    """One table of every part under `folder`, sorted (an empty table when there is none)."""
+def scan_table(folder: Path, name: str) -> pl.LazyFrame:
+    """One table of every part under `folder`, unsorted, lazily (empty when there is none)."""
     parts = sorted((folder / name).glob("part-*.parquet"))
-    frame = pl.read_parquet(parts) if parts else pl.DataFrame(schema=SCHEMAS[name])
+    lazy = pl.scan_parquet(parts) if parts else pl.LazyFrame(schema=SCHEMAS[name])
     if name in ENUM_COLUMNS:
-        frame = frame.with_columns(pl.col(ENUM_COLUMNS[name]).cast(ACTION_RANK))
-    return sort_table(name, frame)
+        lazy = lazy.with_columns(pl.col(ENUM_COLUMNS[name]).cast(ACTION_RANK))
+    return lazy
+
+
+def read_table(folder: Path, name: str) -> pl.DataFrame:
+    """One table of every part under `folder`, sorted."""
+    return sort_table(name, scan_table(folder, name).collect())
 
 
 class StoredRunFrames:
@@ -148,6 +159,9 @@ class StoredRunFrames:
 
     def add(self, part: RunFrames, number: int) -> None:
         write_part(part, self.folder, number)
+
+    def lazy(self, name: str) -> pl.LazyFrame:
+        return scan_table(self.folder, name)
 
     def height(self, name: str) -> int:
         parts = sorted((self.folder / name).glob("part-*.parquet"))

@@ -37,21 +37,21 @@ def summarize(
     policies: dict[str, str],
     rejects: int,
 ) -> dict[str, Any]:
-    """The summary object of a run (see the module docstring). Each table is read once and
-    only what is counted from it is kept (a stored run holds one table at a time)."""
-    accounts = frames.accounts
-    events = frames.protections.join(accounts, on="account_id", how="left")
-    accounts_of = dict(accounts.group_by("utility").len().iter_rows())
+    """The summary object of a run (see the module docstring), counted with lazy queries so
+    that a stored run's tables are never held whole."""
+    accounts = frames.lazy("accounts")
+    events = frames.lazy("protections").join(accounts, on="account_id", how="left").collect()
+    accounts_of = dict(accounts.group_by("utility").len().collect().iter_rows())
     protected_of = dict(events.group_by("utility").agg(pl.col("account_id").n_unique()).iter_rows())
-    fees = frames.fees.select("account_id", "waived_fen")
-    waived_fen = int(fees["waived_fen"].sum())
+    fees = frames.lazy("fees").select("account_id", "waived_fen")
+    waived_fen = int(fees.select(pl.col("waived_fen").sum()).collect().item() or 0)
     waived_of = dict(
-        fees.join(accounts, on="account_id", how="left")
+        fees.join(accounts.select("account_id", "utility"), on="account_id", how="left")
         .group_by("utility")
         .agg(pl.col("waived_fen").sum())
+        .collect(engine="streaming")
         .iter_rows()
     )
-    del fees
     utility_events = _events_by(events, "utility")
     by_utility = {
         utility: {
@@ -70,14 +70,20 @@ def summarize(
         province: {"protection_events": kinds, "protected_accounts": province_accounts[province]}
         for province, kinds in sorted(province_events.items())
     }
-    actions = dict(frames.actions.group_by(pl.col("action").cast(pl.String)).len().iter_rows())
-    protected = frames.protected
+    actions = dict(
+        frames.lazy("actions")
+        .group_by(pl.col("action").cast(pl.String))
+        .len()
+        .collect()
+        .iter_rows()
+    )
+    protected = frames.lazy("protected").collect()
     return {
         "version": __version__,
         "period": {"start": start, "end": end},
         "inputs": dict(sorted(inputs.items())),
         "policies": dict(sorted(policies.items())),
-        "accounts": accounts.height,
+        "accounts": sum(accounts_of.values()),
         "actions": {a.value: actions.get(a.value, 0) for a in sorted(Action, key=str)},
         "protection_events": _events_by(events, "policy_id"),
         "protected_accounts": protected.height,

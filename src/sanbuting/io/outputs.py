@@ -1,16 +1,19 @@
 """Writing a run's output folder: `actions.csv`, `protections.csv`, `late_fees.csv`,
 `states.csv` and `summary.json`, byte-identical for identical inputs (fixed column order,
 sorted rows, `\\n` line ends, UTF-8, ISO dates, empty cells for absent values, a header even
-when a file has no rows). Every engine's frames go through this one writer.
+when a file has no rows). Every engine's frames go through this one writer; a stored run's
+tables are written in sorted chunks, with the same bytes.
 """
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
-from sanbuting.engine.frames import RunTables
+from sanbuting.engine.frames import SORT_KEYS, RunTables, StoredRunFrames, sort_table
 from sanbuting.engine.summary import summary_json
 
 ACTIONS_HEADER = ("date", "account_id", "action", "step", "bill_id", "policy_id")
@@ -27,22 +30,79 @@ FEES_HEADER = (
 STATES_HEADER = ("account_id", "state", "balance_fen", "arrears_fen")
 
 
+CHUNK_ROWS = 2_000_000
+"""A stored run's files are written in sorted chunks of about this many rows."""
+FILES = (
+    ("actions", ACTIONS_HEADER, "actions.csv"),
+    ("protections", PROTECTIONS_HEADER, "protections.csv"),
+    ("fees", FEES_HEADER, "late_fees.csv"),
+    ("states", STATES_HEADER, "states.csv"),
+)
+
+
+def _as_text(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+    text = [pl.col(name).cast(pl.String) for name in columns]
+    return frame.select(
+        pl.when(c != "").then(c).alias(name) for c, name in zip(text, columns, strict=True)
+    )
+
+
 def write_frame(frame: pl.DataFrame, columns: tuple[str, ...], path: Path) -> None:
     """Write `columns` of `frame` as the contract's CSV."""
-    text = [pl.col(name).cast(pl.String) for name in columns]
-    empty_as_null = [
-        pl.when(c != "").then(c).alias(name) for c, name in zip(text, columns, strict=True)
-    ]
-    frame.select(empty_as_null).write_csv(
+    _as_text(frame, columns).write_csv(
         path, line_terminator="\n", quote_style="necessary", null_value=""
     )
+
+
+def _bounds(lazy: pl.LazyFrame, key: str, rows: int) -> list[Any]:
+    """Values of the leading sort key that cut the table into chunks of about CHUNK_ROWS."""
+    chunks = -(-rows // CHUNK_ROWS)
+    if chunks <= 1:
+        return []
+    sample = (
+        lazy.select(pl.col(key))
+        .gather_every(max(1, rows // (chunks * 16)))
+        .collect()
+        .get_column(key)
+        .unique()
+        .sort()
+    )
+    step = max(1, sample.len() // chunks)
+    return sample.gather(list(range(step, sample.len(), step))).to_list()
+
+
+def write_stored(frames: StoredRunFrames, name: str, columns: tuple[str, ...], path: Path) -> None:
+    """Write one table of a stored run in sorted chunks by its leading key, so that only a
+    chunk is held; the bytes are those of writing the whole sorted table at once."""
+    lazy = frames.lazy(name)
+    rows = frames.height(name)
+    key = SORT_KEYS[name][0]
+    bounds = _bounds(lazy, key, rows)
+    edges: list[pl.Expr] = []
+    if not bounds:
+        edges = [pl.lit(value=True)]
+    else:
+        edges.append(pl.col(key) < bounds[0])
+        edges += [(pl.col(key) >= lo) & (pl.col(key) < hi) for lo, hi in pairwise(bounds)]
+        edges.append(pl.col(key) >= bounds[-1])
+    with path.open("wb") as handle:
+        for number, edge in enumerate(edges):
+            chunk = sort_table(name, lazy.filter(edge).collect())
+            _as_text(chunk, columns).write_csv(
+                handle,
+                include_header=number == 0,
+                line_terminator="\n",
+                quote_style="necessary",
+                null_value="",
+            )
 
 
 def write_outputs(out: Path, frames: RunTables, summary: dict[str, object]) -> None:
     """Write the contract's output folder `out` (created if needed)."""
     out.mkdir(parents=True, exist_ok=True)
-    write_frame(frames.actions, ACTIONS_HEADER, out / "actions.csv")
-    write_frame(frames.protections, PROTECTIONS_HEADER, out / "protections.csv")
-    write_frame(frames.fees, FEES_HEADER, out / "late_fees.csv")
-    write_frame(frames.states, STATES_HEADER, out / "states.csv")
+    for name, columns, file in FILES:
+        if isinstance(frames, StoredRunFrames):
+            write_stored(frames, name, columns, out / file)
+        else:
+            write_frame(getattr(frames, name), columns, out / file)
     (out / "summary.json").write_text(summary_json(summary), encoding="utf-8")
