@@ -38,7 +38,8 @@ unit: $(STAMP) $(SPARK_STAMP)
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -n 2 -m property
 
-# Engine benchmark (not part of the tests): BENCH_ACCOUNTS=10000000 make bench for the big one.
+# Engine benchmark (not part of the tests): 1M accounts held in memory, fast against reference.
+# Larger inputs: see docs/performance.md (sanbuting run --buckets, benchmarks/decision_day.py).
 BENCH_ACCOUNTS ?= 1000000
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_bench.py --accounts $(BENCH_ACCOUNTS)
