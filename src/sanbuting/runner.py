@@ -175,8 +175,9 @@ def run_streamed(
 ) -> RunOutcome | None:
     """The fast engine over an input read bucket by bucket (memory for one bucket of input),
     when there is more than one bucket and the input can be partitioned (`io.partition`);
-    None otherwise. The input is checked whole before any account runs, so rejected rows
-    stop the run exactly as a whole read does."""
+    None otherwise. Each bucket is checked and run in one pass, its rows kept aside; nothing
+    is written until every bucket is checked, so rejected rows stop the run exactly as a
+    whole read does (the rows run meanwhile are dropped)."""
     buckets = request.buckets or automatic_buckets(count_accounts(request.data))
     if buckets <= 1:
         return None
@@ -185,26 +186,31 @@ def run_streamed(
     if partitioned is None:
         return None
     try:
-        checked = [_checked_counts(partitioned.check(k)) for k in range(buckets)]
+        if on_accounts is not None:
+            on_accounts(count_accounts(request.data))
+        threads = request.workers or default_workers()
+        stored = StoredRunFrames(work / "rows")
+        checked = []
+        for k in range(buckets):
+            bucket = partitioned.check(k)
+            checked.append(_checked_counts(bucket))
+            if request.allow_rejects or not any(c.rejects for c in checked):
+                frames = (bucket.accounts, bucket.bills, bucket.payments, bucket.usage)
+                stored.add(
+                    run_fast(
+                        frames, policies, rulesets, request.start, request.end, threads=threads
+                    ),
+                    k,
+                )
+            if on_progress is not None:
+                on_progress(bucket.accounts.height)
+            del bucket
         inputs = _merged(partitioned.files, checked)
         if inputs.rejects:
             request.out.mkdir(parents=True, exist_ok=True)
             write_rejects(request.out / REJECTS_FILE, inputs.rejects)
             if not request.allow_rejects:
                 raise RejectedInputs(inputs, request.out / REJECTS_FILE)
-        if on_accounts is not None:
-            on_accounts(inputs.loaded("accounts"))
-        threads = request.workers or default_workers()
-        stored = StoredRunFrames(work / "rows")
-        for k in range(buckets):
-            bucket = partitioned.check(k)
-            frames = (bucket.accounts, bucket.bills, bucket.payments, bucket.usage)
-            stored.add(
-                run_fast(frames, policies, rulesets, request.start, request.end, threads=threads),
-                k,
-            )
-            if on_progress is not None:
-                on_progress(bucket.accounts.height)
         return _finish(request, inputs, policies, stored)
     finally:
         shutil.rmtree(work, ignore_errors=True)
