@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from sanbuting.domain import (
     format_yuan,
     local_date,
+    local_midnight,
     mask_phone,
     parse_date,
     parse_period,
@@ -85,3 +86,9 @@ def test_timestamps_need_an_offset_and_map_to_shanghai_dates() -> None:
 def test_phones_are_masked() -> None:
     assert mask_phone("13812345678") == "138****5678"
     assert mask_phone("1234") == "****"
+
+
+def test_a_policy_date_means_midnight_in_shanghai() -> None:
+    midnight = local_midnight(date(2020, 3, 1))  # "至2020年3月1日零點"
+    assert midnight.astimezone(UTC) == datetime(2020, 2, 29, 16, 0, tzinfo=UTC)
+    assert local_date(midnight) == date(2020, 3, 1)

@@ -32,7 +32,7 @@ from sanbuting.engine.records import (
 )
 from sanbuting.engine.reference import run_account
 from sanbuting.engine.relief import relief_for
-from sanbuting.engine.story import SILENT, Story
+from sanbuting.engine.story import Story
 from sanbuting.policy.model import Policy
 from sanbuting.rules.schema import Ruleset
 
@@ -62,17 +62,6 @@ class RunResult:
         if result.protections:
             self.protected_days[account.account_id] = result.protected_days
             self.protected_arrears_fen[account.account_id] = result.protected_arrears_fen
-
-    def extend(self, other: RunResult) -> None:
-        """Take in the rows of another (disjoint) set of accounts; `sort` afterwards."""
-        self.actions += other.actions
-        self.protections += other.protections
-        self.fees += other.fees
-        self.states += other.states
-        self.protected_days.update(other.protected_days)
-        self.protected_arrears_fen.update(other.protected_arrears_fen)
-        self.utilities.update(other.utilities)
-        self.provinces.update(other.provinces)
 
     def sort(self) -> None:
         self.actions.sort(
@@ -190,4 +179,4 @@ def story_of(
     return result, story
 
 
-__all__ = ["SILENT", "RunResult", "accounts_from_frames", "simulate", "story_of"]
+__all__ = ["RunResult", "accounts_from_frames", "simulate", "story_of"]
