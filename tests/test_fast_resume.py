@@ -28,7 +28,7 @@ def test_advancing_in_steps_equals_one_run(tmp_path: Path) -> None:
     whole = FastRun(frames, policies, rulesets, start, threads=2).advance(end)
     stepped = FastRun(frames, policies, rulesets, start, threads=2)
     steps = [
-        stepped.advance(day)
+        stepped.advance(day, snapshot=day == end)  # decisions only, but for the last step
         for day in (date(2020, 1, 20), date(2020, 2, 1), date(2020, 2, 29), date(2020, 3, 1), end)
     ]
     assert whole.actions.height > 100 and whole.protections.height > 10
@@ -36,3 +36,4 @@ def test_advancing_in_steps_equals_one_run(tmp_path: Path) -> None:
     assert_frame_equal(pl.concat([s.protections for s in steps]), whole.protections)
     for name in ("fees", "states", "protected"):
         assert_frame_equal(getattr(steps[-1], name), getattr(whole, name))
+    assert steps[0].fees.is_empty() and steps[0].states.is_empty()

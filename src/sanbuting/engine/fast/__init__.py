@@ -119,9 +119,9 @@ class FastRun:
         edges = np.linspace(0, n, num=self.threads * RANGES_PER_THREAD + 1, dtype=np.int64)
         self.ranges = [(int(lo), int(hi)) for lo, hi in pairwise(edges) if hi > lo]
 
-    def advance(self, through: date) -> RunFrames:
-        """Decide every day up to `through`: the rows of those days, the fees and states as
-        of `through`."""
+    def advance(self, through: date, *, snapshot: bool = True) -> RunFrames:
+        """Decide every day up to `through`: the rows of those days, and (with `snapshot`)
+        the fees and states as of `through`."""
         first, last = self.next_day, day_number(through)
         if last < first:
             raise SanbutingError(f"{through} is already decided: the next day is {first}")
@@ -134,7 +134,9 @@ class FastRun:
         prots = np.concatenate(
             [p[1] for p in parts] or [np.empty((0, lay.PROTECTION_COLUMNS), dtype=np.int64)]
         )
-        return collect(self.arrays, self.rulesets, actions, prots, self.fees, self.states)
+        return collect(
+            self.arrays, self.rulesets, actions, prots, self.fees, self.states, snapshot=snapshot
+        )
 
     def _range(self, lo: int, hi: int, first: int, last: int) -> tuple[Ints, Ints]:
         """Run accounts lo..hi-1, growing the row buffers until the rows fit (a retry starts

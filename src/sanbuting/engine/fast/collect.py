@@ -60,7 +60,12 @@ def collect(
     prots: Ints,
     fees: Ints,
     states: Ints,
+    *,
+    snapshot: bool = True,
 ) -> RunFrames:
+    """The rows decided, and (with `snapshot`) the fees, states and protection figures as of
+    the last day; without it those tables are left empty, for a day whose decisions alone are
+    wanted."""
     ids, policy_ids = arrays.account_ids, arrays.policy_ids
     n_actions = len(lay.ACTIONS)
     acct = actions[:, 0]
@@ -89,6 +94,12 @@ def collect(
             ),
         }
     )
+    if not snapshot:
+        empty = [
+            pl.DataFrame(schema=schema)
+            for schema in (FEES_SCHEMA, STATES_SCHEMA, PROTECTED_SCHEMA, ACCOUNTS_SCHEMA)
+        ]
+        return RunFrames(action_frame, protections, *empty).sorted()
     postpaid_bills = arrays.acc[arrays.bill_accounts, 2] == 0
     fee_frame = pl.DataFrame(
         {
