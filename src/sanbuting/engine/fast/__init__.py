@@ -35,6 +35,8 @@ Frames = tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]
 SAFE_UNITS = 2**62
 """Fee units (fen x ppm) an account may reach before it is left to the reference engine."""
 RANGES_PER_THREAD = 4
+EXACT_CAPACITY = 20_000_000
+"""Row buffers up to this size are allocated at the most a span can give (never retried)."""
 
 
 def _max_ppm(rulesets: dict[Utility, Ruleset]) -> int:
@@ -92,6 +94,11 @@ def _risky_accounts(frames: Frames, end: date, max_ppm: int) -> pl.Series:
     return risky.get_column("account_id").unique()
 
 
+def first_capacity(accounts: int, bills: int) -> int:
+    """Rows a long span's buffers start with: about eight per account and two per bill."""
+    return 16 + 8 * accounts + 2 * bills
+
+
 class FastRun:
     """The fast engine over one set of accounts, day after day: `advance(through)` decides
     the days from the last one decided (or `start`) through `through`, keeping every
@@ -139,12 +146,19 @@ class FastRun:
         )
 
     def _range(self, lo: int, hi: int, first: int, last: int) -> tuple[Ints, Ints]:
-        """Run accounts lo..hi-1, growing the row buffers until the rows fit (a retry starts
-        again from the memory the accounts had before)."""
+        """Run accounts lo..hi-1 into row buffers that fit. When the span is short the buffers
+        take the most rows it can give (per account and day at most a reconnect, a low-balance
+        alert and one enforcement step, plus each bill's reminder and each exempt's two 保電
+        switches); otherwise they start smaller and grow, a retry starting again from the
+        memory the accounts had before."""
         arrays = self.arrays
         b_lo, b_hi = int(arrays.b_off[lo]), int(arrays.b_off[hi])
-        kept = (self.mems[lo:hi].copy(), self.bs[b_lo:b_hi].copy())
-        capacity = 16 + 8 * (hi - lo) + 2 * (b_hi - b_lo)
+        days = last - first + 1
+        most = 16 + (hi - lo) * (3 * days + 2 * arrays.pol.shape[0]) + (b_hi - b_lo)
+        capacity = most if most <= EXACT_CAPACITY else first_capacity(hi - lo, b_hi - b_lo)
+        kept = None
+        if self.started and capacity < most:
+            kept = (self.mems[lo:hi].copy(), self.bs[b_lo:b_hi].copy())
         while True:
             out = np.empty((capacity, lay.ACTION_COLUMNS), dtype=np.int64)
             prots = np.empty((capacity, lay.PROTECTION_COLUMNS), dtype=np.int64)
@@ -178,7 +192,8 @@ class FastRun:
             if counts[0] <= capacity and counts[1] <= capacity:
                 return out[: counts[0]], prots[: counts[1]]
             capacity = 2 * int(max(counts))
-            self.mems[lo:hi], self.bs[b_lo:b_hi] = kept
+            if kept is not None:
+                self.mems[lo:hi], self.bs[b_lo:b_hi] = kept
 
 
 def run_fast(
