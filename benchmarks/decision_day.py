@@ -54,7 +54,9 @@ def main() -> None:
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
         print(
             f"{accounts:,} accounts in {args.buckets} buckets: loading {loading:.1f} s; "
-            f"one decision day (2020-03-02) {deciding:.2f} s; peak RSS {rss:.1f} GB"
+            f"one decision day (2020-03-02: the day's actions and protections) "
+            f"{deciding:.2f} s; the next day with the fees and states as of it "
+            f"{with_snapshot:.2f} s; peak RSS {rss:.1f} GB"
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
