@@ -56,7 +56,7 @@ class RunRequest:
     rulesets: dict[Utility, str] | None = None
     workers: int | None = None
     buckets: int | None = None
-    """Buckets of accounts run one after another (default: one per million accounts)."""
+    """Buckets of accounts run one after another (default: one per 500,000 accounts)."""
     """Worker processes for large runs (default: one per core)."""
 
 

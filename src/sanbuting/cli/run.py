@@ -112,7 +112,7 @@ def run_command(
         int | None,
         typer.Option(
             help="Buckets of accounts run one after another, bounding the engine's "
-            "memory (default: one per million accounts); the output is the same for "
+            "memory (default: one per 500,000 accounts); the output is the same for "
             "any count.",
             min=1,
         ),

@@ -15,7 +15,7 @@ from sanbuting.engine.frames import RunFrames, concat
 Frames = tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]
 """accounts, bills, payments, usage: the contract's frames."""
 
-BUCKET_ACCOUNTS = 1_000_000
+BUCKET_ACCOUNTS = 500_000
 """Accounts per bucket when the count is automatic."""
 HASH_SEED = 2020
 
