@@ -46,7 +46,7 @@ bench: $(STAMP)
 
 # Re-pin the lock file from the current environment (after changing dependencies).
 lock: $(STAMP)
-	$(BIN)/python -m pip freeze --all --exclude-editable | grep -v -e '^sanbuting' -e '^pip==' > requirements.lock
+	$(BIN)/python -m pip freeze --all --exclude-editable | grep -v -e '^sanbuting' -e '^pip==' -e '^pyspark' -e '^py4j' > requirements.lock
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache demo-out

@@ -10,6 +10,7 @@ from sanbuting.cli import (  # noqa: F401  (registers)
     policies,
     report,
     run,
+    store,
 )
 from sanbuting.cli.app import app, main
 

@@ -1,0 +1,154 @@
+"""The store's tables as typed SQLAlchemy models.
+
+Several utilities (companies) share one deployment; every row belongs to one. Money is integer
+fen (BIGINT). The ledger is append-only double entry: a `Posting` (a bill charged, a payment, a
+late fee, a waiver, a reversal, a top-up, usage) has `LedgerLine`s whose amounts sum to zero
+(checked by a deferred trigger on PostgreSQL, by the posting service on SQLite); nothing is
+updated or deleted, a correction is a reversing posting. Payments carry the client's
+idempotency key, unique per company. Side effects wait in the `OutboxItem` table, written in
+the same transaction as the decision that caused them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Company(Base):
+    """A utility running in this deployment, with the ruleset its accounts follow."""
+
+    __tablename__ = "companies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    utility: Mapped[str] = mapped_column(String(16))
+    ruleset: Mapped[str] = mapped_column(String(200))
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    __table_args__ = (
+        UniqueConstraint("company_id", "account_id"),
+        CheckConstraint("credit_limit_fen >= 0", name="credit_limit_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    account_id: Mapped[str] = mapped_column(String(64))
+    utility: Mapped[str] = mapped_column(String(16))
+    customer_class: Mapped[str] = mapped_column(String(32))
+    region: Mapped[str] = mapped_column(String(6))
+    billing_mode: Mapped[str] = mapped_column(String(16))
+    tags: Mapped[str] = mapped_column(String(500), default="")
+    state: Mapped[str] = mapped_column(String(16))
+    credit_limit_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    phone: Mapped[str | None] = mapped_column(String(32))
+
+
+class Bill(Base):
+    __tablename__ = "bills"
+    __table_args__ = (
+        UniqueConstraint("company_id", "bill_id"),
+        CheckConstraint("amount_fen > 0", name="bill_amount_positive"),
+        CheckConstraint("due_on >= issued_on", name="due_not_before_issue"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    bill_id: Mapped[str] = mapped_column(String(64))
+    account: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    period: Mapped[str] = mapped_column(String(7))
+    issued_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class Payment(Base):
+    """A payment as received: `key` is the client's idempotency key, `content` a digest of
+    what was asked (a repeat with the same key and other content is refused)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("company_id", "key"),
+        CheckConstraint("amount_fen > 0", name="payment_amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    key: Mapped[str] = mapped_column(String(128))
+    content: Mapped[str] = mapped_column(String(64))
+    account: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    paid_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    channel: Mapped[str | None] = mapped_column(String(32))
+
+
+class Posting(Base):
+    """One ledger event; its lines sum to zero. `reverses` names the posting it corrects."""
+
+    __tablename__ = "postings"
+    __table_args__ = (UniqueConstraint("company_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    key: Mapped[str] = mapped_column(String(160))
+    kind: Mapped[str] = mapped_column(String(32))
+    account: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    effective_on: Mapped[date] = mapped_column(Date)
+    reverses: Mapped[int | None] = mapped_column(ForeignKey("postings.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LedgerLine(Base):
+    """One leg of a posting: a non-zero signed amount on a book (receivable, cash, fees,
+    credit, waived, usage)."""
+
+    __tablename__ = "ledger_lines"
+    __table_args__ = (CheckConstraint("amount_fen <> 0", name="line_amount_not_zero"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    posting: Mapped[int] = mapped_column(ForeignKey("postings.id"), index=True)
+    book: Mapped[str] = mapped_column(String(32))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    bill: Mapped[int | None] = mapped_column(ForeignKey("bills.id"))
+
+
+class OutboxItem(Base):
+    """A side effect (a notice, a cut-off or reconnection order, an SMS) to send; `key` lets a
+    receiver deduplicate and keeps the same order from being queued twice."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("key"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    account: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,36 @@
+"""The databases the store's tests run on: SQLite in a temporary file, and PostgreSQL in a
+schema of its own on `SANBUTING_TEST_DATABASE_URL` (set by `.ci/run` and `make test`), so that
+parallel tests never meet. Without that variable the PostgreSQL cases are skipped."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def database(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty database of `backend`, removed afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    base = os.environ.get("SANBUTING_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("SANBUTING_TEST_DATABASE_URL is not set (make test sets it)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
