@@ -18,7 +18,19 @@ from sanbuting.store.database import make_engine
 from sanbuting.store.migrations import downgrade, upgrade
 from store_databases import BACKENDS, database
 
-TABLES = {"companies", "accounts", "bills", "payments", "postings", "ledger_lines", "outbox"}
+TABLES = {
+    "companies",
+    "accounts",
+    "bills",
+    "payments",
+    "postings",
+    "ledger_lines",
+    "outbox",
+    "policy_versions",
+    "runs",
+    "actions",
+    "protection_events",
+}
 NOW = datetime(2020, 2, 3, 2, 15, tzinfo=UTC)
 
 

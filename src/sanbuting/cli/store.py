@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import getpass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 from sanbuting.cli.app import app
-from sanbuting.store.database import database_url
+from sanbuting.domain import SHANGHAI
+from sanbuting.store.database import database_url, make_engine, sessions
 from sanbuting.store.migrations import upgrade
+from sanbuting.store.policies import activate, active
 
 db = typer.Typer(
     help="The store's database (SANBUTING_DATABASE_URL; SQLite sanbuting.db by default).",
@@ -22,3 +29,46 @@ def init_command() -> None:
     upgrade(url)
     shown = url.split("@")[-1] if "@" in url else url  # never print a password
     typer.echo(f"the store at {shown} is up to date")
+
+
+policy = typer.Typer(help="Relief-policy sets in the store.", no_args_is_help=True)
+app.add_typer(policy, name="policy")
+
+
+@policy.command("activate")
+def activate_command(
+    file: Annotated[
+        Path, typer.Argument(help="The relief-policy YAML file to activate.", dir_okay=False)
+    ],
+    by: Annotated[
+        str | None,
+        typer.Option(help="Who activates it (recorded; default: the user running the command)."),
+    ] = None,
+) -> None:
+    """Check a policy file and make it the active set, as a new version with who and when;
+    a file with any problem is refused whole and the active set stays as it was."""
+    by = by or getpass.getuser()
+    engine = make_engine(database_url())
+    with sessions(engine).begin() as session:
+        done = activate(session=session, path=file, by=by, at=datetime.now(tz=SHANGHAI))
+    engine.dispose()
+    typer.echo(
+        f"policy version {done.version} active: {done.policies} policies from "
+        f"{file.name} (sha256 {done.sha256[:12]}…), by {by}"
+    )
+
+
+@policy.command("show")
+def show_command() -> None:
+    """Print the active policy set's version, file, who activated it and when."""
+    engine = make_engine(database_url())
+    with sessions(engine).begin() as session:
+        version, loaded = active(session=session)
+    engine.dispose()
+    if version is None:
+        typer.echo("no policy set has been activated")
+        return
+    typer.echo(
+        f"version {version.version}: {version.file_name}, {len(loaded)} policies, "
+        f"activated by {version.activated_by} at {version.activated_at.isoformat()}"
+    )

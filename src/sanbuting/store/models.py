@@ -152,3 +152,64 @@ class OutboxItem(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PolicyVersion(Base):
+    """A relief-policy set as activated: the file's text, its hash, who activated it and when.
+    Versions are only added; the active set is the latest version."""
+
+    __tablename__ = "policy_versions"
+    __table_args__ = (UniqueConstraint("version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    file_name: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    policies: Mapped[int] = mapped_column(Integer)
+    activated_by: Mapped[str] = mapped_column(String(200))
+    activated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Run(Base):
+    """One daily run of one company: the day decided and the policy version it used."""
+
+    __tablename__ = "runs"
+    __table_args__ = (UniqueConstraint("company_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    day: Mapped[date] = mapped_column(Date)
+    policy_version: Mapped[int | None] = mapped_column(ForeignKey("policy_versions.id"))
+    engine: Mapped[str] = mapped_column(String(16))
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StoredAction(Base):
+    """A row of a run's `actions.csv`."""
+
+    __tablename__ = "actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    account: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    step: Mapped[str] = mapped_column(String(32))
+    bill_id: Mapped[str] = mapped_column(String(64), default="")
+    policy_id: Mapped[str] = mapped_column(String(64), default="")
+
+
+class ProtectionEvent(Base):
+    """A row of a run's `protections.csv`: one 人次."""
+
+    __tablename__ = "protection_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    account: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    policy_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    prevented_action: Mapped[str] = mapped_column(String(16))
+    deferred_to: Mapped[date | None] = mapped_column(Date)
