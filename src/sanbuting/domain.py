@@ -140,11 +140,6 @@ def local_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=SHANGHAI)
 
 
-def days_between(start: date, end: date) -> int:
-    """Whole days from `start` to `end` (negative when `end` is earlier)."""
-    return (end - start).days
-
-
 def date_range(start: date, end_inclusive: date) -> list[date]:
     """Every day from `start` through `end_inclusive`."""
     return [start + timedelta(days=n) for n in range((end_inclusive - start).days + 1)]

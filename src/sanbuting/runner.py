@@ -178,7 +178,8 @@ def run_streamed(
     None otherwise. Each bucket is checked and run in one pass, its rows kept aside; nothing
     is written until every bucket is checked, so rejected rows stop the run exactly as a
     whole read does (the rows run meanwhile are dropped)."""
-    buckets = request.buckets or automatic_buckets(count_accounts(request.data))
+    accounts = count_accounts(request.data)
+    buckets = request.buckets or automatic_buckets(accounts)
     if buckets <= 1:
         return None
     work = request.out / ".buckets"
@@ -187,7 +188,7 @@ def run_streamed(
         return None
     try:
         if on_accounts is not None:
-            on_accounts(count_accounts(request.data))
+            on_accounts(accounts)
         threads = request.workers or default_workers()
         stored = StoredRunFrames(work / "rows")
         checked = []

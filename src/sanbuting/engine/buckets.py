@@ -24,9 +24,10 @@ def automatic_buckets(accounts: int) -> int:
     return max(1, math.ceil(accounts / BUCKET_ACCOUNTS))
 
 
-def bucket_of(count: int) -> pl.Expr:
-    """The bucket of each row, by a hash of its `account_id`."""
-    return (pl.col("account_id").hash(seed=HASH_SEED) % count).alias("_bucket")
+def bucket_of(count: int, key: pl.Expr | None = None) -> pl.Expr:
+    """The bucket of each row, by a hash of its account id (`key`, default `account_id`)."""
+    account = pl.col("account_id") if key is None else key
+    return (account.hash(seed=HASH_SEED) % count).alias("_bucket")
 
 
 def split(frames: Frames, count: int) -> list[Frames]:

@@ -158,11 +158,12 @@ def compute_late_fee(
         raise SanbutingError("payments against a bill's principal exceed its amount")
     first = due_on + ONE_DAY
     paid_off = _paid_off_day(amount_fen, payments)
+    finalized = paid_off is not None and paid_off <= through
     last = through if paid_off is None or paid_off > through else paid_off
     if last < first:
         return LateFee(
             (),
-            finalized=paid_off is not None and paid_off <= through,
+            finalized=finalized,
             minimum_fen=rates.minimum_fen,
         )
     # Every day on which the base, the rate or the waiver may change starts a new segment.
@@ -197,7 +198,7 @@ def compute_late_fee(
             segments.append(segment)
     return LateFee(
         tuple(segments),
-        finalized=paid_off is not None and paid_off <= through,
+        finalized=finalized,
         minimum_fen=rates.minimum_fen,
     )
 

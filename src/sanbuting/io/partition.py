@@ -20,6 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
+from sanbuting.engine.buckets import bucket_of
 from sanbuting.errors import InputFileError
 from sanbuting.io.contract import BILLS, PAYMENTS, TABLES, TableSpec
 from sanbuting.io.readers import (
@@ -112,10 +113,8 @@ def _scan(source: Source) -> pl.LazyFrame:
     return scan.rename({c: c.strip() for c in scan.collect_schema().names()})
 
 
-def bucket_of(count: int) -> pl.Expr:
-    """The bucket of a row: a hash of its trimmed account id (as text) modulo `count`."""
-    key = pl.col("account_id").cast(pl.String).str.strip_chars()
-    return (key.hash(seed=HASH_SEED) % count).alias("_bucket")
+ACCOUNT_KEY = pl.col("account_id").cast(pl.String).str.strip_chars()
+"""A raw row's account id as the checks will see it (text, trimmed)."""
 
 
 def _ids_shared_across_accounts(partitioned: Partitioned) -> bool:
@@ -158,7 +157,7 @@ def partition_inputs(folder: Path, work: Path, buckets: int) -> Partitioned | No
             lined = scan.with_row_index(LINE, offset=source.header_line + 1).with_columns(
                 pl.col(LINE).cast(pl.Int64)
             )
-            lined.with_columns(bucket_of(buckets)).sink_parquet(
+            lined.with_columns(bucket_of(buckets, ACCOUNT_KEY)).sink_parquet(
                 pl.PartitionBy(work / name, key="_bucket", include_key=False), mkdir=True
             )
             (work / "_empty").mkdir(parents=True, exist_ok=True)
