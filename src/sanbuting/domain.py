@@ -8,7 +8,7 @@ touches an amount) and formatted with two decimals.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -152,3 +152,17 @@ def mask_phone(phone: str) -> str:
         return "*" * len(digits)
     keep_head = 3 if len(digits) >= 7 else 0
     return digits[:keep_head] + "*" * (len(digits) - keep_head - 4) + digits[-4:]
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An aware moment in UTC, as the store keeps every time; a naive one is refused."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{moment.isoformat()} is naive: give it a time zone")
+    return moment.astimezone(UTC)
+
+
+def read_utc(stored: datetime) -> datetime:
+    """A time read back from the store, in UTC: SQLite returns the UTC it was given, naive."""
+    if stored.tzinfo is None:
+        return stored.replace(tzinfo=UTC)
+    return stored.astimezone(UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sanbuting.cli import (  # noqa: F401  (registers)
+    dispatch,
     explain,
     fees,
     generate,
@@ -10,6 +11,7 @@ from sanbuting.cli import (  # noqa: F401  (registers)
     policies,
     report,
     run,
+    service,
     store,
 )
 from sanbuting.cli.app import app, main

@@ -10,8 +10,10 @@ from typing import Annotated
 import typer
 
 from sanbuting.cli.app import app
-from sanbuting.domain import SHANGHAI
+from sanbuting.domain import SHANGHAI, parse_date, read_utc
 from sanbuting.store.database import database_url, make_engine, sessions
+from sanbuting.store.export import export_store
+from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.policies import activate, active
 
@@ -70,5 +72,58 @@ def show_command() -> None:
         return
     typer.echo(
         f"version {version.version}: {version.file_name}, {len(loaded)} policies, "
-        f"activated by {version.activated_by} at {version.activated_at.isoformat()}"
+        f"activated by {version.activated_by} at "
+        f"{read_utc(version.activated_at).astimezone(SHANGHAI).isoformat(timespec='seconds')}"
     )
+
+
+@db.command("import")
+def import_command(
+    data: Annotated[
+        Path, typer.Argument(help="The input folder (accounts, bills, payments, usage).")
+    ],
+    start: Annotated[
+        str | None,
+        typer.Option(
+            help="The day the accounts' state and balance_fen are as of: the first day the "
+            "daily run decides (needed on a company's first import)."
+        ),
+    ] = None,
+    company: Annotated[
+        str | None,
+        typer.Option(help="Import into this company (default: one company per utility)."),
+    ] = None,
+    rejects: Annotated[
+        Path, typer.Option(help="Where to write the rejected rows.", dir_okay=False)
+    ] = Path("rejects.csv"),
+    allow_rejects: Annotated[
+        bool, typer.Option(help="Import the good rows even when some are rejected.")
+    ] = False,
+) -> None:
+    """Import the contract's input files into the store and book their ledger. Rows already
+    stored alike are skipped (importing the same files again adds nothing); rejected rows go
+    to --rejects, and then nothing is imported unless --allow-rejects."""
+    outcome = import_and_book(
+        data=data,
+        start=parse_date(start) if start else None,
+        company=company,
+        by=getpass.getuser(),
+        allow_rejects=allow_rejects,
+        rejects_file=rejects,
+    )
+    typer.echo(outcome)
+    if outcome.refused:
+        raise typer.Exit(1)
+
+
+@db.command("export")
+def export_command(
+    out: Annotated[Path, typer.Argument(help="The output folder to write.", file_okay=False)],
+) -> None:
+    """Write the contract's output folder (actions, protections, late fees, states, summary)
+    for everything the store has run."""
+    engine = make_engine(database_url())
+    summary = export_store(engine=engine, out=out)
+    engine.dispose()
+    period = summary["period"]
+    typer.echo(f"wrote {out}: {period['start']} → {period['end']}, {summary['actions']}")

@@ -132,6 +132,12 @@ def check_tables(tables: dict[str, Table | None]) -> Inputs:
     )
 
 
+def read_table(folder: Path, spec: TableSpec) -> Table | None:
+    """One input file as read, unchecked, each row with its `LINE` (None when an optional file
+    is absent): to point at the line of a row refused later, e.g. by the store."""
+    return _read_table(folder, spec)
+
+
 def _read_table(folder: Path, spec: TableSpec) -> Table | None:
     """The table's file as read, or None for an absent optional file."""
     found = [folder / f"{spec.name}.{ext}" for ext in EXTENSIONS]

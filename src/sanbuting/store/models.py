@@ -41,6 +41,9 @@ class Company(Base):
     name: Mapped[str] = mapped_column(String(200))
     utility: Mapped[str] = mapped_column(String(16))
     ruleset: Mapped[str] = mapped_column(String(200))
+    origin: Mapped[date | None] = mapped_column(Date)
+    """The day the imported states and balances are as of: the first day the daily run
+    decides."""
 
 
 class Account(Base):
@@ -61,6 +64,10 @@ class Account(Base):
     state: Mapped[str] = mapped_column(String(16))
     credit_limit_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     phone: Mapped[str | None] = mapped_column(String(32))
+    opening_balance_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    """The input's `balance_fen`: the prepaid balance (or postpaid credit) on the origin day."""
+    booked_through: Mapped[date | None] = mapped_column(Date)
+    """The last day whose money is in the ledger (`ledger.booking`)."""
 
 
 class Bill(Base):
@@ -96,9 +103,11 @@ class Payment(Base):
     key: Mapped[str] = mapped_column(String(128))
     content: Mapped[str] = mapped_column(String(64))
     account: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
-    paid_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    paid_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     channel: Mapped[str | None] = mapped_column(String(32))
+    result: Mapped[str | None] = mapped_column(Text)
+    """The first result of posting it (JSON), returned again for a repeat of its key."""
 
 
 class Posting(Base):
@@ -152,6 +161,9 @@ class OutboxItem(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    day: Mapped[date | None] = mapped_column(Date)
+    """The day the order was decided for (re-checked against the account when dispatched)."""
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class PolicyVersion(Base):
@@ -213,3 +225,35 @@ class ProtectionEvent(Base):
     kind: Mapped[str] = mapped_column(String(16))
     prevented_action: Mapped[str] = mapped_column(String(16))
     deferred_to: Mapped[date | None] = mapped_column(Date)
+
+
+class Usage(Base):
+    """A prepaid account's consumption on one day."""
+
+    __tablename__ = "usage"
+    __table_args__ = (
+        UniqueConstraint("account", "day"),
+        CheckConstraint("amount_fen >= 0", name="usage_amount_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    account: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    day: Mapped[date] = mapped_column(Date)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class ImportedFile(Base):
+    """An input file `db import` read: its name and hash (the export's `inputs`), rows read,
+    rows added (0 when imported before) and rows rejected."""
+
+    __tablename__ = "imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    added: Mapped[int] = mapped_column(Integer)
+    rejects: Mapped[int] = mapped_column(Integer)
+    imported_by: Mapped[str] = mapped_column(String(200))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

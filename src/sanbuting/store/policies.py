@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sanbuting.domain import as_utc
 from sanbuting.policy import Policy, parse_policies
 from sanbuting.store.models import PolicyVersion
 
@@ -27,10 +28,11 @@ class Activated:
 def activate(*, session: Session, path: Path, by: str, at: datetime) -> Activated:
     """Check `path` and make it the active policy set (a `PolicyError` leaves the store as it
     was). The caller owns the transaction."""
-    text = path.read_text(encoding="utf-8")
+    raw = path.read_bytes()
+    text = raw.decode("utf-8")
     loaded = parse_policies(text, str(path))
     latest = session.scalar(select(func.max(PolicyVersion.version))) or 0
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(raw).hexdigest()  # the file's bytes, as a run's summary hashes them
     session.add(
         PolicyVersion(
             version=latest + 1,
@@ -39,7 +41,7 @@ def activate(*, session: Session, path: Path, by: str, at: datetime) -> Activate
             sha256=digest,
             policies=len(loaded),
             activated_by=by,
-            activated_at=at,
+            activated_at=as_utc(at),
         )
     )
     session.flush()

@@ -1,0 +1,119 @@
+"""`sanbuting daily` and `sanbuting pay`: the service's day and its counter."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from sanbuting.cli.app import app, fail
+from sanbuting.domain import format_yuan, parse_date, parse_timestamp, parse_yuan
+from sanbuting.payments.service import PaymentIn, PaymentResult, post_payment
+from sanbuting.store.daily import DayDone, run_daily
+from sanbuting.store.database import database_url, make_engine, sessions
+from sanbuting.store.policies import active
+
+
+def _now() -> datetime:
+    return datetime.now(tz=UTC)
+
+
+@app.command("daily")
+def daily_command(
+    date: Annotated[
+        str | None, typer.Option("--date", help="Run this one day (the next day not yet run).")
+    ] = None,
+    through: Annotated[
+        str | None,
+        typer.Option("--through", help="Run every day from the last one run through this."),
+    ] = None,
+    engine: Annotated[str, typer.Option(help="fast or reference.")] = "fast",
+    workers: Annotated[int | None, typer.Option(help="Threads (default: one per core).")] = None,
+) -> None:
+    """Run the engine over the store: record each day's actions and protection events and
+    queue its orders in the outbox, one transaction per day. A day already run is not run
+    again."""
+    if (date is None) == (through is None):
+        raise fail("give exactly one of --date D and --through D")
+    day = parse_date(date or through or "")
+
+    def show(done: DayDone) -> None:
+        typer.echo(
+            f"{done.company} {done.day}: {done.actions} actions, {done.protections} "
+            f"protection events, {done.orders} orders queued"
+        )
+
+    db = make_engine(database_url())
+    try:
+        done = run_daily(
+            engine=db,
+            through=day,
+            single=date is not None,
+            now=_now,
+            engine_name=engine,
+            workers=workers,
+            on_day=show,
+        )
+    finally:
+        db.dispose()
+    for skipped in (d for d in done if d.already):
+        typer.echo(f"{skipped.company}: already run through {skipped.day}; nothing to do")
+
+
+@app.command("pay")
+def pay_command(
+    account: Annotated[str, typer.Argument(help="The account number (戶號).")],
+    yuan: Annotated[str, typer.Argument(help="The amount in yuan, e.g. 172.00.")],
+    key: Annotated[str, typer.Option(help="The idempotency key: the same key never posts twice.")],
+    channel: Annotated[str, typer.Option(help="counter, app, bank, kiosk, …")] = "counter",
+    at: Annotated[
+        str | None,
+        typer.Option(help="When it was paid, ISO 8601 with offset (default: now)."),
+    ] = None,
+    company: Annotated[
+        str | None, typer.Option(help="The company, if several hold this account number.")
+    ] = None,
+) -> None:
+    """Post a payment at the counter and print how it was allocated."""
+    payment = PaymentIn(
+        account_id=account,
+        amount_fen=parse_yuan(yuan),
+        key=key,
+        paid_at=parse_timestamp(at) if at else _now(),
+        channel=channel,
+        company=company,
+    )
+    db = make_engine(database_url())
+    try:
+        with sessions(db).begin() as session:
+            _, policies = active(session=session)
+            result = post_payment(session=session, payment=payment, policies=policies, now=_now())
+    finally:
+        db.dispose()
+    typer.echo(describe(result))
+
+
+def describe(result: PaymentResult) -> str:
+    """The allocation as a counter clerk reads it out."""
+    head = (
+        f"payment {result.key}: {format_yuan(result.amount_fen)} yuan to "
+        f"{result.account_id} ({result.company}) on {result.paid_on}"
+    )
+    if result.repeated:
+        head += " — already posted with this key; the first result:"
+    lines = [head]
+    for part in result.parts:
+        lines.append(
+            f"  bill {part.bill_id}: principal {format_yuan(part.principal_fen)}, "
+            f"late fee {format_yuan(part.fee_fen)}"
+        )
+    if result.credit_fen:
+        lines.append(f"  to balance / credit: {format_yuan(result.credit_fen)}")
+    lines.append(
+        f"  arrears {format_yuan(result.arrears_before_fen)} → "
+        f"{format_yuan(result.arrears_after_fen)} yuan"
+    )
+    if result.reconnect_queued:
+        lines.append("  reconnection ordered (sent to the outbox now)")
+    return "\n".join(lines)

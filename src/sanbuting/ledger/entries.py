@@ -1,0 +1,207 @@
+"""An account's money as ledger entries, derived from its bills, payments and usage by the
+engine's own books, so that the ledger and the engine never disagree.
+
+Books (debit positive): `principal` and `fee` are what the customer owes on a bill (its
+principal, its finalized late fee); `credit` is the customer's money we hold (a prepaid
+balance or postpaid credit on hand, so it is negative while the customer is in credit);
+`cash` is money received; `sales`, `fee_income`, `usage_sales` and `opening` are their
+counterparts; a waiver records what relief cost (`relief_cost` against `fees_waived`).
+
+Postpaid accounts follow `BillBook` (the reference engine's allocation: oldest bill's
+principal, then its fee, then the next bill; the rest is credit, paid into each new bill on its
+issue day; a fee finalized the day its principal reaches 0). Prepaid accounts follow the
+reference engine's day (usage is charged only while the meter is on). Before the company's
+origin the books are replayed as the engine replays them; on the origin the credit is set to
+the imported `balance_fen` by an `opening` entry. Every entry has a key that names it for good
+(`charge:BILL`, `pay:KEY`, `fee:BILL`, …), so booking again adds only what is new.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sanbuting.domain import BillingMode, date_range
+from sanbuting.engine.billbook import BillAccount, BillBook
+from sanbuting.engine.records import Account, Payment
+from sanbuting.engine.reference import PrepaidRun
+from sanbuting.engine.relief import AccountRelief
+from sanbuting.engine.story import Story
+from sanbuting.fees.latefee import rates_for, round_half_up
+from sanbuting.rules.schema import Ruleset
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    book: str
+    amount_fen: int
+    bill_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One posting: its lines sum to zero and none is zero."""
+
+    key: str
+    kind: str
+    effective_on: date
+    lines: tuple[Line, ...]
+
+
+def _entry(key: str, kind: str, day: date, *lines: Line) -> Entry | None:
+    kept = tuple(line for line in lines if line.amount_fen != 0)
+    assert sum(line.amount_fen for line in kept) == 0, key
+    return Entry(key, kind, day, kept) if kept else None
+
+
+def account_entries(
+    account: Account, ruleset: Ruleset, relief: AccountRelief, origin: date, through: date
+) -> list[Entry]:
+    """Every entry of `account` dated on or before `through`, in the order they happen."""
+    if account.billing_mode is BillingMode.PREPAID:
+        entries = _prepaid(account, ruleset, relief, origin, through)
+    else:
+        entries = _postpaid(account, ruleset, relief, origin, through)
+    return [e for e in entries if e is not None]
+
+
+def _by_day(payments: tuple[Payment, ...]) -> dict[date, list[Payment]]:
+    days: dict[date, list[Payment]] = {}
+    for payment in sorted(payments, key=lambda p: (p.paid_on, p.sequence)):
+        days.setdefault(payment.paid_on, []).append(payment)
+    return days
+
+
+def _opening(account: Account, day: date, held: int) -> Entry | None:
+    """Set the credit held (`held` before) to the imported balance on the origin day."""
+    change = held - account.balance_fen
+    return _entry(
+        f"opening:{account.account_id}",
+        "opening",
+        day,
+        Line("credit", change),
+        Line("opening", -change),
+    )
+
+
+def _postpaid(
+    account: Account, ruleset: Ruleset, relief: AccountRelief, origin: date, through: date
+) -> list[Entry | None]:
+    rates = rates_for(ruleset, account.customer_class)
+    book = BillBook(
+        [
+            BillAccount(bill, rates, relief.waiver_windows(bill), bill.amount_fen)
+            for bill in account.bills
+        ]
+    )
+    payments = _by_day(account.payments)
+    first = min([b.issued_on for b in account.bills] + list(payments) + [origin])
+    entries: list[Entry | None] = []
+    for day in date_range(first, through):
+        if day == origin:
+            entries.append(_opening(account, day, book.credit))
+            book.credit = account.balance_fen
+        for bill in book.issue(day):
+            bill_id = bill.bill.bill_id
+            amount = bill.bill.amount_fen
+            entries.append(
+                _entry(
+                    f"charge:{bill_id}",
+                    "charge",
+                    day,
+                    Line("principal", amount, bill_id),
+                    Line("sales", -amount),
+                )
+            )
+            applied = amount - bill.principal
+            entries.append(
+                _entry(
+                    f"credit:{bill_id}",
+                    "credit_applied",
+                    day,
+                    Line("credit", applied),
+                    Line("principal", -applied, bill_id),
+                )
+            )
+            entries.extend(_finalized(bill, day))
+        book.accrue(day)
+        for payment in payments.get(day, ()):
+            unfinalized = [b for b in book.opened(day) if b.charged is None]
+            parts = book.pay(day, payment.amount_fen)
+            for bill in unfinalized:
+                if bill.charged is not None:
+                    entries.extend(_finalized(bill, day))
+            rest = payment.amount_fen - sum(p + f for _, p, f in parts)
+            lines = [Line("cash", payment.amount_fen)]
+            for bill, to_principal, to_fee in parts:
+                lines.append(Line("principal", -to_principal, bill.bill.bill_id))
+                lines.append(Line("fee", -to_fee, bill.bill.bill_id))
+            lines.append(Line("credit", -rest))
+            entries.append(_entry(f"pay:{payment.payment_id}", "payment", day, *lines))
+    return entries
+
+
+def _finalized(bill: BillAccount, day: date) -> list[Entry | None]:
+    """The late fee charged and the fee waived, on the day a bill's principal reaches 0."""
+    bill_id = bill.bill.bill_id
+    charged = bill.charged or 0
+    waived = round_half_up(bill.waived_units)
+    return [
+        _entry(
+            f"fee:{bill_id}",
+            "late_fee",
+            day,
+            Line("fee", charged, bill_id),
+            Line("fee_income", -charged),
+        ),
+        _entry(
+            f"waiver:{bill_id}",
+            "waiver",
+            day,
+            Line("relief_cost", waived, bill_id),
+            Line("fees_waived", -waived),
+        ),
+    ]
+
+
+def _prepaid(
+    account: Account, ruleset: Ruleset, relief: AccountRelief, origin: date, through: date
+) -> list[Entry | None]:
+    entries: list[Entry | None] = []
+    payments = _by_day(account.payments)
+    held = 0
+    for day in sorted(d for d in payments if d < origin):
+        for payment in payments[day]:
+            entries.append(_top_up(payment, day))
+            held -= payment.amount_fen
+    entries.append(_opening(account, origin, -held))
+    if through < origin:
+        return entries
+    story = Story()
+    PrepaidRun(account, ruleset, relief, story).run(origin, through)
+    later = iter(p for d in sorted(payments) if d >= origin for p in payments[d])
+    for note in story.notes:
+        if note.kind == "topup":
+            entries.append(_top_up(next(later), note.day))
+        elif note.kind == "usage":
+            used = int(note.facts["amount"])  # type: ignore[call-overload]
+            entries.append(
+                _entry(
+                    f"usage:{account.account_id}:{note.day.isoformat()}",
+                    "usage",
+                    note.day,
+                    Line("credit", used),
+                    Line("usage_sales", -used),
+                )
+            )
+    return entries
+
+
+def _top_up(payment: Payment, day: date) -> Entry | None:
+    return _entry(
+        f"pay:{payment.payment_id}",
+        "top_up",
+        day,
+        Line("cash", payment.amount_fen),
+        Line("credit", -payment.amount_fen),
+    )

@@ -1,0 +1,260 @@
+"""Booking accounts into the append-only ledger, and reading balances and arrears from it.
+
+`book_accounts` derives each account's entries (`ledger.entries`) through a day and posts the
+ones the ledger lacks. An entry already posted with other lines (a back-dated payment moved an
+allocation, a policy changed a fee) is corrected the only way the ledger allows: a `reversal`
+posting undoes it and the entry is posted again under a numbered key (`fee:B1#2`). Nothing is
+updated or deleted except each account's `booked_through` watermark. Booking is idempotent; the
+caller owns the transaction (and, to serialise with payments, holds the account's row lock).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from sanbuting.domain import BillingMode, as_utc
+from sanbuting.engine.records import Account as AccountRecord
+from sanbuting.engine.relief import relief_for
+from sanbuting.engine.simulate import accounts_from_frames
+from sanbuting.ledger.entries import Entry, Line, account_entries
+from sanbuting.policy import Policy
+from sanbuting.rules import load_ruleset
+from sanbuting.store.frames import load_frames
+from sanbuting.store.models import Account, Bill, Company, LedgerLine, Posting
+
+CHUNK = 2_000
+
+Lines = tuple[tuple[str, int, str | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """A posting in the ledger: its id, current key and lines."""
+
+    id: int
+    key: str
+    effective_on: date
+    lines: Lines
+
+
+def _lines(lines: Sequence[Line]) -> Lines:
+    return tuple(sorted((line.book, line.amount_fen, line.bill_id) for line in lines))
+
+
+def book_accounts(
+    *,
+    session: Session,
+    company: Company,
+    accounts: Sequence[int],
+    policies: Sequence[Policy],
+    now: datetime,
+    through: date | None = None,
+) -> int:
+    """Book `accounts` (store ids) of `company` through `through` (default: each account's
+    last dated event, or its watermark if later); returns the postings added."""
+    assert company.origin is not None
+    ruleset = load_ruleset(company.ruleset)
+    added = 0
+    for offset in range(0, len(accounts), CHUNK):
+        chunk = list(accounts[offset : offset + CHUNK])
+        records = accounts_from_frames(*load_frames(session, [company.id], chunk))
+        rows = session.execute(
+            select(Account.account_id, Account.id, Account.booked_through).where(
+                Account.id.in_(chunk)
+            )
+        ).all()
+        keys = {r.account_id: (r.id, r.booked_through) for r in rows}
+        bills = dict(
+            session.execute(select(Bill.bill_id, Bill.id).where(Bill.account.in_(chunk)))
+            .tuples()
+            .all()
+        )
+        posted = _posted(session, chunk)
+        wanted: list[tuple[int, Entry]] = []
+        reversing: list[tuple[int, Posted]] = []
+        marks: dict[int, date] = {}
+        for record in records:
+            pk, watermark = keys[record.account_id]
+            last = max(_last_event(record), watermark or company.origin, company.origin)
+            day = max(through, last) if through is not None else last
+            entries = account_entries(
+                record, ruleset, relief_for(record, policies), company.origin, day
+            )
+            new, undo = _difference(entries, posted.get(pk, {}))
+            wanted.extend((pk, e) for e in new)
+            reversing.extend((pk, p) for p in undo)
+            marks[pk] = day
+        added += _post(session, company.id, wanted, reversing, bills, now)
+        for pk, day in marks.items():
+            session.execute(update(Account).where(Account.id == pk).values(booked_through=day))
+    return added
+
+
+def _last_event(record: AccountRecord) -> date:
+    days = [b.issued_on for b in record.bills] + [p.paid_on for p in record.payments]
+    days += [d for d, _ in record.usage]
+    return max(days, default=date.min)
+
+
+def _posted(session: Session, accounts: list[int]) -> dict[int, dict[str, Posted]]:
+    """Each account's current postings by entry key (corrections replace, reversals drop)."""
+    rows = session.execute(
+        select(
+            Posting.id,
+            Posting.account,
+            Posting.key,
+            Posting.kind,
+            Posting.reverses,
+            Posting.effective_on,
+            LedgerLine.book,
+            LedgerLine.amount_fen,
+            Bill.bill_id,
+        )
+        .join(LedgerLine, LedgerLine.posting == Posting.id)
+        .outerjoin(Bill, Bill.id == LedgerLine.bill)
+        .where(Posting.account.in_(accounts))
+        .order_by(Posting.id)
+    ).all()
+    lines: dict[int, list[Line]] = defaultdict(list)
+    heads: dict[int, tuple[int, str, str, int | None, date]] = {}
+    for r in rows:
+        heads[r.id] = (r.account, r.key, r.kind, r.reverses, r.effective_on)
+        lines[r.id].append(Line(r.book, r.amount_fen, r.bill_id))
+    reversed_ids = {head[3] for head in heads.values() if head[3] is not None}
+    current: dict[int, dict[str, Posted]] = defaultdict(dict)
+    for posting_id, (account, key, kind, _, day) in heads.items():
+        if kind == "reversal" or posting_id in reversed_ids:
+            continue
+        current[account][key.split("#")[0]] = Posted(
+            posting_id, key, day, _lines(lines[posting_id])
+        )
+    return current
+
+
+def _difference(
+    entries: list[Entry], posted: dict[str, Posted]
+) -> tuple[list[Entry], list[Posted]]:
+    """Entries to post (new, or posted before with other lines, under a numbered key) and
+    postings to reverse (changed, or no longer derived)."""
+    new: list[Entry] = []
+    undo: list[Posted] = []
+    seen = set()
+    for entry in entries:
+        seen.add(entry.key)
+        before = posted.get(entry.key)
+        if before is None:
+            new.append(entry)
+        elif before.lines != _lines(entry.lines) or before.effective_on != entry.effective_on:
+            undo.append(before)
+            version = int(before.key.split("#")[1]) + 1 if "#" in before.key else 2
+            new.append(Entry(f"{entry.key}#{version}", entry.kind, entry.effective_on, entry.lines))
+    undo.extend(p for key, p in posted.items() if key not in seen)
+    return new, undo
+
+
+def _post(
+    session: Session,
+    company_id: int,
+    entries: list[tuple[int, Entry]],
+    reversing: list[tuple[int, Posted]],
+    bills: dict[str, int],
+    now: datetime,
+) -> int:
+    """Insert the postings and their lines (reversals first)."""
+    heads = [
+        {
+            "company_id": company_id,
+            "key": f"reversal:{p.key}",
+            "kind": "reversal",
+            "account": account,
+            "effective_on": p.effective_on,
+            "reverses": p.id,
+            "created_at": as_utc(now),
+        }
+        for account, p in reversing
+    ]
+    legs: list[Lines] = [tuple((b, -a, i) for b, a, i in p.lines) for _, p in reversing]
+    for account, entry in entries:
+        heads.append(
+            {
+                "company_id": company_id,
+                "key": entry.key,
+                "kind": entry.kind,
+                "account": account,
+                "effective_on": entry.effective_on,
+                "reverses": None,
+                "created_at": as_utc(now),
+            }
+        )
+        legs.append(_lines(entry.lines))
+    if not heads:
+        return 0
+    ids = session.scalars(
+        insert(Posting).returning(Posting.id, sort_by_parameter_order=True), heads
+    ).all()
+    session.execute(
+        insert(LedgerLine),
+        [
+            {
+                "posting": pid,
+                "book": book,
+                "amount_fen": amount,
+                "bill": bills[bill] if bill else None,
+            }
+            for pid, lines in zip(ids, legs, strict=True)
+            for book, amount, bill in lines
+        ],
+    )
+    return len(heads)
+
+
+def balances(*, session: Session, account: int, on: date | None = None) -> dict[str, int]:
+    """Each book's balance for one account (as of `on`, if given)."""
+    query = (
+        select(LedgerLine.book, func.sum(LedgerLine.amount_fen))
+        .join(Posting, Posting.id == LedgerLine.posting)
+        .where(Posting.account == account)
+        .group_by(LedgerLine.book)
+    )
+    if on is not None:
+        query = query.where(Posting.effective_on <= on)
+    return {book: int(total) for book, total in session.execute(query).tuples() if total}
+
+
+def arrears(*, session: Session, account: Account, on: date) -> int:
+    """The contract's arrears at the end of day `on`, from the ledger: open principal of bills
+    past their due date plus finalized unpaid fees (postpaid); max(0, -balance) (prepaid)."""
+    if account.billing_mode == BillingMode.PREPAID.value:
+        held = balances(session=session, account=account.id, on=on).get("credit", 0)
+        return max(0, held)
+    overdue = case(
+        (LedgerLine.book == "fee", LedgerLine.amount_fen),
+        ((LedgerLine.book == "principal") & (Bill.due_on < on), LedgerLine.amount_fen),
+        else_=0,
+    )
+    total = session.scalar(
+        select(func.coalesce(func.sum(overdue), 0))
+        .select_from(LedgerLine)
+        .join(Posting, Posting.id == LedgerLine.posting)
+        .outerjoin(Bill, Bill.id == LedgerLine.bill)
+        .where(Posting.account == account.id, Posting.effective_on <= on)
+    )
+    return int(total or 0)
+
+
+def posting_lines(*, session: Session, key: str, company: int) -> list[tuple[str, int, str | None]]:
+    """The lines of the posting `key` (book, fen, bill), bills oldest first."""
+    rows = session.execute(
+        select(LedgerLine.book, LedgerLine.amount_fen, Bill.bill_id)
+        .join(Posting, Posting.id == LedgerLine.posting)
+        .outerjoin(Bill, Bill.id == LedgerLine.bill)
+        .where(Posting.company_id == company, Posting.key == key)
+        .order_by(Bill.due_on, Bill.issued_on, Bill.bill_id, LedgerLine.id)
+    ).all()
+    return [(book, int(amount), bill) for book, amount, bill in rows]

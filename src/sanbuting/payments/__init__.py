@@ -1,0 +1,1 @@
+"""Payments: posting them once, allocating them, and the orders they cause."""

@@ -1,0 +1,140 @@
+"""Orders to the outbox, and an account's state as the store knows it.
+
+Every action a daily run decides (a reminder, a notice, a suspension or cut-off, a
+termination, a reconnection, a 保電 switch, a low-balance alert) is an order someone must carry
+out: it goes to the outbox in the run's transaction, under a key that names it for good
+(`company:action:account:day`, plus the bill for reminders). A payment that clears a cut-off
+account's arrears queues its reconnection under the same key the run would give it that day,
+so the two never make two orders.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from sanbuting.domain import AccountState, Action, as_utc
+from sanbuting.store.models import Account, Company, OutboxItem, StoredAction
+
+STATE_AFTER = {
+    Action.SUSPEND.value: AccountState.SUSPENDED,
+    Action.DISCONNECT.value: AccountState.DISCONNECTED,
+    Action.TERMINATE.value: AccountState.TERMINATED,
+    Action.RECONNECT.value: AccountState.ACTIVE,
+}
+CUT_OFF = {AccountState.SUSPENDED, AccountState.DISCONNECTED}
+
+
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    state: AccountState
+
+    @property
+    def cut_off(self) -> bool:
+        return self.state in CUT_OFF
+
+
+def state_of(*, session: Session, account: Account) -> StoredState:
+    """The account's state after the last state-changing action the store ran (its imported
+    state before any)."""
+    last = session.scalar(
+        select(StoredAction.action)
+        .where(StoredAction.account == account.id, StoredAction.action.in_(list(STATE_AFTER)))
+        .order_by(StoredAction.day.desc(), StoredAction.id.desc())
+        .limit(1)
+    )
+    return StoredState(STATE_AFTER[last] if last else AccountState(account.state))
+
+
+def order_key(company: str, action: str, account_id: str, day: date, bill_id: str = "") -> str:
+    parts = [company, action, account_id, day.isoformat()]
+    return ":".join([*parts, bill_id] if bill_id else parts)
+
+
+def order_row(
+    *,
+    company: Company,
+    account: int,
+    account_id: str,
+    day: date,
+    action: str,
+    step: str,
+    bill_id: str = "",
+    policy_id: str = "",
+    now: datetime,
+    source: str = "daily",
+) -> dict[str, Any]:
+    """An outbox row for one action."""
+    payload = {
+        "company": company.code,
+        "account_id": account_id,
+        "day": day.isoformat(),
+        "action": action,
+        "step": step,
+        "bill_id": bill_id,
+        "policy_id": policy_id,
+        "source": source,
+    }
+    return {
+        "company_id": company.id,
+        "key": order_key(company.code, action, account_id, day, bill_id),
+        "kind": action,
+        "account": account,
+        "payload": json.dumps(payload, ensure_ascii=False, sort_keys=True),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": as_utc(now),
+        "created_at": as_utc(now),
+        "day": day,
+    }
+
+
+def queue(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """Add the outbox rows whose keys are not there yet (a concurrent writer's row with the
+    same key wins quietly); returns how many this call found missing."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    build = pg_insert if dialect == "postgresql" else sqlite_insert
+    added = 0
+    for offset in range(0, len(rows), 5_000):
+        chunk = list(rows[offset : offset + 5_000])
+        keys = [row["key"] for row in chunk]
+        present = set(session.scalars(select(OutboxItem.key).where(OutboxItem.key.in_(keys))))
+        missing = [row for row in chunk if row["key"] not in present]
+        if missing:
+            statement = build(OutboxItem).on_conflict_do_nothing(index_elements=["key"])
+            session.execute(statement, missing)
+        added += len(missing)
+    return added
+
+
+def queue_reconnect(
+    *,
+    session: Session,
+    company: Company,
+    account: Account,
+    day: date,
+    now: datetime,
+    key: str,
+) -> bool:
+    """Queue the reconnection a payment (`key`) earned; False if that day's was queued."""
+    row = order_row(
+        company=company,
+        account=account.id,
+        account_id=account.account_id,
+        day=day,
+        action=Action.RECONNECT.value,
+        step=Action.RECONNECT.value,
+        now=now,
+        source=f"payment:{key}",
+    )
+    return queue(session, [row]) == 1

@@ -1,0 +1,65 @@
+"""Companies in the store: the utilities one deployment serves, each with its ruleset and its
+origin (the day its imported states and balances are as of, the first day its daily run
+decides). Unless told otherwise an import puts each utility's accounts in a company named
+after the utility.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sanbuting.domain import Utility
+from sanbuting.errors import SanbutingError
+from sanbuting.rules import DEFAULT_RULESETS
+from sanbuting.store.models import Company
+
+COMPANY_NAMES = {
+    Utility.POWER: "供電企業 power utility",
+    Utility.TELECOM: "電信業務經營者 telecom operator",
+    Utility.GAS: "燃氣經營企業 gas company",
+}
+
+
+def company_for(
+    *, session: Session, code: str | None, utility: Utility, start: date | None
+) -> Company:
+    """The company `code` (default: the utility's own), created on first use with the
+    utility's default ruleset. Its origin is set by the first import that gives `start`;
+    a later `start` must agree with it."""
+    code = code or utility.value
+    company = session.scalar(select(Company).where(Company.code == code))
+    if company is None:
+        company = Company(
+            code=code,
+            name=COMPANY_NAMES[utility],
+            utility=utility.value,
+            ruleset=DEFAULT_RULESETS[utility],
+            origin=start,
+        )
+        session.add(company)
+        session.flush()
+    if company.utility != utility.value:
+        raise SanbutingError(
+            f"company {code!r} is a {company.utility} company, not {utility.value}"
+        )
+    if company.origin is None:
+        company.origin = start
+    elif start is not None and start != company.origin:
+        raise SanbutingError(
+            f"company {code!r} starts on {company.origin}, not {start}: "
+            "imports into one company share its start date"
+        )
+    if company.origin is None:
+        raise SanbutingError(
+            f"company {code!r} has no start date yet: give --start (the day the accounts' "
+            "state and balance_fen are as of)"
+        )
+    return company
+
+
+def companies(session: Session) -> list[Company]:
+    """Every company, in code order."""
+    return list(session.scalars(select(Company).order_by(Company.code)))

@@ -1,0 +1,161 @@
+"""`sanbuting db export DIR`: the contract's output folder for everything the store has run.
+
+`actions.csv` and `protections.csv` are the rows the daily runs recorded. `late_fees.csv`,
+`states.csv` and the summary's protected days and arrears are as of each company's last run
+day, from the engine over the store with the policy set that day used (the same computation
+the daily run made). `summary.json` names the imported files and the policy files used, by
+hash, as `sanbuting run` does; its period runs from the first company's origin to the last
+day run.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from sanbuting.engine.frames import (
+    ACTION_RANK,
+    ACTIONS_SCHEMA,
+    PROTECTIONS_SCHEMA,
+    RunFrames,
+    concat,
+)
+from sanbuting.engine.summary import summarize
+from sanbuting.errors import SanbutingError
+from sanbuting.io.outputs import write_outputs
+from sanbuting.policy import Policy, parse_policies
+from sanbuting.store.companies import companies
+from sanbuting.store.daily import decide
+from sanbuting.store.database import sessions
+from sanbuting.store.frames import load_frames
+from sanbuting.store.models import (
+    Account,
+    Company,
+    ImportedFile,
+    PolicyVersion,
+    ProtectionEvent,
+    Run,
+    StoredAction,
+)
+
+
+def export_store(*, engine: Engine, out: Path, engine_name: str = "fast") -> dict[str, Any]:
+    """Write the output folder `out`; returns its summary."""
+    parts: list[RunFrames] = []
+    origins: list[date] = []
+    ends: list[date] = []
+    used: dict[str, str] = {}
+    with sessions(engine).begin() as session:
+        for company in companies(session):
+            last = session.scalar(select(func.max(Run.day)).where(Run.company_id == company.id))
+            if last is None or company.origin is None:
+                continue
+            version = _version_of(session, company, last)
+            policies = parse_policies(version.text, version.file_name) if version else []
+            for v in _versions_used(session, company):
+                used[v.file_name] = v.sha256
+            result = decide(
+                load_frames(session, [company.id]), policies, company, last, engine_name, None
+            )
+            parts.append(
+                RunFrames(
+                    actions=_stored_actions(session, company, policies),
+                    protections=_stored_protections(session, company),
+                    fees=result.fees,
+                    states=result.states,
+                    protected=result.protected,
+                    accounts=result.accounts,
+                )
+            )
+            origins.append(company.origin)
+            ends.append(last)
+        inputs, rejects = _imported(session)
+    if not parts:
+        raise SanbutingError("the store has not run any day yet: run `sanbuting daily` first")
+    merged = concat(parts)
+    summary = summarize(
+        merged,
+        start=min(origins).isoformat(),
+        end=max(ends).isoformat(),
+        inputs=inputs,
+        policies=used,
+        rejects=rejects,
+    )
+    write_outputs(out, merged, summary)
+    return summary
+
+
+def _version_of(session: Session, company: Company, day: date) -> PolicyVersion | None:
+    version_id = session.scalar(
+        select(Run.policy_version).where(Run.company_id == company.id, Run.day == day)
+    )
+    return session.get(PolicyVersion, version_id) if version_id is not None else None
+
+
+def _versions_used(session: Session, company: Company) -> list[PolicyVersion]:
+    ids = select(Run.policy_version).where(Run.company_id == company.id).distinct()
+    return list(
+        session.scalars(
+            select(PolicyVersion).where(PolicyVersion.id.in_(ids)).order_by(PolicyVersion.version)
+        )
+    )
+
+
+def _stored_actions(session: Session, company: Company, policies: list[Policy]) -> pl.DataFrame:
+    ranks = {policy.id: rank for rank, policy in enumerate(policies)}
+    rows = session.execute(
+        select(
+            StoredAction.day,
+            Account.account_id,
+            StoredAction.action,
+            StoredAction.step,
+            StoredAction.bill_id,
+            StoredAction.policy_id,
+        )
+        .join(Account, Account.id == StoredAction.account)
+        .join(Run, Run.id == StoredAction.run)
+        .where(Run.company_id == company.id)
+        .order_by(StoredAction.day, Account.account_id, StoredAction.id)
+    ).all()
+    frame = pl.DataFrame(
+        [(*r, ranks.get(r[5], -1) if r[5] else -1) for r in rows],
+        orient="row",
+        schema={**ACTIONS_SCHEMA, "action": pl.String()},
+    )
+    return frame.with_columns(pl.col("action").cast(ACTION_RANK))
+
+
+def _stored_protections(session: Session, company: Company) -> pl.DataFrame:
+    rows = session.execute(
+        select(
+            ProtectionEvent.day,
+            Account.account_id,
+            ProtectionEvent.policy_id,
+            ProtectionEvent.kind,
+            ProtectionEvent.prevented_action,
+            ProtectionEvent.deferred_to,
+        )
+        .join(Account, Account.id == ProtectionEvent.account)
+        .join(Run, Run.id == ProtectionEvent.run)
+        .where(Run.company_id == company.id)
+        .order_by(ProtectionEvent.day, Account.account_id, ProtectionEvent.id)
+    ).all()
+    frame = pl.DataFrame(
+        rows, orient="row", schema={**PROTECTIONS_SCHEMA, "prevented_action": pl.String()}
+    )
+    return frame.with_columns(pl.col("prevented_action").cast(ACTION_RANK))
+
+
+def _imported(session: Session) -> tuple[dict[str, str], int]:
+    """{file name: sha256} of the files imported (the latest of each name) and their rejects."""
+    latest: dict[str, tuple[str, int]] = {}
+    for record in session.scalars(select(ImportedFile).order_by(ImportedFile.id)):
+        latest[record.file_name] = (record.sha256, record.rejects)
+    return {name: digest for name, (digest, _) in latest.items()}, sum(
+        count for _, count in latest.values()
+    )

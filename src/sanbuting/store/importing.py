@@ -1,0 +1,95 @@
+"""An import as one transaction: the rows (`store.imports`), then the ledger of every account
+they touched (`ledger.service`), committed together or not at all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sanbuting.io.rejects import write_rejects
+from sanbuting.ledger.service import book_accounts
+from sanbuting.store.database import database_url, make_engine, sessions
+from sanbuting.store.imports import Imported, import_folder
+from sanbuting.store.models import Account, Company
+from sanbuting.store.policies import active
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    imported: Imported
+    refused: bool
+    """Rows were rejected and not allowed: nothing was written."""
+    postings: int
+    rejects_file: Path
+
+    def __str__(self) -> str:
+        added = ", ".join(f"{n} {table}" for table, n in self.imported.added.items())
+        same = sum(self.imported.unchanged.values())
+        lines = [f"added {added}; {same} rows were already in the store"]
+        if self.postings:
+            lines.append(f"booked {self.postings} ledger postings")
+        if self.imported.rejects:
+            verdict = "nothing imported" if self.refused else "the other rows imported"
+            lines.append(
+                f"{len(self.imported.rejects)} rows rejected (see {self.rejects_file}); {verdict}"
+                + ("; fix them or import with --allow-rejects" if self.refused else "")
+            )
+        return "\n".join(lines)
+
+
+def import_and_book(
+    *,
+    data: Path,
+    start: date | None,
+    company: str | None,
+    by: str,
+    allow_rejects: bool,
+    rejects_file: Path,
+    url: str | None = None,
+) -> ImportOutcome:
+    """Import `data` and book the ledger of the accounts it touched, in one transaction."""
+    engine = make_engine(url or database_url())
+    now = datetime.now(tz=UTC)
+    postings = 0
+    try:
+        with sessions(engine)() as session, session.begin():
+            imported = import_folder(
+                session=session, folder=data, start=start, company_code=company, by=by, at=now
+            )
+            if imported.rejects:
+                write_rejects(rejects_file, imported.rejects)
+                if not allow_rejects:
+                    raise _Refused
+            postings = _book(session, imported, now)
+    except _Refused:
+        return ImportOutcome(imported, True, 0, rejects_file)
+    finally:
+        engine.dispose()
+    return ImportOutcome(imported, False, postings, rejects_file)
+
+
+class _Refused(Exception):
+    """Rows were rejected and not allowed: roll the import back."""
+
+
+def _book(session: Session, imported: Imported, now: datetime) -> int:
+    """Book the ledger of every account the import touched."""
+    _, policies = active(session=session)
+    touched = set(imported.accounts_touched)
+    postings = 0
+    for code in imported.companies:
+        company = session.scalar(select(Company).where(Company.code == code))
+        assert company is not None
+        mine = session.scalars(select(Account.id).where(Account.company_id == company.id))
+        postings += book_accounts(
+            session=session,
+            company=company,
+            accounts=[pk for pk in mine if pk in touched],
+            policies=policies,
+            now=now,
+        )
+    return postings

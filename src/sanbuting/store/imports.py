@@ -1,0 +1,220 @@
+"""`sanbuting db import DIR`: the contract's input files into the store.
+
+The folder is read and checked exactly as `validate` and `run` do (`io.readers`); a row already
+in the store with the same content is skipped, so importing the same files again adds nothing;
+a row whose id is in the store with other content is rejected (file, line, column, reason) and
+the stored row stays as it was. With any rejected row nothing is written unless the caller
+allows it. Accounts go to their utility's company (or to the one named); the import is one
+transaction, so a crash leaves the store as it was before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Table, insert, select
+from sqlalchemy.orm import Session
+
+from sanbuting.domain import Utility
+from sanbuting.io.readers import Inputs, read_inputs
+from sanbuting.io.rejects import Reject, sorted_rejects
+from sanbuting.store.companies import company_for
+from sanbuting.store.import_rows import (
+    RowConflicts,
+    account_rows,
+    bill_rows,
+    payment_rows,
+    split_new,
+    usage_rows,
+)
+from sanbuting.store.models import Account, Bill, Company, ImportedFile, Payment, Usage
+
+CHUNK = 20_000
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What an import did: rows added and already stored per table, and the rejects."""
+
+    added: dict[str, int]
+    unchanged: dict[str, int]
+    rejects: list[Reject]
+    companies: list[str]
+    accounts_touched: list[int]
+    """Store ids of the accounts whose bills, payments or usage changed (their ledger is
+    booked again)."""
+
+
+def import_folder(
+    *,
+    session: Session,
+    folder: Path,
+    start: date | None,
+    company_code: str | None,
+    by: str,
+    at: datetime,
+) -> Imported:
+    """Import `folder` into the store (the caller owns the transaction and decides, from
+    `rejects`, whether to commit)."""
+    inputs = read_inputs(folder)
+    conflicts = RowConflicts(folder)
+    added: dict[str, int] = {}
+    unchanged: dict[str, int] = {}
+    companies = _companies(session, inputs, company_code, start, conflicts)
+    accounts = _accounts_with_company(inputs.accounts, companies, company_code, conflicts)
+
+    stored = _stored(session, Account, companies)
+    new, same = split_new(accounts, stored, "accounts", conflicts)
+    _insert(session, Account.__table__, new)
+    added["accounts"], unchanged["accounts"] = new.height, same
+
+    pk = _account_keys(session, companies)
+    touched: set[int] = set()
+    for name, model, rows in (
+        ("bills", Bill, bill_rows),
+        ("payments", Payment, payment_rows),
+        ("usage", Usage, usage_rows),
+    ):
+        frame = rows(_with_account(getattr(inputs, name), pk, name, conflicts))
+        new, same = split_new(frame, _stored(session, model, companies), name, conflicts)
+        _insert(session, model.__table__, new)
+        touched.update(new.get_column("account").to_list())
+        added[name], unchanged[name] = new.height, same
+
+    rejects = sorted_rejects([*inputs.rejects, *conflicts.rejects])
+    _record_files(session, inputs, added, rejects, by, at)
+    return Imported(
+        added,
+        unchanged,
+        rejects,
+        sorted(c.code for c in companies.values()),
+        sorted(touched | set(_new_accounts(session, companies, accounts))),
+    )
+
+
+def _companies(
+    session: Session,
+    inputs: Inputs,
+    code: str | None,
+    start: date | None,
+    conflicts: RowConflicts,
+) -> dict[str, Company]:
+    """The company each utility's accounts go to ({utility: company})."""
+    present = sorted(set(inputs.accounts.get_column("utility").to_list()))
+    if code is not None:
+        stored = session.scalar(select(Company).where(Company.code == code))
+        utility = Utility(stored.utility) if stored else Utility(present[0]) if present else None
+        if utility is None:
+            return {}
+        return {
+            utility.value: company_for(session=session, code=code, utility=utility, start=start)
+        }
+    return {
+        u: company_for(session=session, code=None, utility=Utility(u), start=start) for u in present
+    }
+
+
+def _accounts_with_company(
+    accounts: pl.DataFrame,
+    companies: dict[str, Company],
+    code: str | None,
+    conflicts: RowConflicts,
+) -> pl.DataFrame:
+    """The accounts with their company's id; with a named company, accounts of another
+    utility are rejected."""
+    ids = pl.DataFrame(
+        {"utility": list(companies), "company_id": [c.id for c in companies.values()]},
+        schema={"utility": pl.String, "company_id": pl.Int64},
+    )
+    joined = accounts.join(ids, on="utility", how="left")
+    refused = joined.filter(pl.col("company_id").is_null())
+    for account_id, utility in refused.select("account_id", "utility").iter_rows():
+        conflicts.refuse(
+            "accounts",
+            {"account_id": account_id},
+            "utility",
+            f"a {utility} account cannot go into company {code!r}",
+        )
+    return account_rows(joined.filter(pl.col("company_id").is_not_null()))
+
+
+def _stored(session: Session, model: type, companies: dict[str, Company]) -> pl.DataFrame:
+    """The rows of `model` stored for these companies."""
+    ids = [c.id for c in companies.values()]
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    query = select(table).where(table.c.company_id.in_(ids))
+    result = session.execute(query)
+    return pl.DataFrame([dict(row._mapping) for row in result], infer_schema_length=None)
+
+
+def _account_keys(session: Session, companies: dict[str, Company]) -> pl.DataFrame:
+    """account_id → the store's id and company, for these companies' accounts."""
+    ids = [c.id for c in companies.values()]
+    rows = session.execute(
+        select(Account.account_id, Account.id, Account.company_id).where(
+            Account.company_id.in_(ids)
+        )
+    ).all()
+    return pl.DataFrame(
+        rows,
+        schema={"account_id": pl.String, "account": pl.Int64, "company_id": pl.Int64},
+        orient="row",
+    )
+
+
+def _with_account(
+    frame: pl.DataFrame, keys: pl.DataFrame, name: str, conflicts: RowConflicts
+) -> pl.DataFrame:
+    """`frame` with its account's store id and company; rows of an account not in the store
+    (its row was refused) are rejected."""
+    joined = frame.join(keys, on="account_id", how="left")
+    missing = joined.filter(pl.col("account").is_null())
+    for account_id in missing.get_column("account_id").unique().to_list():
+        conflicts.refuse(
+            name, {"account_id": account_id}, "account_id", "its account was not imported"
+        )
+    return joined.filter(pl.col("account").is_not_null())
+
+
+def _new_accounts(
+    session: Session, companies: dict[str, Company], accounts: pl.DataFrame
+) -> list[int]:
+    keys = _account_keys(session, companies)
+    return keys.join(accounts.select("account_id"), on="account_id").get_column("account").to_list()
+
+
+def _insert(session: Session, table: object, rows: pl.DataFrame) -> None:
+    if rows.is_empty():
+        return
+    target: Table = table  # type: ignore[assignment]
+    columns = [c for c in rows.columns if c in target.c]
+    for offset in range(0, rows.height, CHUNK):
+        chunk = rows.slice(offset, CHUNK).select(columns).to_dicts()
+        session.execute(insert(target), chunk)
+
+
+def _record_files(
+    session: Session,
+    inputs: Inputs,
+    added: dict[str, int],
+    rejects: list[Reject],
+    by: str,
+    at: datetime,
+) -> None:
+    for file_name, digest in inputs.files.items():
+        table = file_name.rsplit(".", 1)[0]
+        session.add(
+            ImportedFile(
+                file_name=file_name,
+                sha256=digest,
+                rows=inputs.rows_read.get(file_name, 0),
+                added=added.get(table, 0),
+                rejects=sum(1 for r in rejects if r.file == file_name),
+                imported_by=by,
+                imported_at=at,
+            )
+        )
+    session.flush()
