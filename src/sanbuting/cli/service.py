@@ -115,5 +115,5 @@ def describe(result: PaymentResult) -> str:
         f"{format_yuan(result.arrears_after_fen)} yuan"
     )
     if result.reconnect_queued:
-        lines.append("  reconnection ordered (sent to the outbox now)")
+        lines.append("  reconnection ordered at once (queued in the outbox)")
     return "\n".join(lines)
