@@ -58,6 +58,8 @@ def activate_command(
         f"policy version {done.version} active: {done.policies} policies from "
         f"{file.name} (sha256 {done.sha256[:12]}…), by {by}"
     )
+    if done.postings:
+        typer.echo(f"the ledger was booked again with it: {done.postings} postings")
 
 
 @policy.command("show")

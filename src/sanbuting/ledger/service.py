@@ -14,8 +14,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import Table, bindparam, case, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from sanbuting.domain import BillingMode, as_utc
@@ -29,6 +30,10 @@ from sanbuting.store.frames import load_frames
 from sanbuting.store.models import Account, Bill, Company, LedgerLine, Posting
 
 CHUNK = 2_000
+INSERT_ROWS = 20_000
+POSTINGS = cast(Table, Posting.__table__)
+LINES = cast(Table, LedgerLine.__table__)
+ACCOUNTS = cast(Table, Account.__table__)
 
 Lines = tuple[tuple[str, int, str | None], ...]
 
@@ -70,11 +75,8 @@ def book_accounts(
             )
         ).all()
         keys = {r.account_id: (r.id, r.booked_through) for r in rows}
-        bills = dict(
-            session.execute(select(Bill.bill_id, Bill.id).where(Bill.account.in_(chunk)))
-            .tuples()
-            .all()
-        )
+        found = session.execute(select(Bill.bill_id, Bill.id).where(Bill.account.in_(chunk)))
+        bills: dict[str, int] = dict(found.all())
         posted = _posted(session, chunk)
         wanted: list[tuple[int, Entry]] = []
         reversing: list[tuple[int, Posted]] = []
@@ -91,8 +93,15 @@ def book_accounts(
             reversing.extend((pk, p) for p in undo)
             marks[pk] = day
         added += _post(session, company.id, wanted, reversing, bills, now)
-        for pk, day in marks.items():
-            session.execute(update(Account).where(Account.id == pk).values(booked_through=day))
+        if marks:
+            watermark = (
+                update(ACCOUNTS)
+                .where(ACCOUNTS.c.id == bindparam("pk"))
+                .values(booked_through=bindparam("day"))
+            )
+            session.connection().execute(
+                watermark, [{"pk": pk, "day": day} for pk, day in marks.items()]
+            )
     return added
 
 
@@ -195,23 +204,39 @@ def _post(
         legs.append(_lines(entry.lines))
     if not heads:
         return 0
-    ids = session.scalars(
-        insert(Posting).returning(Posting.id, sort_by_parameter_order=True), heads
-    ).all()
-    session.execute(
-        insert(LedgerLine),
-        [
-            {
-                "posting": pid,
-                "book": book,
-                "amount_fen": amount,
-                "bill": bills[bill] if bill else None,
-            }
-            for pid, lines in zip(ids, legs, strict=True)
-            for book, amount, bill in lines
-        ],
-    )
+    ids = _new_posting_ids(session, len(heads))
+    for head, pid in zip(heads, ids, strict=True):
+        head["id"] = pid
+    connection = session.connection()
+    for offset in range(0, len(heads), INSERT_ROWS):
+        connection.execute(insert(POSTINGS), heads[offset : offset + INSERT_ROWS])
+    lines = [
+        {
+            "posting": pid,
+            "book": book,
+            "amount_fen": amount,
+            "bill": bills[bill] if bill else None,
+        }
+        for pid, leg in zip(ids, legs, strict=True)
+        for book, amount, bill in leg
+    ]
+    for offset in range(0, len(lines), INSERT_ROWS):
+        connection.execute(insert(LINES), lines[offset : offset + INSERT_ROWS])
     return len(heads)
+
+
+def _new_posting_ids(session: Session, count: int) -> list[int]:
+    """Ids for `count` new postings, taken before inserting them so that their lines can be
+    inserted in bulk too: from the id sequence on PostgreSQL; on SQLite after the largest id,
+    which is safe because the transaction holds SQLite's single write lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        query = text(
+            "SELECT nextval(pg_get_serial_sequence('postings', 'id')) "
+            "FROM generate_series(1, :count)"
+        )
+        return sorted(int(i) for i in session.scalars(query, {"count": count}))
+    last = session.scalar(select(func.coalesce(func.max(Posting.id), 0))) or 0
+    return list(range(last + 1, last + 1 + count))
 
 
 def balances(*, session: Session, account: int, on: date | None = None) -> dict[str, int]:
@@ -224,7 +249,7 @@ def balances(*, session: Session, account: int, on: date | None = None) -> dict[
     )
     if on is not None:
         query = query.where(Posting.effective_on <= on)
-    return {book: int(total) for book, total in session.execute(query).tuples() if total}
+    return {book: int(total) for book, total in session.execute(query) if total}
 
 
 def arrears(*, session: Session, account: Account, on: date) -> int:
@@ -258,3 +283,17 @@ def posting_lines(*, session: Session, key: str, company: int) -> list[tuple[str
         .order_by(Bill.due_on, Bill.issued_on, Bill.bill_id, LedgerLine.id)
     ).all()
     return [(book, int(amount), bill) for book, amount, bill in rows]
+
+
+def rebook_all(*, session: Session, policies: Sequence[Policy], now: datetime) -> int:
+    """Book every account again with `policies` (a new policy set may waive fees or keep a
+    prepaid meter on): what changed is corrected by reversal. Returns the postings added."""
+    added = 0
+    for company in session.scalars(select(Company).order_by(Company.code)):
+        if company.origin is None:
+            continue
+        ids = session.scalars(select(Account.id).where(Account.company_id == company.id)).all()
+        added += book_accounts(
+            session=session, company=company, accounts=ids, policies=policies, now=now
+        )
+    return added

@@ -103,13 +103,10 @@ def run_daily(
                 done.append(DayDone(company.code, through, 0, 0, 0, already=True))
                 continue
             frames = load_frames(session, [company.id])
-            keys = dict(
-                session.execute(
-                    select(Account.account_id, Account.id).where(Account.company_id == company.id)
-                )
-                .tuples()
-                .all()
+            found = session.execute(
+                select(Account.account_id, Account.id).where(Account.company_id == company.id)
             )
+            keys: dict[str, int] = dict(found.all())
         assert company.origin is not None
         result = decide(frames, policies, company, days[-1], engine_name, workers)
         for day in days:

@@ -26,7 +26,8 @@ class RowShape:
     key: tuple[str, ...]
     compared: tuple[str, ...]
     contract_column: dict[str, str]
-    contract_key: tuple[str, ...]
+    contract_key: dict[str, str]
+    """The columns that find the row in its file, and the row's column holding each."""
 
 
 SHAPES = {
@@ -44,25 +45,25 @@ SHAPES = {
             "phone",
         ),
         contract_column={"opening_balance_fen": "balance_fen"},
-        contract_key=("account_id",),
+        contract_key={"account_id": "account_id"},
     ),
     "bills": RowShape(
         key=("company_id", "bill_id"),
         compared=("account", "period", "issued_on", "due_on", "amount_fen"),
         contract_column={"account": "account_id"},
-        contract_key=("bill_id",),
+        contract_key={"bill_id": "bill_id"},
     ),
     "payments": RowShape(
         key=("company_id", "key"),
         compared=("content",),
         contract_column={"content": "amount_fen"},
-        contract_key=("payment_id",),
+        contract_key={"payment_id": "key"},
     ),
     "usage": RowShape(
         key=("account", "day"),
         compared=("amount_fen",),
         contract_column={},
-        contract_key=("account_id", "date"),
+        contract_key={"account_id": "account_id", "date": "day"},
     ),
 }
 
@@ -179,7 +180,7 @@ def split_new(
     for row in clashing.iter_rows(named=True):
         first = next(c for c in shape.compared if row[c] != row[f"{c}__stored"])
         column = shape.contract_column.get(first, first)
-        match = {k: row[k if k in row else "day"] for k in shape.contract_key}
+        match = {column: row[held] for column, held in shape.contract_key.items()}
         conflicts.refuse(
             table,
             match,

@@ -1,6 +1,8 @@
 """Relief-policy sets in the store: activating a file adds a version (its text, hash, who and
 when); the active set is the latest version. A file that does not load is refused whole and
-the active set stays as it was.
+the active set stays as it was. Activation books every account's ledger again with the new
+set in the same transaction (a waiver announced late corrects fees already charged, by
+reversal), so the ledger always agrees with the active policies.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sanbuting.domain import as_utc
+from sanbuting.ledger.service import rebook_all
 from sanbuting.policy import Policy, parse_policies
 from sanbuting.store.models import PolicyVersion
 
@@ -23,6 +26,8 @@ class Activated:
     version: int
     policies: int
     sha256: str
+    postings: int = 0
+    """Ledger postings the new set changed (corrections by reversal, and their new entries)."""
 
 
 def activate(*, session: Session, path: Path, by: str, at: datetime) -> Activated:
@@ -45,7 +50,8 @@ def activate(*, session: Session, path: Path, by: str, at: datetime) -> Activate
         )
     )
     session.flush()
-    return Activated(latest + 1, len(loaded), digest)
+    postings = rebook_all(session=session, policies=loaded, now=at)
+    return Activated(latest + 1, len(loaded), digest, postings)
 
 
 def active(*, session: Session) -> tuple[PolicyVersion | None, list[Policy]]:
