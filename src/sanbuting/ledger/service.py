@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, case, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, case, func, select, text, update
 from sqlalchemy.orm import Session
 
 from sanbuting.domain import BillingMode, as_utc
@@ -26,11 +26,11 @@ from sanbuting.engine.simulate import accounts_from_frames
 from sanbuting.ledger.entries import Entry, Line, account_entries
 from sanbuting.policy import Policy
 from sanbuting.rules import load_ruleset
+from sanbuting.store.bulk import bulk_insert
 from sanbuting.store.frames import load_frames
 from sanbuting.store.models import Account, Bill, Company, LedgerLine, Posting
 
 CHUNK = 2_000
-INSERT_ROWS = 20_000
 POSTINGS = cast(Table, Posting.__table__)
 LINES = cast(Table, LedgerLine.__table__)
 ACCOUNTS = cast(Table, Account.__table__)
@@ -176,52 +176,36 @@ def _post(
     now: datetime,
 ) -> int:
     """Insert the postings and their lines (reversals first)."""
-    heads = [
-        {
-            "company_id": company_id,
-            "key": f"reversal:{p.key}",
-            "kind": "reversal",
-            "account": account,
-            "effective_on": p.effective_on,
-            "reverses": p.id,
-            "created_at": as_utc(now),
-        }
-        for account, p in reversing
+    at = as_utc(now)
+    heads: list[tuple[str, str, int, date, int | None]] = [
+        (f"reversal:{p.key}", "reversal", account, p.effective_on, p.id) for account, p in reversing
     ]
     legs: list[Lines] = [tuple((b, -a, i) for b, a, i in p.lines) for _, p in reversing]
     for account, entry in entries:
-        heads.append(
-            {
-                "company_id": company_id,
-                "key": entry.key,
-                "kind": entry.kind,
-                "account": account,
-                "effective_on": entry.effective_on,
-                "reverses": None,
-                "created_at": as_utc(now),
-            }
-        )
+        heads.append((entry.key, entry.kind, account, entry.effective_on, None))
         legs.append(_lines(entry.lines))
     if not heads:
         return 0
     ids = _new_posting_ids(session, len(heads))
-    for head, pid in zip(heads, ids, strict=True):
-        head["id"] = pid
-    connection = session.connection()
-    for offset in range(0, len(heads), INSERT_ROWS):
-        connection.execute(insert(POSTINGS), heads[offset : offset + INSERT_ROWS])
-    lines = [
-        {
-            "posting": pid,
-            "book": book,
-            "amount_fen": amount,
-            "bill": bills[bill] if bill else None,
-        }
-        for pid, leg in zip(ids, legs, strict=True)
-        for book, amount, bill in leg
-    ]
-    for offset in range(0, len(lines), INSERT_ROWS):
-        connection.execute(insert(LINES), lines[offset : offset + INSERT_ROWS])
+    bulk_insert(
+        session,
+        POSTINGS,
+        ("id", "company_id", "key", "kind", "account", "effective_on", "reverses", "created_at"),
+        (
+            (pid, company_id, key, kind, account, day, reverses, at)
+            for pid, (key, kind, account, day, reverses) in zip(ids, heads, strict=True)
+        ),
+    )
+    bulk_insert(
+        session,
+        LINES,
+        ("posting", "book", "amount_fen", "bill"),
+        (
+            (pid, book, amount, bills[bill] if bill else None)
+            for pid, leg in zip(ids, legs, strict=True)
+            for book, amount, bill in leg
+        ),
+    )
     return len(heads)
 
 

@@ -15,12 +15,13 @@ from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from sanbuting.domain import Utility
 from sanbuting.io.readers import Inputs, read_inputs
 from sanbuting.io.rejects import Reject, sorted_rejects
+from sanbuting.store.bulk import bulk_insert
 from sanbuting.store.companies import company_for
 from sanbuting.store.import_rows import (
     RowConflicts,
@@ -187,13 +188,10 @@ def _new_accounts(
 
 
 def _insert(session: Session, table: object, rows: pl.DataFrame) -> None:
-    if rows.is_empty():
-        return
     target: Table = table  # type: ignore[assignment]
     columns = [c for c in rows.columns if c in target.c]
-    for offset in range(0, rows.height, CHUNK):
-        chunk = rows.slice(offset, CHUNK).select(columns).to_dicts()
-        session.execute(insert(target), chunk)
+    if not rows.is_empty():
+        bulk_insert(session, target, columns, rows.select(columns).iter_rows())
 
 
 def _record_files(
