@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import getpass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +11,7 @@ import typer
 
 from sanbuting.cli.app import app
 from sanbuting.domain import SHANGHAI, parse_date, read_utc
+from sanbuting.ledger.service import rebook_all
 from sanbuting.store.database import database_url, make_engine, sessions
 from sanbuting.store.export import export_store
 from sanbuting.store.importing import import_and_book
@@ -101,6 +102,13 @@ def import_command(
     allow_rejects: Annotated[
         bool, typer.Option(help="Import the good rows even when some are rejected.")
     ] = False,
+    book: Annotated[
+        bool,
+        typer.Option(
+            help="Book the ledger of the imported accounts now (--no-book leaves it to "
+            "`sanbuting db book`, for a very large first load)."
+        ),
+    ] = True,
 ) -> None:
     """Import the contract's input files into the store and book their ledger. Rows already
     stored alike are skipped (importing the same files again adds nothing); rejected rows go
@@ -112,6 +120,7 @@ def import_command(
         by=getpass.getuser(),
         allow_rejects=allow_rejects,
         rejects_file=rejects,
+        book=book,
     )
     typer.echo(outcome)
     if outcome.refused:
@@ -129,3 +138,15 @@ def export_command(
     engine.dispose()
     period = summary["period"]
     typer.echo(f"wrote {out}: {period['start']} → {period['end']}, {summary['actions']}")
+
+
+@db.command("book")
+def book_command() -> None:
+    """Book every account's ledger with the active policy set (after `db import --no-book`);
+    what is booked already is left alone, what changed is corrected by reversal."""
+    engine = make_engine(database_url())
+    with sessions(engine).begin() as session:
+        _, policies = active(session=session)
+        added = rebook_all(session=session, policies=policies, now=datetime.now(tz=UTC))
+    engine.dispose()
+    typer.echo(f"booked {added} ledger postings")

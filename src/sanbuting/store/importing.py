@@ -50,6 +50,7 @@ def import_and_book(
     allow_rejects: bool,
     rejects_file: Path,
     url: str | None = None,
+    book: bool = True,
 ) -> ImportOutcome:
     """Import `data` and book the ledger of the accounts it touched, in one transaction."""
     engine = make_engine(url or database_url())
@@ -64,7 +65,8 @@ def import_and_book(
                 write_rejects(rejects_file, imported.rejects)
                 if not allow_rejects:
                     raise _Refused
-            postings = _book(session, imported, now)
+            if book:
+                postings = _book(session, imported, now)
     except _Refused:
         return ImportOutcome(imported, True, 0, rejects_file)
     finally:
