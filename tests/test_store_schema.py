@@ -30,6 +30,18 @@ TABLES = {
     "runs",
     "actions",
     "protection_events",
+    "usage",
+    "imports",
+    "customers",
+    "login_codes",
+    "bindings",
+    "holders",
+    "staff",
+    "web_sessions",
+    "audit_log",
+    "applications",
+    "application_events",
+    "checkout_orders",
 }
 NOW = datetime(2020, 2, 3, 2, 15, tzinfo=UTC)
 

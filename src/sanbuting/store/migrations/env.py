@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from sanbuting.store import web_models  # noqa: F401  (its tables are part of the metadata)
 from sanbuting.store.database import make_engine
 from sanbuting.store.models import Base
 

@@ -1,0 +1,176 @@
+"""The online channel's tables: customers who sign in with a one-time code, the accounts they
+bound, staff with roles, sessions, the audit log of staff actions, online business
+applications with their status history, and the sandbox payment provider's checkout orders.
+
+Times are stored in UTC. Secrets are never stored: codes, passwords and session tokens are
+kept as hashes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sanbuting.store.models import Base
+
+
+class Customer(Base):
+    """A person who signs in by phone number."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LoginCode(Base):
+    """A one-time sign-in code sent by SMS: its hash, expiry, tries, and when it was used."""
+
+    __tablename__ = "login_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(32), index=True)
+    code_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Binding(Base):
+    """An account a customer proved to be theirs (region, account number, holder's name)."""
+
+    __tablename__ = "bindings"
+    __table_args__ = (UniqueConstraint("customer_id", "account"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    account: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Holder(Base):
+    """The account holder's name, checked when a customer binds the account (not part of the
+    input contract: a utility loads it, the demo generates it)."""
+
+    __tablename__ = "holders"
+
+    account: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class Staff(Base):
+    """A member of staff of one company, with one role."""
+
+    __tablename__ = "staff"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('agent', 'supervisor', 'policy_admin', 'regulator')", name="staff_role"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class WebSession(Base):
+    """A signed-in browser or API client: the hash of its token, whose it is, its CSRF token,
+    and when it was last used (sessions expire when idle)."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """One staff action: who, what, on what, when (append-only)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Application(Base):
+    """An online business application (業務辦理) or a service ticket (報修, 投訴)."""
+
+    __tablename__ = "applications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    account: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    business: Mapped[str] = mapped_column(String(64))
+    fields: Mapped[str] = mapped_column(Text, default="{}")
+    documents: Mapped[str] = mapped_column(Text, default="[]")
+    status: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[int] = mapped_column(Integer, default=3)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    promised_by: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApplicationEvent(Base):
+    """A step in an application's history: its new status, a note, and who."""
+
+    __tablename__ = "application_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    by: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CheckoutOrder(Base):
+    """A payment started online with the sandbox provider: paid once, whatever order its
+    redirect and (repeated) notifications arrive in; `payment_key` is the idempotency key the
+    payment is posted under. `card_written_at` confirms an IC-card gas top-up (圈存)."""
+
+    __tablename__ = "checkout_orders"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="checkout_amount_positive"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    account: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    purpose: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    payment_key: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    notifications: Mapped[int] = mapped_column(Integer, default=0)
+    card_written_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
