@@ -11,6 +11,7 @@ from sanbuting.cli import (  # noqa: F401  (registers)
     policies,
     report,
     run,
+    serve,
     service,
     store,
 )

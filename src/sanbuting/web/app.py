@@ -1,0 +1,90 @@
+"""The web application: the API under `/api/v1` (OpenAPI at `/docs`), the customer portal at
+`/`, the staff console at `/console`, and the sandbox payment provider at `/sandbox-pay`.
+Errors are problem details for the API and a page for people."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from sanbuting import __version__
+from sanbuting.errors import SanbutingError
+from sanbuting.store.database import make_engine, sessions
+from sanbuting.web import problems
+from sanbuting.web.pages import render
+from sanbuting.web.security import Limits, security_headers
+from sanbuting.web.settings import WebSettings
+
+ROUTERS = (
+    "sanbuting.web.api",
+    "sanbuting.web.portal",
+    "sanbuting.web.console",
+    "sanbuting.web.sandbox",
+)
+"""Each module has a `router`; a part not built yet is skipped."""
+
+
+def create_app(settings: WebSettings | None = None) -> FastAPI:
+    """The application for `settings` (default: from the environment)."""
+    settings = settings or WebSettings()
+    app = FastAPI(
+        title="sanbuting 三不停",
+        version=__version__,
+        description="Accounts, bills, ledger, payments, relief status, policies, applications, "
+        "tickets and figures of a utility running sanbuting. Errors are RFC 9457 problem "
+        "details. Customers and staff authenticate with a bearer token (`/api/v1/auth/…`).",
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    engine = make_engine(settings.database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = sessions(engine)
+    app.state.limits = Limits(settings.sign_ins_per_minute, settings.codes_per_hour)
+    app.middleware("http")(security_headers(settings.secure_cookies))
+    problems.install(app)
+    _page_errors(app)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), "static")
+    for name in ROUTERS:
+        _include(app, name)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app
+
+
+def _include(app: FastAPI, module: str) -> None:
+    try:
+        part = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            return
+        raise
+    router = getattr(part, "router", None)
+    if router is not None:
+        app.include_router(router)
+
+
+def _page_errors(app: FastAPI) -> None:
+    """People get a page, not JSON, when a page fails."""
+
+    async def page_or_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, SanbutingError)
+        answer = problems.answer(exc)
+        if request.url.path.startswith(("/api/", "/sandbox-pay/notify")):
+            return answer
+        status = answer.status_code
+        if status == 401:
+            console = request.url.path.startswith("/console")
+            return RedirectResponse("/console/signin" if console else "/signin", status_code=303)
+        back = "/console" if request.url.path.startswith("/console") else "/"
+        return render(request, "error.html", status_code=status, detail=str(exc), back=back)
+
+    app.add_exception_handler(SanbutingError, page_or_problem)

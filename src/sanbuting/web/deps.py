@@ -1,0 +1,99 @@
+"""FastAPI dependencies: a database session per request (committed when the request succeeds),
+and who is asking — a customer or a member of staff — from the session cookie (pages) or a
+bearer token (API). Sessions expire when idle."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sanbuting.domain import read_utc
+from sanbuting.store.web_models import Customer, Staff, WebSession
+from sanbuting.web.problems import Forbidden, Unauthorized
+from sanbuting.web.security import SESSION_COOKIE, token_hash
+from sanbuting.web.settings import WebSettings
+
+
+def now() -> datetime:
+    return datetime.now(tz=UTC)
+
+
+def settings(request: Request) -> WebSettings:
+    configured: WebSettings = request.app.state.settings
+    return configured
+
+
+def db(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed if the handler returns, rolled back if not."""
+    with request.app.state.sessions.begin() as session:
+        yield session
+
+
+DB = Annotated[Session, Depends(db)]
+Settings = Annotated[WebSettings, Depends(settings)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    session_id: int
+    csrf_token: str
+    customer: Customer | None = None
+    staff: Staff | None = None
+
+
+def _token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def caller(request: Request, session: DB, config: Settings) -> Caller | None:
+    """The signed-in caller, or None; an idle session is ended."""
+    token = _token(request)
+    if token is None or len(token) > 200:
+        return None
+    web = session.scalar(select(WebSession).where(WebSession.token_hash == token_hash(token)))
+    if web is None:
+        return None
+    moment = now()
+    if read_utc(web.last_seen_at) + timedelta(minutes=config.session_idle_minutes) < moment:
+        session.delete(web)
+        return None
+    web.last_seen_at = moment
+    customer = session.get(Customer, web.customer_id) if web.customer_id else None
+    staff = session.get(Staff, web.staff_id) if web.staff_id else None
+    if staff is not None and not staff.active:
+        return None
+    return Caller(web.id, web.csrf_token, customer, staff)
+
+
+MaybeCaller = Annotated[Caller | None, Depends(caller)]
+
+
+def customer(who: MaybeCaller) -> Customer:
+    if who is None or who.customer is None:
+        raise Unauthorized("sign in with your phone number first")
+    return who.customer
+
+
+def staff(who: MaybeCaller) -> Staff:
+    if who is None or who.staff is None:
+        raise Unauthorized("staff sign-in required")
+    return who.staff
+
+
+SignedInCustomer = Annotated[Customer, Depends(customer)]
+SignedInStaff = Annotated[Staff, Depends(staff)]
+
+
+def require_role(member: Staff, *roles: str) -> None:
+    """Refuse a member of staff whose role is not one of `roles`."""
+    if member.role not in roles:
+        raise Forbidden(f"the {member.role} role may not do this (needs {' or '.join(roles)})")

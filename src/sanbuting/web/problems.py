@@ -1,0 +1,78 @@
+"""Errors as RFC 9457 problem details (`application/problem+json`), mapped in one place:
+domain exceptions raised by services become clear HTTP answers."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sanbuting.errors import SanbutingError
+from sanbuting.payments.service import PaymentRefused
+
+
+class NotFound(SanbutingError):
+    """No such thing, or not yours to see (the two are not told apart)."""
+
+
+class Forbidden(SanbutingError):
+    """Signed in, but this role may not do that."""
+
+
+class Unauthorized(SanbutingError):
+    """Not signed in, or the session has expired."""
+
+
+class Conflict(SanbutingError):
+    """The request contradicts what is stored (e.g. a reused key)."""
+
+
+class TooMany(SanbutingError):
+    """A rate limit was reached; try again later."""
+
+
+STATUS: tuple[tuple[type[Exception], int, str], ...] = (
+    (NotFound, 404, "Not found"),
+    (Forbidden, 403, "Forbidden"),
+    (Unauthorized, 401, "Sign in first"),
+    (Conflict, 409, "Conflict"),
+    (PaymentRefused, 409, "Payment refused"),
+    (TooMany, 429, "Too many requests"),
+    (SanbutingError, 400, "Bad request"),
+)
+
+
+def problem(status: int, title: str, detail: str, **extra: object) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def answer(exc: SanbutingError) -> JSONResponse:
+    """The problem a domain error is."""
+    for kind, status, title in STATUS:
+        if isinstance(exc, kind):
+            return problem(status, title, str(exc))
+    return problem(400, "Bad request", str(exc))
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on `app`."""
+
+    @app.exception_handler(SanbutingError)
+    async def domain_error(_request: Request, exc: SanbutingError) -> JSONResponse:
+        return answer(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+            for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        detail = f"{'.'.join(first['loc'])}: {first['msg']}"
+        return problem(422, "Invalid request", detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail), str(exc.detail))

@@ -1,0 +1,31 @@
+"""Bounded types for every path, query, header and body parameter (one place for the limits)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Header, Path, Query
+from pydantic import Field
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+
+AccountId = Annotated[str, Path(pattern=ID_PATTERN, max_length=64, description="戶號")]
+ApplicationNumber = Annotated[
+    str, Path(pattern=r"^[A-Z]{2}[0-9]{8,20}$", max_length=24, description="申請編號")
+]
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        pattern=r"^[A-Za-z0-9_.:-]{8,128}$",
+        description="The client's key: the same key posts a payment once.",
+    ),
+]
+Page = Annotated[int, Query(ge=1, le=100_000, description="Page number, from 1.")]
+PageSize = Annotated[int, Query(ge=1, le=200, description="Rows per page.")]
+Fen = Annotated[int, Field(ge=1, le=10**11, description="An amount in fen (分), above 0.")]
+Phone = Annotated[str, Field(pattern=r"^1[3-9][0-9]{9}$", description="A mainland mobile number.")]
+Code = Annotated[str, Field(pattern=r"^[0-9]{6}$", description="The 6-digit code sent by SMS.")]
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+LongText = Annotated[str, Field(max_length=4000)]
+Region = Annotated[str, Field(pattern=r"^[0-9]{6}$", description="GB/T 2260 code.")]
