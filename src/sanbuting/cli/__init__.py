@@ -13,6 +13,7 @@ from sanbuting.cli import (  # noqa: F401  (registers)
     run,
     serve,
     service,
+    staff,
     store,
 )
 from sanbuting.cli.app import app, main

@@ -65,6 +65,18 @@ def explain(request: ExplainRequest) -> Explanation:
     rulesets = rulesets_by_utility(request.rulesets)
     inputs = read_inputs(request.data)
     account, phone = find_account(inputs, request.account_id, request.data)
+    return tell(request, account, phone, policies, rulesets, rejects=len(inputs.rejects))
+
+
+def tell(
+    request: ExplainRequest,
+    account: Account,
+    phone: str | None,
+    policies: list[Policy],
+    rulesets: dict[Utility, Ruleset],
+    rejects: int = 0,
+) -> Explanation:
+    """The story of one account record over the request's days (from files or the store)."""
     ruleset = rulesets[account.utility]
     result, story = story_of(account, policies, rulesets, request.start, request.end)
     in_scope = [p for p in policies if p.scope.matches(account.facts)]
@@ -85,7 +97,7 @@ def explain(request: ExplainRequest) -> Explanation:
     lines = teller.header(phone, ruleset, in_scope)
     lines += ["", teller.t("days"), *(days or [teller.t("days.none")]), ""]
     lines += teller.ending(result)
-    return Explanation(lines, result, len(inputs.rejects))
+    return Explanation(lines, result, rejects)
 
 
 def find_account(inputs: Inputs, account_id: str, data: Path) -> tuple[Account, str | None]:

@@ -23,6 +23,7 @@ ROUTERS = (
     "sanbuting.web.api",
     "sanbuting.web.portal",
     "sanbuting.web.console",
+    "sanbuting.web.business",
     "sanbuting.web.sandbox",
 )
 """Each module has a `router`; a part not built yet is skipped."""

@@ -35,7 +35,8 @@ def db(request: Request) -> Iterator[Session]:
         yield session
 
 
-DB = Annotated[Session, Depends(db)]
+DB = Annotated[Session, Depends(db, scope="function")]
+"""Committed when the handler returns, before the answer is sent (so the next request sees it)."""
 Settings = Annotated[WebSettings, Depends(settings)]
 
 

@@ -1,0 +1,294 @@
+"""Customers: sign-in by phone with a one-time code, binding accounts, and ownership.
+
+A code is 6 digits, kept only as a keyed hash bound to the phone, valid for
+`settings.code_ttl_minutes`, used once, and dead after `settings.code_attempts` wrong tries; it
+leaves as an `sms` row of the outbox, written in the caller's transaction. Sending is limited
+per phone (`settings.codes_per_hour` an hour, counted in the store, and one a minute) and for
+the whole site (`Limits.requests`, against SMS pumping).
+
+A customer binds an account by its region, number and the holder's name (`Holder`); a failed
+binding never says which of the three was wrong, and binding attempts are limited per customer.
+Every read of an account by a customer goes through `owned_account`, which answers "not found"
+for an account not bound to them, whether it exists or not.
+
+Every function is keyword-only and the caller owns the transaction. `verify_code` records a
+wrong try (flushes it) before raising `Unauthorized`: the caller must commit even then (the
+portal renders the form again and returns normally), or the try is not counted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from datetime import datetime, timedelta
+
+from limits import RateLimitItemPerHour
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sanbuting.domain import as_utc, read_utc
+from sanbuting.errors import SanbutingError
+from sanbuting.payments.orders import queue
+from sanbuting.store.models import Account, Company
+from sanbuting.store.web_models import Binding, Customer, Holder, LoginCode
+from sanbuting.web.problems import NotFound, TooMany, Unauthorized
+from sanbuting.web.security import Limits, code_hash, new_code, same
+from sanbuting.web.settings import WebSettings
+
+PHONE = re.compile(r"^1[3-9][0-9]{9}$")
+CODE = re.compile(r"^[0-9]{6}$")
+ONE_HOUR = timedelta(hours=1)
+CODE_GAP = timedelta(seconds=60)
+"""The least time between two codes sent to one phone."""
+BIND_ATTEMPTS = RateLimitItemPerHour(10)
+"""Binding attempts a customer may make in an hour (stops guessing holders' names)."""
+_FALLBACK = MovingWindowRateLimiter(MemoryStorage())
+"""Binding limits when the caller passes no `Limits` (one process, like `Limits` itself)."""
+
+WRONG_CODE = (
+    "the code is wrong, already used or expired: check the SMS, or ask for a new code "
+    "(a code lasts {ttl} minutes and allows {tries} tries)"
+)
+NO_MATCH = "no account matches that region, number and name"
+SMS_TEXT = "您的登錄驗證碼是{code}，{ttl}分鐘內有效"
+
+
+class InvalidPhone(SanbutingError):
+    """Not a mainland mobile number."""
+
+
+def normal_phone(phone: str) -> str:
+    """The 11-digit mobile number in `phone` (spaces, dashes and a +86 prefix dropped)."""
+    digits = re.sub(r"[\s-]", "", phone)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    if not PHONE.match(digits):
+        raise InvalidPhone("enter an 11-digit mainland mobile number, e.g. 13812345678")
+    return digits
+
+
+def send_code(
+    *, session: Session, phone: str, settings: WebSettings, limits: Limits, now: datetime
+) -> None:
+    """Make a sign-in code for `phone` and queue the SMS that carries it (see the module)."""
+    phone = normal_phone(phone)
+    moment = as_utc(now)
+    sent, last = session.execute(
+        select(func.count(), func.max(LoginCode.created_at)).where(
+            LoginCode.phone == phone, LoginCode.created_at > moment - ONE_HOUR
+        )
+    ).one()
+    if sent >= settings.codes_per_hour:
+        raise TooMany(
+            f"at most {settings.codes_per_hour} codes an hour are sent to one phone: "
+            "use the last code you received, or try again in an hour"
+        )
+    if last is not None and read_utc(last) > moment - CODE_GAP:
+        raise TooMany("a code was sent to this phone less than a minute ago: wait a minute")
+    limits.hit(limits.requests, "sms", "site", what="codes sent by this site")
+    company = session.scalar(select(Company.id).order_by(Company.id).limit(1))
+    if company is None:
+        raise SanbutingError("no utility is set up in the store yet: import accounts first")
+    code = new_code()
+    row = LoginCode(
+        phone=phone,
+        code_hash=code_hash(code, phone, settings.secret_key),
+        created_at=moment,
+        expires_at=moment + timedelta(minutes=settings.code_ttl_minutes),
+        attempts=0,
+        used_at=None,
+    )
+    session.add(row)
+    session.flush()
+    text = SMS_TEXT.format(code=code, ttl=settings.code_ttl_minutes)
+    payload = {"phone": phone, "text": text, "purpose": "signin"}
+    queue(
+        session,
+        [
+            {
+                "company_id": company,
+                "key": f"sms:signin:{row.id}:{moment:%Y%m%d%H%M%S%f}",
+                "kind": "sms",
+                "account": None,
+                "payload": json.dumps(payload, ensure_ascii=False, sort_keys=True),
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": moment,
+                "created_at": moment,
+                "day": None,
+            }
+        ],
+    )
+
+
+def verify_code(
+    *, session: Session, phone: str, code: str, settings: WebSettings, now: datetime
+) -> Customer:
+    """The customer signing in with `code` (created on first sign-in); `Unauthorized` for a
+    wrong, used, expired or exhausted code (the message never says whether the phone is
+    known). A wrong try is flushed before raising: commit it."""
+    wrong = Unauthorized(
+        WRONG_CODE.format(ttl=settings.code_ttl_minutes, tries=settings.code_attempts)
+    )
+    try:
+        phone = normal_phone(phone)
+    except InvalidPhone:
+        raise wrong from None
+    moment = as_utc(now)
+    row = session.scalar(
+        select(LoginCode)
+        .where(
+            LoginCode.phone == phone,
+            LoginCode.used_at.is_(None),
+            LoginCode.expires_at > moment,
+        )
+        .order_by(LoginCode.created_at.desc(), LoginCode.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    if row is None or row.attempts >= settings.code_attempts:
+        raise wrong
+    code = code.strip()
+    if not CODE.match(code) or not same(row.code_hash, code_hash(code, phone, settings.secret_key)):
+        row.attempts += 1
+        session.flush()
+        raise wrong
+    row.used_at = moment
+    customer = session.scalar(select(Customer).where(Customer.phone == phone))
+    if customer is None:
+        customer = Customer(phone=phone, created_at=moment)
+        try:
+            with session.begin_nested():
+                session.add(customer)
+        except IntegrityError:  # signed up meanwhile by another request
+            customer = session.scalar(select(Customer).where(Customer.phone == phone))
+            assert customer is not None
+    session.flush()
+    return customer
+
+
+def name_key(name: str) -> str:
+    """A holder's name as compared: width-folded (NFKC), case-folded, without spaces."""
+    return "".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def bind_account(
+    *,
+    session: Session,
+    customer: Customer,
+    region: str,
+    account_id: str,
+    holder_name: str,
+    now: datetime,
+    limits: Limits | None = None,
+) -> Account:
+    """Bind the account with this number and region whose holder is `holder_name` (every such
+    account, if several utilities use the number; the first is returned). Binding again is a
+    no-op. A mismatch is `NotFound` without saying which part was wrong; more than
+    `BIND_ATTEMPTS` an hour is `TooMany`."""
+    limiter = limits.limiter if limits is not None else _FALLBACK
+    if not limiter.hit(BIND_ATTEMPTS, "bind", str(customer.id), customer.phone):
+        raise TooMany("too many binding attempts: wait an hour and try again")
+    wanted = name_key(holder_name)
+    rows = session.execute(
+        select(Account, Holder.name)
+        .join(Holder, Holder.account == Account.id)
+        .where(Account.account_id == account_id.strip(), Account.region == region.strip())
+        .order_by(Account.id)
+    ).all()
+    found = [account for account, name in rows if wanted and name_key(name) == wanted]
+    if not found:
+        raise NotFound(NO_MATCH)
+    bound = set(
+        session.scalars(
+            select(Binding.account).where(
+                Binding.customer_id == customer.id, Binding.account.in_([a.id for a in found])
+            )
+        )
+    )
+    for account in found:
+        if account.id in bound:
+            continue
+        try:
+            with session.begin_nested():
+                session.add(
+                    Binding(customer_id=customer.id, account=account.id, created_at=as_utc(now))
+                )
+        except IntegrityError:  # bound meanwhile by the same customer's other request
+            pass
+    return found[0]
+
+
+def bound_accounts(*, session: Session, customer: Customer) -> list[Account]:
+    """The accounts bound to `customer`, in the order they were bound."""
+    return list(
+        session.scalars(
+            select(Account)
+            .join(Binding, Binding.account == Account.id)
+            .where(Binding.customer_id == customer.id)
+            .order_by(Binding.created_at, Binding.id)
+        )
+    )
+
+
+def owned_account(*, session: Session, customer: Customer, account_id: str) -> Account:
+    """The account `account_id` if it is bound to `customer`; `NotFound` otherwise (an account
+    that exists but is not theirs looks exactly like one that does not exist)."""
+    account = session.scalar(
+        select(Account)
+        .join(Binding, Binding.account == Account.id)
+        .where(Binding.customer_id == customer.id, Account.account_id == account_id)
+        .order_by(Account.id)
+        .limit(1)
+    )
+    if account is None:
+        raise NotFound(f"account {account_id} is not among your bound accounts: bind it first")
+    return account
+
+
+def quick_pay_account(*, session: Session, account_id: str, region: str | None) -> Account:
+    """The account quick pay (no sign-in) is for: by number, and region when given or when
+    the number is used in several places. `NotFound` when none matches."""
+    query = select(Account).where(Account.account_id == account_id.strip()).order_by(Account.id)
+    if region:
+        query = query.where(Account.region == region.strip())
+    found = list(session.scalars(query.limit(2)))
+    if not found:
+        raise NotFound("no account has that number (and region): check your bill")
+    if len(found) > 1:
+        raise SanbutingError("several accounts have this number: give the region code too")
+    return found[0]
+
+
+def holder_name(*, session: Session, account: Account) -> str | None:
+    holder = session.get(Holder, account.id)
+    return holder.name if holder is not None else None
+
+
+def masked_name(name: str) -> str:
+    """A holder's name as shown to someone who may not see it: 張三 → 張*, 王小明 → 王*明."""
+    chars = list(name.strip())
+    if len(chars) <= 1:
+        return "*" * len(chars)
+    if len(chars) == 2:
+        return chars[0] + "*"
+    return chars[0] + "*" * (len(chars) - 2) + chars[-1]
+
+
+def set_holder(*, session: Session, account: Account, name: str) -> None:
+    """Record (or replace) the holder's name of `account` (imports and the demo)."""
+    clean = name.strip()
+    if not clean or len(clean) > 100:
+        raise SanbutingError("a holder's name has 1 to 100 characters")
+    holder = session.get(Holder, account.id)
+    if holder is None:
+        session.add(Holder(account=account.id, name=clean))
+    else:
+        holder.name = clean
+    session.flush()

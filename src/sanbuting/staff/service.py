@@ -1,0 +1,168 @@
+"""Staff: members of one company with one role, their passwords (argon2 hashes only), sign-in
+(rate-limited, one answer for an unknown user and a wrong password), the audit log every staff
+action writes, and what a role may see.
+
+Roles: `agent` works applications and sees phone numbers masked; `supervisor` also sees
+personal data; `policy_admin` uploads, tries (what-if) and activates relief policies;
+`regulator` reads, masked. Every function is keyword-only; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sanbuting.domain import as_utc, mask_phone
+from sanbuting.errors import SanbutingError
+from sanbuting.store.models import Company
+from sanbuting.store.web_models import AuditEntry, Staff
+from sanbuting.web.problems import Conflict, Unauthorized
+from sanbuting.web.security import Limits, hash_password, password_matches
+
+ROLES = ("agent", "supervisor", "policy_admin", "regulator")
+SEES_PERSONAL_DATA = frozenset({"supervisor", "policy_admin"})
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 200
+PHONE_LIKE = re.compile(r"1[3-9][0-9]{9}")
+SIGN_IN_REFUSED = "wrong username or password"
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked against when the username is unknown, so both refusals take as long (made on
+    first use: argon2 is slow on purpose, and importing this module should not be)."""
+    return hash_password("sanbuting-no-such-user")
+
+
+def add_staff(
+    *, session: Session, company: Company, username: str, name: str, role: str, password: str
+) -> Staff:
+    """A new member of staff of `company`; the password is kept as an argon2 hash."""
+    username = username.strip().lower()
+    if not USERNAME.match(username):
+        raise SanbutingError(
+            f"username {username!r}: use 3-64 lowercase letters, digits, '.', '_' or '-'"
+        )
+    if role not in ROLES:
+        raise SanbutingError(f"role {role!r}: use one of {', '.join(ROLES)}")
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise SanbutingError("name: give the person's name (at most 100 characters)")
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise SanbutingError(
+            f"the password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters long"
+        )
+    if session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
+        raise Conflict(f"username {username!r} is taken: choose another")
+    member = Staff(
+        company_id=company.id,
+        username=username,
+        name=name,
+        role=role,
+        password_hash=hash_password(password),
+        active=True,
+    )
+    session.add(member)
+    session.flush()
+    return member
+
+
+def authenticate(
+    *,
+    session: Session,
+    username: str,
+    password: str,
+    limits: Limits | None = None,
+    ip: str = "",
+    now: datetime | None = None,
+) -> Staff:
+    """The active member of staff with this username and password, or `Unauthorized` (the
+    same message whichever was wrong). With `limits`, attempts are counted per IP and per
+    username (`TooMany` past the limit). With `now`, a wrong password for a known user is
+    audited."""
+    username = username.strip().lower()[:64]
+    if limits is not None:
+        limits.hit(limits.sign_in, "staff-ip", ip or "-", what="sign-in attempts")
+        limits.hit(limits.sign_in, "staff-user", username, what="sign-in attempts")
+    member = session.scalar(select(Staff).where(Staff.username == username))
+    if member is None or len(password) > MAX_PASSWORD:
+        password_matches(password[:MAX_PASSWORD], _dummy_hash())
+        raise Unauthorized(SIGN_IN_REFUSED)
+    if not password_matches(password, member.password_hash) or not member.active:
+        if now is not None:
+            audit(
+                session=session,
+                staff=member,
+                action="sign_in_refused",
+                target=member.username,
+                detail={"ip": ip},
+                now=now,
+            )
+        raise Unauthorized(SIGN_IN_REFUSED)
+    return member
+
+
+def audit(
+    *,
+    session: Session,
+    staff: Staff,
+    action: str,
+    target: str,
+    detail: dict[str, Any],
+    now: datetime,
+) -> AuditEntry:
+    """Write one staff action to the append-only audit log; anything in `detail` that looks
+    like a mobile number is masked."""
+    entry = AuditEntry(
+        staff_id=staff.id,
+        company_id=staff.company_id,
+        action=action[:64],
+        target=_masked(target)[:200],
+        detail=json.dumps(_scrub(detail), ensure_ascii=False, sort_keys=True, default=str),
+        at=as_utc(now),
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def _masked(text: str) -> str:
+    return PHONE_LIKE.sub(lambda m: mask_phone(m.group(0)), text)
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return _masked(value)
+    if isinstance(value, dict):
+        return {str(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def can_see_personal_data(staff: Staff) -> bool:
+    """Supervisors and policy administrators see phone numbers and names whole; agents and
+    regulators see them masked."""
+    return staff.role in SEES_PERSONAL_DATA
+
+
+def audit_log(
+    *, session: Session, company_id: int, page: int = 1, size: int = 50
+) -> list[tuple[AuditEntry, str]]:
+    """The company's audit log, newest first, with each entry's username."""
+    rows = session.execute(
+        select(AuditEntry, Staff.username)
+        .join(Staff, Staff.id == AuditEntry.staff_id)
+        .where(AuditEntry.company_id == company_id)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .offset((max(page, 1) - 1) * size)
+        .limit(size)
+    )
+    return [(entry, username) for entry, username in rows]

@@ -1,0 +1,108 @@
+"""A store ready to click through: generated accounts imported, the 2020 policies active, the
+quarter run, holders' names (generated, so that customers can bind accounts), and one member
+of staff per role for each company with a demo password. Used by `make demo` and the browser
+tests; never for a real deployment.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from sanbuting.customers.service import set_holder
+from sanbuting.staff.service import add_staff
+from sanbuting.store.daily import run_daily
+from sanbuting.store.database import make_engine, sessions
+from sanbuting.store.importing import import_and_book
+from sanbuting.store.migrations import upgrade
+from sanbuting.store.models import Account, Company
+from sanbuting.store.policies import activate
+
+SURNAMES = "王李張劉陳楊黃趙吳周徐孫馬朱胡郭何高林羅鄭梁謝宋唐許韓馮鄧曹"
+GIVEN = "偉芳娜敏靜麗強磊軍洋勇艷傑娟濤明超秀霞平剛桂英華玉蘭萍紅建國文輝"
+ROLES = ("agent", "supervisor", "policy_admin", "regulator")
+DEMO_PASSWORD = "sanbuting-demo"
+
+
+def holder_name(account_id: str) -> str:
+    """A plausible name for an account, the same every time."""
+    n = zlib.crc32(account_id.encode("utf-8"))
+    given = GIVEN[n // 31 % len(GIVEN)]
+    if n % 3:
+        given += GIVEN[n // 997 % len(GIVEN)]
+    return SURNAMES[n % len(SURNAMES)] + given
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    account_id: str
+    region: str
+    holder: str
+    utility: str
+    billing_mode: str
+
+
+@dataclass(frozen=True)
+class DemoStore:
+    url: str
+    staff: list[tuple[str, str, str]]
+    """(username, role, company code); every password is DEMO_PASSWORD."""
+    accounts: list[DemoAccount]
+    """A few accounts to bind, one of each utility and mode where there is one."""
+
+
+def seed_demo(
+    *, url: str, data: Path, policies: Path, start: date, through: date, rejects: Path
+) -> DemoStore:
+    """Build the demo store at `url` from the input folder `data`."""
+    upgrade(url)
+    engine = make_engine(url)
+    now = datetime.now(tz=UTC)
+    try:
+        with sessions(engine).begin() as session:
+            activate(session=session, path=policies, by="demo", at=now)
+        import_and_book(
+            data=data,
+            start=start,
+            company=None,
+            by="demo",
+            allow_rejects=True,
+            rejects_file=rejects,
+            url=url,
+        )
+        run_daily(engine=engine, through=through, single=False, now=lambda: datetime.now(tz=UTC))
+        staff: list[tuple[str, str, str]] = []
+        picked: list[DemoAccount] = []
+        with sessions(engine).begin() as session:
+            for account in session.scalars(select(Account).order_by(Account.account_id)):
+                set_holder(session=session, account=account, name=holder_name(account.account_id))
+                kinds = {(a.utility, a.billing_mode) for a in picked}
+                if (account.utility, account.billing_mode) not in kinds:
+                    picked.append(
+                        DemoAccount(
+                            account.account_id,
+                            account.region,
+                            holder_name(account.account_id),
+                            account.utility,
+                            account.billing_mode,
+                        )
+                    )
+            for company in session.scalars(select(Company).order_by(Company.code)):
+                for role in ROLES:
+                    username = f"{company.code}-{role}".replace("_", "-")
+                    add_staff(
+                        session=session,
+                        company=company,
+                        username=username,
+                        name=f"{company.code} {role}",
+                        role=role,
+                        password=DEMO_PASSWORD,
+                    )
+                    staff.append((username, role, company.code))
+    finally:
+        engine.dispose()
+    return DemoStore(url, staff, picked)

@@ -1,0 +1,131 @@
+"""Console: find an account of the staff member's company by its number or phone, and read
+its story (the engine's explain over the store), bills, ledger and outbox orders. Phone numbers
+and holders' names are masked unless the role may see personal data; every search and view is
+audited."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import or_, select
+
+from sanbuting.customers.service import holder_name, masked_name
+from sanbuting.domain import mask_phone
+from sanbuting.explain import Lang
+from sanbuting.ledger.service import arrears
+from sanbuting.regions import full_name
+from sanbuting.staff.service import can_see_personal_data
+from sanbuting.store.models import Account, Bill, LedgerLine, OutboxItem, Posting
+from sanbuting.store.web_models import Staff
+from sanbuting.web import deps
+from sanbuting.web.console.common import company_of, page, record
+from sanbuting.web.console.story import store_story
+from sanbuting.web.i18n import language
+from sanbuting.web.problems import NotFound
+from sanbuting.web.types import AccountId
+
+routes = APIRouter(prefix="/console")
+
+SearchText = Annotated[str, Query(max_length=64, description="戶號 or phone number")]
+RESULTS = 50
+LEDGER_ROWS = 200
+
+
+def shown_phone(staff: Staff, phone: str | None) -> str:
+    if not phone:
+        return ""
+    return phone if can_see_personal_data(staff) else mask_phone(phone)
+
+
+@routes.get("/accounts", response_class=HTMLResponse)
+def search(
+    request: Request, session: deps.DB, staff: deps.SignedInStaff, q: SearchText = ""
+) -> Response:
+    """Accounts whose number starts with `q`, or whose phone is `q` (this company only)."""
+    q = q.strip()
+    found: list[Account] = []
+    if q:
+        found = list(
+            session.scalars(
+                select(Account)
+                .where(
+                    Account.company_id == staff.company_id,
+                    or_(Account.account_id.startswith(q, autoescape=True), Account.phone == q),
+                )
+                .order_by(Account.account_id)
+                .limit(RESULTS)
+            )
+        )
+        record(session, staff, "search_accounts", q, results=len(found))
+    rows = [
+        {
+            "account": a,
+            "phone": shown_phone(staff, a.phone),
+            "region": full_name(a.region),
+        }
+        for a in found
+    ]
+    return page(request, "console/accounts.html", staff, q=q, rows=rows, limit=RESULTS)
+
+
+@routes.get("/accounts/{account_id}", response_class=HTMLResponse)
+def account_page(
+    request: Request, session: deps.DB, staff: deps.SignedInStaff, account_id: AccountId
+) -> Response:
+    """One account's story, bills, ledger and orders."""
+    account = session.scalar(
+        select(Account).where(
+            Account.company_id == staff.company_id, Account.account_id == account_id
+        )
+    )
+    if account is None:
+        raise NotFound(f"no account {account_id} in your company")
+    company = company_of(session, staff)
+    record(session, staff, "view_account", account.account_id)
+    lang: Lang = "en" if language(request) == "en" else "zh"
+    story = store_story(session=session, company=company, account=account, lang=lang)
+    through = story.through
+    name = holder_name(session=session, account=account)
+    if name and not can_see_personal_data(staff):
+        name = masked_name(name)
+    bills = list(
+        session.scalars(
+            select(Bill).where(Bill.account == account.id).order_by(Bill.due_on, Bill.bill_id)
+        )
+    )
+    ledger = session.execute(
+        select(
+            Posting.effective_on, Posting.key, Posting.kind, LedgerLine.book, LedgerLine.amount_fen
+        )
+        .join(LedgerLine, LedgerLine.posting == Posting.id)
+        .where(Posting.account == account.id)
+        .order_by(Posting.effective_on, Posting.id, LedgerLine.id)
+        .limit(LEDGER_ROWS)
+    ).all()
+    orders = list(
+        session.scalars(
+            select(OutboxItem)
+            .where(OutboxItem.account == account.id)
+            .order_by(OutboxItem.created_at, OutboxItem.id)
+        )
+    )
+    return page(
+        request,
+        "console/account.html",
+        staff,
+        account=account,
+        company=company,
+        region=full_name(account.region),
+        phone=shown_phone(staff, account.phone),
+        holder=name,
+        through=through,
+        arrears=arrears(session=session, account=account, on=through) if through else 0,
+        story=story.lines,
+        state=story.state or account.state,
+        bills=bills,
+        ledger=ledger,
+        ledger_limit=LEDGER_ROWS,
+        orders=orders,
+    )

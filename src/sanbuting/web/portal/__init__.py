@@ -1,0 +1,17 @@
+"""The customer portal: server-rendered pages (Jinja2, vendored htmx), zh-CN first with
+English, usable at a phone's width — home and quick pay, sign-in by SMS code, bound accounts
+with bills, late fees, ledger and "Am I protected?", and online payment through the sandbox
+provider. The online business pages (`/business`) belong to the applications service."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from sanbuting.web.portal import accounts, home, pay, quickpay, signin
+from sanbuting.web.portal.messages import MESSAGES
+
+router = APIRouter(include_in_schema=False)
+for part in (home, signin, accounts, pay, quickpay):
+    router.include_router(part.router)
+
+__all__ = ["MESSAGES", "router"]

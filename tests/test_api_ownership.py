@@ -1,0 +1,202 @@
+"""Ownership over HTTP, on SQLite and PostgreSQL: for every API route that takes an account
+number or an application number, another customer's is refused with 404 (exactly as a number
+that does not exist) while the owner gets an answer; staff of one company cannot read or work
+another company's accounts and applications.
+
+The routes are enumerated from the application itself, so a new route with an `{account_id}`
+or `{number}` in its path and no case here fails `test_every_route_with_an_id_has_a_case`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from sanbuting.store.database import make_engine, sessions
+from sanbuting.store.web_models import Application, AuditEntry, Staff
+from test_api_world import BACKENDS, World, clients, make_app, worlds
+
+
+@pytest.fixture(params=BACKENDS)
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    yield from worlds(request.param, tmp_path)
+
+
+@pytest.fixture
+def client(world: World) -> Iterator[TestClient]:
+    yield from clients(world)
+
+
+CONNECTION = {
+    "business": "power-fault-repair",
+    "account_id": "P1",
+    "fields": {"fault": "no_power", "address": "越秀區1號", "contact_phone": "13900000001"},
+    "documents": [],
+}
+
+
+def call(client: TestClient, world: World, who: str, method: str, path: str, url: str) -> Any:
+    """Call a route as `who` with the body and headers it needs."""
+    headers = world.auth(who)
+    body: dict[str, Any] | None = None
+    if path.endswith("/payments"):
+        body = {"amount_fen": 100}
+        headers["Idempotency-Key"] = f"own-{who}-{url.split('/')[-2]}"
+    if path.endswith("/transitions"):
+        body = {"status": "accepted", "note": "checked"}
+    return client.request(method, url, headers=headers, json=body)
+
+
+CUSTOMER_ROUTES = {
+    ("GET", "/api/v1/accounts/{account_id}"),
+    ("GET", "/api/v1/accounts/{account_id}/bills"),
+    ("GET", "/api/v1/accounts/{account_id}/ledger"),
+    ("GET", "/api/v1/accounts/{account_id}/relief"),
+    ("POST", "/api/v1/accounts/{account_id}/payments"),
+    ("GET", "/api/v1/applications/{number}"),
+}
+STAFF_ROUTES = {
+    ("GET", "/api/v1/staff/accounts/{account_id}"),
+    ("GET", "/api/v1/staff/applications/{number}"),
+    ("POST", "/api/v1/staff/applications/{number}/transitions"),
+}
+
+
+def api_routes() -> Iterator[tuple[str, str]]:
+    """(method, path) of every API route of the application, walking `app.routes` (FastAPI
+    0.13x nests included routers; `iter_route_contexts` flattens them)."""
+    routes: Iterable[object] = make_app("sqlite://").routes
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # an older FastAPI keeps its routes flat
+        pass
+    else:
+        routes = iter_route_contexts(list(routes))  # type: ignore[arg-type]
+    for route in routes:
+        path = getattr(route, "path", None) or ""
+        if path.startswith("/api/"):
+            for method in getattr(route, "methods", None) or ():
+                yield method, path
+
+
+def routes_with_ids() -> set[tuple[str, str]]:
+    return {(m, p) for m, p in api_routes() if "{account_id}" in p or "{number}" in p}
+
+
+def test_every_route_with_an_id_has_a_case() -> None:
+    assert routes_with_ids() == CUSTOMER_ROUTES | STAFF_ROUTES
+
+
+def submit(client: TestClient, world: World, who: str, body: dict[str, Any]) -> str:
+    answer = client.post("/api/v1/applications", json=body, headers=world.auth(who))
+    assert answer.status_code == 201, answer.text
+    number: str = answer.json()["number"]
+    return number
+
+
+def test_a_customer_reads_only_what_is_theirs(world: World, client: TestClient) -> None:
+    number = submit(client, world, "alice", CONNECTION)
+    ids = {"account_id": "P1", "number": number}
+    for method, path in sorted(CUSTOMER_ROUTES):
+        url = path.format(**ids)
+        for stranger in ("bob", "carol"):
+            refused = call(client, world, stranger, method, path, url)
+            assert refused.status_code == 404, (stranger, method, url, refused.text)
+            assert refused.headers["content-type"] == "application/problem+json"
+        nowhere = path.format(account_id="NOSUCH", number="SQ20990101000001")
+        unknown = call(client, world, "alice", method, path, nowhere)
+        assert unknown.status_code == 404
+        # the stranger's 404 says no more than the 404 of a number that does not exist
+        assert refused.json()["title"] == unknown.json()["title"]
+        mine = call(client, world, "alice", method, path, url)
+        assert mine.status_code in (200, 201), (method, url, mine.text)
+
+
+def test_a_customer_cannot_file_an_application_on_another_account(
+    world: World, client: TestClient
+) -> None:
+    for path in ("/api/v1/applications", "/api/v1/tickets"):
+        refused = client.post(path, json=CONNECTION, headers=world.auth("bob"))
+        assert refused.status_code == 404, refused.text
+    assert client.get("/api/v1/applications", headers=world.auth("bob")).json()["total"] == 0
+
+
+def test_lists_hold_only_the_callers_own(world: World, client: TestClient) -> None:
+    submit(client, world, "alice", CONNECTION)
+    submit(client, world, "bob", {**CONNECTION, "account_id": "P2"})
+    for who, account in (("alice", "P1"), ("bob", "P2")):
+        listed = client.get("/api/v1/applications", headers=world.auth(who)).json()
+        assert [a["account_id"] for a in listed["items"]] == [account]
+        tickets = client.get("/api/v1/tickets", headers=world.auth(who)).json()
+        assert [a["account_id"] for a in tickets["items"]] == [account]
+    mine = client.get("/api/v1/me/accounts", headers=world.auth("bob")).json()["items"]
+    assert [a["account_id"] for a in mine] == ["P2"]
+
+
+def test_staff_of_one_company_cannot_read_another(world: World, client: TestClient) -> None:
+    power = submit(client, world, "alice", CONNECTION)
+    gas = submit(
+        client,
+        world,
+        "alice",
+        {
+            "business": "gas-fault-repair",
+            "account_id": "G1",
+            "fields": {"fault": "leak", "address": "越秀區1號", "contact_phone": "13900000001"},
+            "documents": [],
+        },
+    )
+    own = {"agent_p": ("P1", power), "agent_g": ("G1", gas)}
+    for method, path in sorted(STAFF_ROUTES):
+        for who, (account, number) in own.items():
+            other = "agent_g" if who == "agent_p" else "agent_p"
+            theirs = own[other]
+            url = path.format(account_id=theirs[0], number=theirs[1])
+            refused = call(client, world, who, method, path, url)
+            assert refused.status_code == 404, (who, method, url, refused.text)
+            url = path.format(account_id=account, number=number)
+            allowed = call(client, world, who, method, path, url)
+            assert allowed.status_code == 200, (who, method, url, allowed.text)
+    searched = client.get("/api/v1/staff/accounts", headers=world.auth("agent_g")).json()
+    assert [a["account_id"] for a in searched["items"]] == ["G1"]
+    assert (
+        client.get("/api/v1/staff/accounts?q=P1", headers=world.auth("agent_g")).json()["total"]
+        == 0
+    )
+    queue = client.get("/api/v1/staff/applications", headers=world.auth("agent_g")).json()
+    assert [a["number"] for a in queue["items"]] == [gas]
+    figures = client.get("/api/v1/figures", headers=world.auth("reg_p")).json()
+    assert figures["company"] == "power"
+    engine = make_engine(world.url)
+    with sessions(engine).begin() as session:
+        numbers = set(session.scalars(select(Application.number)))
+        refusals = session.execute(
+            select(Staff.username, AuditEntry.action, AuditEntry.target)
+            .join(Staff, Staff.id == AuditEntry.staff_id)
+            .where(AuditEntry.action.endswith(".refused"))
+        ).all()
+    engine.dispose()
+    assert numbers == {power, gas}
+    # every refused attempt on the other company's data is in the audit log
+    assert sorted((who, action) for who, action, _ in refusals) == sorted(
+        (who, action)
+        for who in ("agent_g", "agent_p")
+        for action in (
+            "api.accounts.read.refused",
+            "api.applications.read.refused",
+            "api.applications.accepted.refused",
+        )
+    )
+    assert {target for who, _, target in refusals if who == "agent_g"} == {"P1", power}
+
+
+def test_customers_and_staff_tokens_do_not_cross(world: World, client: TestClient) -> None:
+    assert client.get("/api/v1/staff/accounts", headers=world.auth("alice")).status_code == 401
+    assert client.get("/api/v1/accounts/P1", headers=world.auth("super_p")).status_code == 401
+    assert client.get("/api/v1/accounts/P1").status_code == 401
+    bogus = {"Authorization": "Bearer " + "x" * 43}
+    assert client.get("/api/v1/accounts/P1", headers=bogus).status_code == 401
