@@ -33,7 +33,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP) $(SPARK_STAMP)
-	SANBUTING_REQUIRE_SPARK=1 $(BIN)/pytest -q -n 2
+	SANBUTING_REQUIRE_SPARK=1 SANBUTING_REQUIRE_BROWSER=1 $(BIN)/pytest -q -n 2
 
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -n 2 -m property

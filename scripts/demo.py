@@ -2,7 +2,10 @@
 
 Generates a province-sized synthetic input (100,000 accounts), runs 2020-01-01 to 2020-03-31
 with the 2020 epidemic relief policies, prints the regulator summary the way the February 2020
-report told it, and says where the output files are and what to try next.
+report told it, and says where the output files are and what to try next. Then it builds a
+store of a few thousand accounts (imported, run through the business day, staff created) and
+serves the customer portal, the staff console and the API on 127.0.0.1 with the demo
+sign-ins printed.
 """
 
 from __future__ import annotations
@@ -11,13 +14,20 @@ import os
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
+
+from sanbuting.store.demo import DEMO_PASSWORD, seed_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 SANBUTING = str(Path(sys.executable).with_name("sanbuting"))
 ACCOUNTS = os.environ.get("DEMO_ACCOUNTS", "100000")
 OUT = ROOT / "demo-out"
 POLICIES = "examples/policies/2020-epidemic.yaml"
+STORE_ACCOUNTS = int(os.environ.get("DEMO_STORE_ACCOUNTS", "3000"))
+PORT = int(os.environ.get("DEMO_PORT", "8000"))
+TODAY = date(2020, 3, 10)
+"""The business day the demo's portal shows: the epidemic policies are in force."""
 
 
 def step(title: str, *args: str) -> None:
@@ -74,6 +84,61 @@ Next:
   .venv/bin/sanbuting fee --ruleset cn-power-1996 --class non_residential --amount 2000 \\
       --due 2000-12-15 --paid 2001-01-18
   .venv/bin/sanbuting --help""")
+    serve_portal()
+
+
+def serve_portal() -> None:
+    """Build a store of a few thousand accounts and serve the portal, console and API on it."""
+    store_data, db = OUT / "store-data", OUT / "sanbuting.db"
+    step(
+        f"Generate {STORE_ACCOUNTS:,} accounts for the online service's store",
+        "generate",
+        "--accounts",
+        str(STORE_ACCOUNTS),
+        "--seed",
+        "2021",
+        "--out",
+        str(store_data.relative_to(ROOT)),
+    )
+    print("\n\033[1m== Build the store: import, policies, the daily run, staff\033[0m", flush=True)
+    began = time.perf_counter()
+    db.unlink(missing_ok=True)
+    demo = seed_demo(
+        url=f"sqlite:///{db}",
+        data=store_data,
+        policies=ROOT / POLICIES,
+        start=date(2020, 1, 1),
+        through=TODAY,
+        rejects=OUT / "store-rejects.csv",
+    )
+    print(f"({time.perf_counter() - began:.1f} s)")
+    base = f"http://127.0.0.1:{PORT}"
+    print(f"""
+The online service, on the store in {db.relative_to(ROOT)} (business day {TODAY}):
+  customer portal   {base}/            sign in with any mobile number; the code is in
+                    {base}/demo/sms    (the demo's SMS inbox)
+  staff console     {base}/console     password for every demo user: {DEMO_PASSWORD}
+  API (OpenAPI)     {base}/docs
+Accounts to bind (region, account number, holder's name):""")
+    for account in demo.accounts:
+        print(
+            f"  {account.region}  {account.account_id:<12} {account.holder:<4}"
+            f"  {account.utility} {account.billing_mode}"
+        )
+    print("Staff sign-ins (username: role):")
+    for username, role, _company in demo.staff:
+        print(f"  {username:<26} {role}")
+    print("\nServing; press Ctrl-C to stop.", flush=True)
+    env = {**os.environ, "SANBUTING_DATABASE_URL": f"sqlite:///{db}"}
+    try:
+        subprocess.run(
+            [SANBUTING, "serve", "--demo", "--today", TODAY.isoformat(), "--port", str(PORT)],
+            check=True,
+            cwd=ROOT,
+            env=env,
+        )
+    except KeyboardInterrupt:
+        print("\nstopped")
 
 
 if __name__ == "__main__":
