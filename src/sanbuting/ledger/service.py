@@ -77,7 +77,7 @@ def book_accounts(
         keys = {r.account_id: (r.id, r.booked_through) for r in rows}
         found = session.execute(select(Bill.bill_id, Bill.id).where(Bill.account.in_(chunk)))
         bills: dict[str, int] = dict(found.all())
-        posted = _posted(session, chunk)
+        posted, versions = _posted(session, chunk)
         wanted: list[tuple[int, Entry]] = []
         reversing: list[tuple[int, Posted]] = []
         marks: dict[int, date] = {}
@@ -88,7 +88,7 @@ def book_accounts(
             entries = account_entries(
                 record, ruleset, relief_for(record, policies), company.origin, day
             )
-            new, undo = _difference(entries, posted.get(pk, {}))
+            new, undo = _difference(entries, posted.get(pk, {}), versions.get(pk, {}))
             wanted.extend((pk, e) for e in new)
             reversing.extend((pk, p) for p in undo)
             marks[pk] = day
@@ -111,8 +111,20 @@ def _last_event(record: AccountRecord) -> date:
     return max(days, default=date.min)
 
 
-def _posted(session: Session, accounts: list[int]) -> dict[int, dict[str, Posted]]:
-    """Each account's current postings by entry key (corrections replace, reversals drop)."""
+Versions = dict[str, int]
+"""Per entry key, the highest version ever posted (1 for the bare key, n for `KEY#n`)."""
+
+
+def _version(key: str) -> tuple[str, int]:
+    entry, _, number = key.partition("#")
+    return entry, int(number) if number else 1
+
+
+def _posted(
+    session: Session, accounts: list[int]
+) -> tuple[dict[int, dict[str, Posted]], dict[int, Versions]]:
+    """Each account's current postings by entry key (corrections replace, reversals drop), and
+    the versions each key has used (a reversed entry that comes back takes the next one)."""
     rows = session.execute(
         select(
             Posting.id,
@@ -137,32 +149,38 @@ def _posted(session: Session, accounts: list[int]) -> dict[int, dict[str, Posted
         lines[r.id].append(Line(r.book, r.amount_fen, r.bill_id))
     reversed_ids = {head[3] for head in heads.values() if head[3] is not None}
     current: dict[int, dict[str, Posted]] = defaultdict(dict)
+    versions: dict[int, Versions] = defaultdict(dict)
     for posting_id, (account, key, kind, _, day) in heads.items():
-        if kind == "reversal" or posting_id in reversed_ids:
+        if kind == "reversal":
             continue
-        current[account][key.split("#")[0]] = Posted(
-            posting_id, key, day, _lines(lines[posting_id])
-        )
-    return current
+        entry, number = _version(key)
+        versions[account][entry] = max(number, versions[account].get(entry, 0))
+        if posting_id not in reversed_ids:
+            current[account][entry] = Posted(posting_id, key, day, _lines(lines[posting_id]))
+    return current, versions
 
 
 def _difference(
-    entries: list[Entry], posted: dict[str, Posted]
+    entries: list[Entry], posted: dict[str, Posted], versions: Versions
 ) -> tuple[list[Entry], list[Posted]]:
-    """Entries to post (new, or posted before with other lines, under a numbered key) and
-    postings to reverse (changed, or no longer derived)."""
+    """Entries to post (new, or posted before with other lines, or back after a reversal:
+    then under the key's next version, `KEY#n`) and postings to reverse (changed, or no
+    longer derived)."""
     new: list[Entry] = []
     undo: list[Posted] = []
     seen = set()
     for entry in entries:
         seen.add(entry.key)
         before = posted.get(entry.key)
-        if before is None:
-            new.append(entry)
-        elif before.lines != _lines(entry.lines) or before.effective_on != entry.effective_on:
+        if before is not None and (
+            before.lines == _lines(entry.lines) and before.effective_on == entry.effective_on
+        ):
+            continue
+        if before is not None:
             undo.append(before)
-            version = int(before.key.split("#")[1]) + 1 if "#" in before.key else 2
-            new.append(Entry(f"{entry.key}#{version}", entry.kind, entry.effective_on, entry.lines))
+        used = versions.get(entry.key, 0)
+        key = entry.key if used == 0 else f"{entry.key}#{used + 1}"
+        new.append(Entry(key, entry.kind, entry.effective_on, entry.lines))
     undo.extend(p for key, p in posted.items() if key not in seen)
     return new, undo
 

@@ -106,7 +106,8 @@ def post_payment(
             through=day,
         )
 
-    book()
+    if account.booked_through is None or account.booked_through < day:
+        book()  # otherwise the ledger is current through `day` already
     before = arrears(session=session, account=account, on=day)
     stored = Payment(
         company_id=company.id,
