@@ -34,7 +34,7 @@ def client(world: World) -> Iterator[TestClient]:
 CONNECTION = {
     "business": "power-fault-repair",
     "account_id": "P1",
-    "fields": {"fault": "no_power", "address": "越秀區1號", "contact_phone": "13900000001"},
+    "fields": {"fault": "no_power", "address": "越秀区1号", "contact_phone": "13900000001"},
     "documents": [],
 }
 
@@ -146,7 +146,7 @@ def test_staff_of_one_company_cannot_read_another(world: World, client: TestClie
         {
             "business": "gas-fault-repair",
             "account_id": "G1",
-            "fields": {"fault": "leak", "address": "越秀區1號", "contact_phone": "13900000001"},
+            "fields": {"fault": "leak", "address": "越秀区1号", "contact_phone": "13900000001"},
             "documents": [],
         },
     )

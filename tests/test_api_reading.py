@@ -22,7 +22,7 @@ from test_api_world import World, clients, worlds
 REPAIR = {
     "business": "power-fault-repair",
     "account_id": "P1",
-    "fields": {"fault": "no_power", "address": "越秀區1號", "contact_phone": "13900000001"},
+    "fields": {"fault": "no_power", "address": "越秀区1号", "contact_phone": "13900000001"},
 }
 
 
@@ -94,7 +94,7 @@ def test_am_i_protected(world: World, client: TestClient) -> None:
         ("gd-power-waive-jan-2020", "waive_late_fee", True, "2020-02-29"),
     }
     exempt = next(p for p in relief["protections"] if p["kind"] == "exempt")
-    assert "欠費不停電" in exempt["zh"] and "No power cut" in exempt["en"]
+    assert "欠费不停电" in exempt["zh"] and "No power cut" in exempt["en"]
     gas = get(client, world, "alice", "/accounts/G1/relief")
     assert gas["protections"] == []  # the 2020 set has no Guangzhou gas policy
 
@@ -208,7 +208,7 @@ def test_policies_and_figures(world: World, client: TestClient) -> None:
         "2020-03-09",
     )
     # P1's and P2's notices fall on 2020-02-20, inside the residential exempt: one event (人次)
-    # each, two accounts (戶); their arrears that day are B1 (100.00; B2 is due that very day)
+    # each, two accounts (户); their arrears that day are B1 (100.00; B2 is due that very day)
     # and B3 (50.00). The notices follow on 1 March, the cut-offs on 4 March.
     assert figures["by_policy"] == [
         {

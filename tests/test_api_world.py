@@ -1,6 +1,6 @@
 """The small world the API tests run in (`world(url, tmp_path)`), and checks of the world itself.
 
-Two companies: `power` (accounts P1, P2 and the prepaid K1 in Guangzhou 越秀區 440104) and
+Two companies: `power` (accounts P1, P2 and the prepaid K1 in Guangzhou 越秀区 440104) and
 `gas` (G1). Alice has bound P1, K1 and G1; Bob has bound P2; Carol has bound nothing. Staff of
 power: an agent, a supervisor, a regulator and a policy administrator; of gas: an agent. The
 2020 epidemic policy set is active (P1's January bill accrues no late fee in February) and

@@ -78,7 +78,7 @@ def test_code_is_sent_through_the_outbox_and_stored_hashed(session: Session) -> 
     code = send(session, ALICE)
     row = session.scalars(select(OutboxItem).where(OutboxItem.kind == "sms")).one()
     payload = json.loads(row.payload)
-    assert payload["text"] == f"您的登錄驗證碼是{code}，10分鐘內有效"
+    assert payload["text"] == f"您的登录验证码是{code}，10分钟内有效"
     assert row.key.startswith("sms:signin:") and row.account is None and row.day is None
     assert row.status == "pending"
     stored = session.scalars(select(LoginCode)).one()
@@ -168,12 +168,12 @@ def test_binding_needs_region_number_and_name(session: Session) -> None:
         customer=alice,
         region="440104",
         account_id="P1",
-        holder_name=" 張三 ",
+        holder_name=" 张三 ",
         now=NOW,
         limits=limits(),
     )
     assert bound.account_id == "P1"
-    mistakes = [("440104", "P1", "李四"), ("440105", "P1", "張三"), ("440104", "P9", "張三")]
+    mistakes = [("440104", "P1", "李四"), ("440105", "P1", "张三"), ("440104", "P9", "张三")]
     messages = set()
     for region, number, name in mistakes:
         with pytest.raises(NotFound) as refused:
@@ -256,8 +256,8 @@ def test_owned_account_refuses_other_customers_accounts(session: Session) -> Non
 
 
 def test_masked_names() -> None:
-    assert customers.masked_name("張三") == "張*"
+    assert customers.masked_name("张三") == "张*"
     assert customers.masked_name("王小明") == "王*明"
-    assert customers.masked_name("歐陽小明") == "歐**明"
+    assert customers.masked_name("欧阳小明") == "欧**明"
     assert customers.masked_name("李") == "*"
     assert customers.masked_name("") == ""

@@ -43,7 +43,7 @@ def call(browser: TestClient, method: str, path: str, form: dict[str, str]) -> i
 
 def test_another_customers_account_is_refused_everywhere(world: World) -> None:
     alice = sign_in(world, ALICE)
-    assert bind(alice, "P1", "440104", "張三").status_code == 303
+    assert bind(alice, "P1", "440104", "张三").status_code == 303
     with TestClient(world.app) as bob:
         sign_in(world, BOB, bob)
         assert bind(bob, "P2", "440104", "李四").status_code == 303

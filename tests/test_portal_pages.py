@@ -109,23 +109,23 @@ def test_binding_right_and_wrong_name(world: World) -> None:
     assert refused.status_code == 404
     assert "no account matches that region, number and name" in refused.text
     assert 'id="bind-error"' in refused.text
-    bound = bind(browser, "P1", "440104", "張三")
+    bound = bind(browser, "P1", "440104", "张三")
     assert bound.status_code == 303 and bound.headers["location"] == "/accounts/P1?bound=1"
     listing = browser.get("/accounts")
-    assert 'data-account="P1"' in listing.text and "張*" in listing.text
-    assert "張三" not in listing.text
+    assert 'data-account="P1"' in listing.text and "张*" in listing.text
+    assert "张三" not in listing.text
 
 
 def test_the_account_page(world: World) -> None:
     browser = sign_in(world, ALICE)
-    bind(browser, "P1", "440104", "張三")
+    bind(browser, "P1", "440104", "张三")
     page = browser.get("/accounts/P1")
     assert page.status_code == 200
     text = page.text
     assert 'id="arrears" data-fen="18000"' in text
     assert 'id="amount-due" data-fen="27362"' in text  # B1 100+2.10, B2 80+1.52, B3 90
     assert 'data-policy="gz-exempt-2020" data-kind="exempt" data-active="yes"' in text
-    assert "2020-01-23至2020-03-31期間欠費不停電" in text
+    assert "2020-01-23至2020-03-31期间欠费不停电" in text
     assert 'data-policy="gz-defer-april" data-kind="defer" data-active="no"' in text
     assert "gz-waive-jan-2020" not in text.split('id="bills"')[0]  # its window has ended
     assert "2020-02-01 至 2020-02-29  29 天 免收（本应 2.90 元）" in text  # B1's waived days
@@ -138,7 +138,7 @@ def test_the_account_page(world: World) -> None:
 
 def test_a_prepaid_account_shows_its_balance_and_usage(world: World) -> None:
     browser = sign_in(world, ALICE)
-    bind(browser, "K1", "440104", "張三")
+    bind(browser, "K1", "440104", "张三")
     page = browser.get("/accounts/K1").text
     assert 'id="balance" data-fen="4100"' in page  # 50.00 - 3 days x 3.00
     assert page.count('data-test="usage-row"') == 3
@@ -151,9 +151,9 @@ def test_quick_pay_shows_only_the_masked_name_and_the_amount(world: World) -> No
     found = post(browser, "/quickpay/lookup", {"account_id": "P1", "region": ""})
     assert found.status_code == 200
     shown = found.text.replace(csrf(browser), "")
-    assert '<strong id="quickpay-name">張*</strong>' in found.text
+    assert '<strong id="quickpay-name">张*</strong>' in found.text
     assert 'id="quickpay-due" class="amount">273.62</strong>' in found.text
-    for secret in ("張三", "B1", "B2", "440104", "越秀", "180.00", "欠費", "gz-exempt"):
+    for secret in ("张三", "B1", "B2", "440104", "越秀", "180.00", "欠费", "gz-exempt"):
         assert secret not in shown, secret
     fragment = browser.post(
         "/quickpay/lookup",
@@ -188,7 +188,7 @@ def test_forms_without_the_csrf_token_are_refused(world: World) -> None:
         assert session.scalars(select(LoginCode)).all() == []
     sign_in(world, ALICE)
     for path, data in (
-        ("/accounts/bind", {"region": "440104", "account_id": "P1", "holder_name": "張三"}),
+        ("/accounts/bind", {"region": "440104", "account_id": "P1", "holder_name": "张三"}),
         ("/accounts/P1/pay", {"amount": "1.00"}),
         ("/quickpay/lookup", {"account_id": "P1"}),
         ("/quickpay/pay", {"account_id": "P1", "amount": "1.00"}),

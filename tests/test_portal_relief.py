@@ -23,20 +23,20 @@ from test_portal_world import NOW, TODAY, account, stores
 MORE = """
 policies:
   - id: spread-exempt
-    title: 分批恢復（測試）
+    title: 分批恢复（测试）
     effect: exempt
     scope: {utility: [power], region: ["4401"]}
     window: {start: 2020-03-01, end: 2020-03-11}
     resume: {spread_days: 7}
     pause_reminders: true
   - id: credit
-    title: 應急額度（測試）
+    title: 应急额度（测试）
     effect: emergency_credit
     scope: {utility: [power], billing_mode: [prepaid]}
     credit_fen: 3000
     window: {start: 2020-03-01, end: 2020-04-01}
   - id: gas-only
-    title: 燃氣（測試）
+    title: 燃气（测试）
     effect: exempt
     scope: {utility: [gas]}
     window: {start: 2020-03-01, end: 2020-04-01}
@@ -61,13 +61,13 @@ def test_the_policies_covering_an_account_in_plain_words(session: Session) -> No
     ]  # the January waiver ended on 2020-02-29
     exempt, defer = found
     assert (exempt.start, exempt.end) == (date(2020, 1, 23), date(2020, 3, 31))
-    assert exempt.zh == "2020-01-23至2020-03-31期間欠費不停電"
+    assert exempt.zh == "2020-01-23至2020-03-31期间欠费不停电"
     assert exempt.en == "No power cut for arrears from 2020-01-23 to 2020-03-31"
-    assert exempt.title == "廣州 居民欠費不停電（測試）" and exempt.source
+    assert exempt.title == "广州 居民欠费不停电（测试）" and exempt.source
     assert defer.words("en").endswith("postponed by 30 days")
     on_feb = protection_status(session=session, account=p1, on=date(2020, 2, 15))
     waiver = next(p for p in on_feb if p.kind == "waive_late_fee")
-    assert waiver.zh == "2020-02-01至2020-02-29期間，2020-01出賬的電費不計違約金"
+    assert waiver.zh == "2020-02-01至2020-02-29期间，2020-01出账的电费不计违约金"
     assert protection_status(session=session, account=account(session, "S1"), on=TODAY) == []
     assert protection_status(session=session, account=p1, on=date(2020, 5, 1)) == []
 
@@ -80,15 +80,15 @@ def test_spread_ends_credit_and_scope(session: Session) -> None:
     spread, credit = found
     offset = spread_offset("K1", 7)
     assert spread.end == date(2020, 3, 10 + offset)
-    assert "暫停催費提醒" in spread.zh
+    assert "暂停催费提醒" in spread.zh
     assert (
         credit.zh
-        == "2020-03-01至2020-03-31期間，預付費餘額用完後還可透支30.00元（應急額度），不停電"
+        == "2020-03-01至2020-03-31期间，预付费余额用完后还可透支30.00元（应急额度），不停电"
     )
     g1 = account(session, "G1")
     gas = protection_status(session=session, account=g1, on=TODAY, policies=policies)
     assert [(p.policy_id, p.zh) for p in gas] == [
-        ("gas-only", "2020-03-01至2020-03-31期間欠費不停氣")
+        ("gas-only", "2020-03-01至2020-03-31期间欠费不停气")
     ]
 
 

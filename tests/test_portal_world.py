@@ -2,14 +2,14 @@
 import it): a tiny literal store on SQLite and PostgreSQL, a policy set, holders' names, and
 the web application on a business clock stopped at 2020-03-10 12:00 Asia/Shanghai.
 
-Accounts (Guangzhou 越秀區 440104 unless said):
-  P1  power postpaid, 張三:  B1 100.00 due 01-20 (issued in January: its February is waived),
+Accounts (Guangzhou 越秀区 440104 unless said):
+  P1  power postpaid, 张三:  B1 100.00 due 01-20 (issued in January: its February is waived),
       B2 80.00 due 02-20, B3 90.00 due 03-20 (not due yet on 03-10)
   P2  power postpaid, 李四 (another customer's): B4 50.00 due 02-20
   D1  power postpaid, disconnected, 王小明: BD 60.00 due 2019-12-20
-  K1  power prepaid, 張三: balance 50.00, usage 3.00 a day from 03-01
-  G1  gas prepaid (IC card), 張三: balance 20.00
-  S1  power postpaid in Shanghai 310101, 張三 (no policy covers it)
+  K1  power prepaid, 张三: balance 50.00, usage 3.00 a day from 03-01
+  G1  gas prepaid (IC card), 张三: balance 20.00
+  S1  power postpaid in Shanghai 310101, 张三 (no policy covers it)
 
 Late fees on 2020-03-10 (cn-power-1996, residential: 1‰ a day of the open principal from the
 day after the due date; a finalized fee is at least 1.00):
@@ -83,24 +83,24 @@ USAGE = """
 POLICIES = """
 policies:
   - id: gz-exempt-2020
-    title: 廣州 居民欠費不停電（測試）
+    title: 广州 居民欠费不停电（测试）
     effect: exempt
     scope: {utility: [power], region: ["4401"], customer_class: [residential]}
     window: {start: 2020-01-23, end: 2020-04-01}
   - id: gz-waive-jan-2020
-    title: 1月份電費2月不計違約金（測試）
+    title: 1月份电费2月不计违约金（测试）
     effect: waive_late_fee
     scope: {utility: [power], region: ["4401"]}
     bills: {issued_in: ["2020-01"]}
     window: {start: 2020-02-01, end: 2020-03-01}
   - id: gz-defer-april
-    title: 4月緩停（測試）
+    title: 4月缓停（测试）
     effect: defer
     scope: {utility: [power], region: ["4401"]}
     defer: {days: 30}
     window: {start: 2020-04-01, end: 2020-05-01}
 """
-HOLDERS = {"P1": "張三", "P2": "李四", "D1": "王小明", "K1": "張三", "G1": "張三", "S1": "張三"}
+HOLDERS = {"P1": "张三", "P2": "李四", "D1": "王小明", "K1": "张三", "G1": "张三", "S1": "张三"}
 CODE = re.compile(r"(?<![0-9])[0-9]{6}(?![0-9])")
 
 
@@ -240,7 +240,7 @@ def start_payment(browser: TestClient, account_id: str, amount: str) -> str:
 
 
 def confirm_payment(browser: TestClient, number: str, notify: str = "once") -> str:
-    """Press 確認支付 on the provider's page; returns where the browser is sent back."""
+    """Press 确认支付 on the provider's page; returns where the browser is sent back."""
     answer = post(browser, f"/sandbox-pay/checkout/{number}/confirm", {"notify": notify})
     assert answer.status_code == 303, answer.text
     return str(answer.headers["location"])

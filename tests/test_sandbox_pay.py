@@ -59,7 +59,7 @@ def cash(world: World) -> int:
         return int(total or 0)
 
 
-def alice_with(world: World, account_id: str, name: str = "張三") -> None:
+def alice_with(world: World, account_id: str, name: str = "张三") -> None:
     sign_in(world, ALICE)
     assert bind(world.client, account_id, "440104", name).status_code == 303
 
@@ -154,7 +154,7 @@ def test_arrears_drop_and_the_relief_status_is_shown(world: World) -> None:
     assert 'id="amount-due" data-fen="9000"' in after  # B3, not due yet
     assert 'data-policy="gz-exempt-2020" data-kind="exempt" data-active="yes"' in after
     assert 'data-kind="payment"' in after and 'data-kind="waiver"' in after
-    assert "違約金減免" in after and "2.90" in after  # B1's February fee, waived
+    assert "违约金减免" in after and "2.90" in after  # B1's February fee, waived
 
 
 def test_paying_a_cut_off_account_orders_its_reconnection(world: World) -> None:

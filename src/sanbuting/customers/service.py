@@ -54,7 +54,7 @@ WRONG_CODE = (
     "(a code lasts {ttl} minutes and allows {tries} tries)"
 )
 NO_MATCH = "no account matches that region, number and name"
-SMS_TEXT = "您的登錄驗證碼是{code}，{ttl}分鐘內有效"
+SMS_TEXT = "您的登录验证码是{code}，{ttl}分钟内有效"
 
 
 class InvalidPhone(SanbutingError):
@@ -272,7 +272,7 @@ def holder_name(*, session: Session, account: Account) -> str | None:
 
 
 def masked_name(name: str) -> str:
-    """A holder's name as shown to someone who may not see it: 張三 → 張*, 王小明 → 王*明."""
+    """A holder's name as shown to someone who may not see it: 张三 → 张*, 王小明 → 王*明."""
     chars = list(name.strip())
     if len(chars) <= 1:
         return "*" * len(chars)

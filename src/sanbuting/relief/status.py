@@ -43,11 +43,11 @@ ONE_DAY = timedelta(days=1)
 Lang = Literal["zh", "en"]
 
 CUT = {
-    Utility.POWER: ("電", "power cut", "恢復供電"),
-    Utility.TELECOM: ("機", "service suspension", "恢復通信"),
-    Utility.GAS: ("氣", "gas cut-off", "恢復供氣"),
+    Utility.POWER: ("电", "power cut", "恢复供电"),
+    Utility.TELECOM: ("机", "service suspension", "恢复通信"),
+    Utility.GAS: ("气", "gas cut-off", "恢复供气"),
 }
-FEE_NOUN = {Utility.POWER: "電費", Utility.TELECOM: "話費", Utility.GAS: "燃氣費"}
+FEE_NOUN = {Utility.POWER: "电费", Utility.TELECOM: "话费", Utility.GAS: "燃气费"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,13 +114,13 @@ def protection_status(
 def _words(policy: Policy, utility: Utility, start: date, last: date) -> tuple[str, str]:
     """The policy in plain words for this account: (中文, English)."""
     verb, cut, restore = CUT[utility]
-    span_zh = f"{start}至{last}期間"
+    span_zh = f"{start}至{last}期间"
     span_en = f"from {start} to {last}"
     if isinstance(policy, ExemptPolicy):
-        zh = f"{span_zh}欠費不停{verb}"
+        zh = f"{span_zh}欠费不停{verb}"
         en = f"No {cut} for arrears {span_en}"
         if policy.pause_reminders:
-            zh += "，並暫停催費提醒"
+            zh += "，并暂停催费提醒"
             en += ", and no payment reminders"
         if policy.reconnect:
             zh += f"；已停{verb}的{restore}"
@@ -129,33 +129,33 @@ def _words(policy: Policy, utility: Utility, start: date, last: date) -> tuple[s
     if isinstance(policy, DeferPolicy):
         if policy.days is not None:
             return (
-                f"{span_zh}，欠費停{verb}的步驟推遲{policy.days}天執行",
+                f"{span_zh}，欠费停{verb}的步骤推迟{policy.days}天执行",
                 f"{span_en.capitalize()}, any step towards a {cut} for arrears is postponed "
                 f"by {policy.days} days",
             )
         return (
-            f"{span_zh}，欠費停{verb}的步驟推遲至{policy.until}起才執行",
+            f"{span_zh}，欠费停{verb}的步骤推迟至{policy.until}起才执行",
             f"{span_en.capitalize()}, any step towards a {cut} for arrears is postponed "
             f"until {policy.until}",
         )
     if isinstance(policy, CreditPolicy):
         credit = format_yuan(policy.credit_fen)
         return (
-            f"{span_zh}，預付費餘額用完後還可透支{credit}元（應急額度），不停{verb}",
+            f"{span_zh}，预付费余额用完后还可透支{credit}元（应急额度），不停{verb}",
             f"{span_en.capitalize()}, your prepaid balance may go {credit} yuan below zero "
             f"(emergency credit) before a {cut}",
         )
     assert isinstance(policy, WaiverPolicy)
     noun = FEE_NOUN[utility]
     if policy.issued_in is not None:
-        bills_zh = f"{'、'.join(policy.issued_in)}出賬的{noun}"
+        bills_zh = f"{'、'.join(policy.issued_in)}出账的{noun}"
         bills_en = f"bills issued in {', '.join(policy.issued_in)}"
     elif policy.period_in is not None:
-        bills_zh = f"{'、'.join(policy.period_in)}賬期的{noun}"
+        bills_zh = f"{'、'.join(policy.period_in)}账期的{noun}"
         bills_en = f"bills for {', '.join(policy.period_in)}"
     else:
         bills_zh, bills_en = f"所欠{noun}", "any unpaid bill"
     return (
-        f"{span_zh}，{bills_zh}不計違約金",
+        f"{span_zh}，{bills_zh}不计违约金",
         f"No late fee {span_en} on {bills_en}",
     )

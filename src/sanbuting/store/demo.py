@@ -22,8 +22,8 @@ from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, Company
 from sanbuting.store.policies import activate
 
-SURNAMES = "王李張劉陳楊黃趙吳周徐孫馬朱胡郭何高林羅鄭梁謝宋唐許韓馮鄧曹"
-GIVEN = "偉芳娜敏靜麗強磊軍洋勇艷傑娟濤明超秀霞平剛桂英華玉蘭萍紅建國文輝"
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国文辉"
 ROLES = ("agent", "supervisor", "policy_admin", "regulator")
 DEMO_PASSWORD = "sanbuting-demo"
 

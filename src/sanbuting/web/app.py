@@ -54,6 +54,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     for name in ROUTERS:
         _include(app, name)
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> RedirectResponse:
+        return RedirectResponse("/static/favicon.svg", status_code=301)
+
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}

@@ -37,11 +37,11 @@ def translator(lang: str) -> Callable[..., str]:
 
 register(
     {
-        "site.name": ("三不停 · 網上營業廳", "sanbuting online service"),
+        "site.name": ("三不停 · 网上营业厅", "sanbuting online service"),
         "lang.switch": ("English", "中文"),
-        "nav.home": ("首頁", "Home"),
-        "nav.signin": ("登錄", "Sign in"),
+        "nav.home": ("首页", "Home"),
+        "nav.signin": ("登录", "Sign in"),
         "nav.signout": ("退出", "Sign out"),
-        "error.title": ("出錯了", "Something went wrong"),
+        "error.title": ("出错了", "Something went wrong"),
     }
 )

@@ -9,9 +9,9 @@ from pydantic import Field
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 
-AccountId = Annotated[str, Path(pattern=ID_PATTERN, max_length=64, description="戶號")]
+AccountId = Annotated[str, Path(pattern=ID_PATTERN, max_length=64, description="户号")]
 ApplicationNumber = Annotated[
-    str, Path(pattern=r"^[A-Z]{2}[0-9]{8,20}$", max_length=24, description="申請編號")
+    str, Path(pattern=r"^[A-Z]{2}[0-9]{8,20}$", max_length=24, description="申请编号")
 ]
 IdempotencyKey = Annotated[
     str,

@@ -11,7 +11,7 @@ activation would do). Per utility it reports:
 - accounts touched: accounts in the scope of any uploaded policy;
 - arrears of the touched accounts at the end of day `on` (clipped into the run), with the
   active set: the money at stake;
-- protection events (人次) and protected accounts (戶) inside the window, without and with;
+- protection events (人次) and protected accounts (户) inside the window, without and with;
 - would-be cut-offs (suspend, disconnect and terminate actions) inside the window, without and
   with;
 - late fees waived over the run (origin through the window's end), without and with.
@@ -176,7 +176,7 @@ def _company(
 
 
 def _protections(result: RunFrames, first: date, last: date) -> tuple[int, int]:
-    """Protection events (人次) and protected accounts (戶) dated inside the window."""
+    """Protection events (人次) and protected accounts (户) dated inside the window."""
     inside = result.protections.filter(pl.col("date").is_between(first, last))
     return inside.height, inside["account_id"].n_unique()
 

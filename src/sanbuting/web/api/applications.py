@@ -1,4 +1,4 @@
-"""Online business (網上辦理): the catalogue of business types (GET /business-types), a
+"""Online business (网上办理): the catalogue of business types (GET /business-types), a
 customer's applications (POST/GET /applications, GET /applications/{number}), and staff working
 their company's queue (GET /staff/applications, GET /staff/applications/{number}, POST
 /staff/applications/{number}/transitions, agents and supervisors). A customer sees only their

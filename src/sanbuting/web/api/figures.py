@@ -1,6 +1,6 @@
 """GET /figures (regulator, supervisor): the regulator's figures of the caller's company over
 every day its daily run decided, read from the store's runs, actions, protection events and
-ledger — 人次 (protection events) and 戶 (distinct accounts) per policy, the arrears of the
+ledger — 人次 (protection events) and 户 (distinct accounts) per policy, the arrears of the
 protected accounts on the day of their first event, the late fees waived, and the actions
 carried out by kind. Counted as `summary.json` counts them."""
 

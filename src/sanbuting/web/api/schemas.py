@@ -14,7 +14,7 @@ from sanbuting.web.types import Code, Fen, LongText, Phone, Region, ShortText
 
 # Aliases web/types.py does not have (kept here; the lead may move them there).
 AccountNumber = Annotated[
-    str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", max_length=64, description="戶號")
+    str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", max_length=64, description="户号")
 ]
 Username = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Staff sign-in.")]
 Password = Annotated[str, Field(min_length=1, max_length=200)]
@@ -291,7 +291,7 @@ class PolicyFigure(BaseModel):
     policy_id: Name
     kind: Annotated[str, Field(max_length=16)]
     events: Count = Field(description="人次")
-    accounts: Count = Field(description="戶")
+    accounts: Count = Field(description="户")
 
 
 class FiguresOut(BaseModel):
@@ -304,7 +304,7 @@ class FiguresOut(BaseModel):
     days_run: Count
     accounts: Count
     events: Count = Field(description="人次, all policies")
-    protected_accounts: Count = Field(description="戶, all policies")
+    protected_accounts: Count = Field(description="户, all policies")
     protected_arrears_fen: Amount
     waived_fen: Amount
     by_policy: list[PolicyFigure] = Field(max_length=10_000)

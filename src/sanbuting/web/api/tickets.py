@@ -1,4 +1,4 @@
-"""Service tickets (報修, 投訴, 諮詢…): applications whose business is of the `ticket` category,
+"""Service tickets (报修, 投诉, 咨询…): applications whose business is of the `ticket` category,
 taken and listed apart (POST/GET /tickets). A ticket is read and worked like any application
 (GET /applications/{number}; staff: /staff/applications)."""
 

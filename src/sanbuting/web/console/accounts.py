@@ -28,7 +28,7 @@ from sanbuting.web.types import AccountId
 
 routes = APIRouter(prefix="/console")
 
-SearchText = Annotated[str, Query(max_length=64, description="戶號 or phone number")]
+SearchText = Annotated[str, Query(max_length=64, description="户号 or phone number")]
 RESULTS = 50
 LEDGER_ROWS = 200
 

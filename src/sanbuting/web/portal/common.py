@@ -31,7 +31,7 @@ R = TypeVar("R", bound=Response)
 
 CsrfToken = Annotated[str | None, Form(alias=CSRF_FIELD, max_length=200)]
 OrderNumber = Annotated[
-    str, Path(pattern=r"^SP[0-9]{24}$", max_length=26, description="支付訂單號")
+    str, Path(pattern=r"^SP[0-9]{24}$", max_length=26, description="支付订单号")
 ]
 FormText = Annotated[str, Form(max_length=100)]
 FormShort = Annotated[str, Form(max_length=32)]

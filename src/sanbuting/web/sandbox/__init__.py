@@ -1,6 +1,6 @@
 """The built-in sandbox payment provider's pages and endpoints, under `/sandbox-pay`.
 
-- `GET /checkout/{number}`: the provider's checkout page (merchant, amount, 「確認支付」 and
+- `GET /checkout/{number}`: the provider's checkout page (merchant, amount, 「确认支付」 and
   「取消」).
 - `POST /checkout/{number}/confirm`: the buyer pays. The provider records the trade in its own
   transaction (committed before anything else happens), schedules its signed notification(s)
