@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SPARK_STAMP := $(VENV)/.spark-installed
 
-.PHONY: demo test lint typecheck unit fuzz bench clean lock
+.PHONY: demo test lint typecheck unit fuzz bench crash clean lock
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "sanbuting needs Python >= 3.11 (set PYTHON=python3.11)")'
@@ -43,6 +43,14 @@ fuzz: $(STAMP)
 BENCH_ACCOUNTS ?= 1000000
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_bench.py --accounts $(BENCH_ACCOUNTS)
+
+# Crash trials (make test runs a short version, tests/test_crash.py): SIGKILL the payment
+# worker, the daily run and the dispatcher at random moments, restart them, and compare with a
+# crash-free run, CRASH_TRIALS trials on each database.
+CRASH_TRIALS ?= 100
+crash: $(STAMP)
+	SANBUTING_TEST_DATABASE_URL=$${SANBUTING_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+		$(BIN)/python scripts/crash_trials.py --backend both --trials $(CRASH_TRIALS) --jobs 2 --start fork
 
 # Re-pin the lock file from the current environment (after changing dependencies).
 lock: $(STAMP)
