@@ -5,6 +5,7 @@ parallel tests never meet. Without that variable the PostgreSQL cases are skippe
 from __future__ import annotations
 
 import os
+import textwrap
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,3 +35,13 @@ def database(backend: str, tmp_path: Path) -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+def write_folder(folder: Path, **tables: str) -> Path:
+    """An input folder from literal CSV tables (`accounts="..."`, indentation and blank lines
+    dropped)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, table in tables.items():
+        body = [line.strip() for line in textwrap.dedent(table).splitlines() if line.strip()]
+        (folder / f"{name}.csv").write_text("\n".join(body) + "\n", encoding="utf-8")
+    return folder

@@ -5,7 +5,6 @@ SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
-import textwrap
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -28,7 +27,7 @@ from sanbuting.web.app import create_app
 from sanbuting.web.problems import NotFound
 from sanbuting.web.security import CSRF_COOKIE, SESSION_COOKIE, new_token, token_hash
 from sanbuting.web.settings import WebSettings
-from store_databases import BACKENDS, database
+from store_databases import BACKENDS, database, write_folder
 
 MONDAY = datetime(2020, 2, 3, 10, 0, tzinfo=SHANGHAI)
 ACCOUNTS = """
@@ -95,14 +94,6 @@ def test_promises_count_hours_around_the_clock_and_working_days_to_the_end_of_th
     # Friday 02-07 + 5 working days = Friday 02-14 (the weekend does not count).
     end_of = datetime(2020, 2, 14, 23, 59, 59, tzinfo=SHANGHAI)
     assert catalogue.promised_by(connect, friday) == end_of
-
-
-def write_folder(folder: Path, **tables: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in tables.items():
-        body = [line.strip() for line in textwrap.dedent(text).splitlines() if line.strip()]
-        (folder / f"{name}.csv").write_text("\n".join(body) + "\n", encoding="utf-8")
-    return folder
 
 
 @pytest.fixture(params=BACKENDS)

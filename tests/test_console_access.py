@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import textwrap
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -30,7 +29,7 @@ from sanbuting.web.app import create_app
 from sanbuting.web.problems import Conflict, Unauthorized
 from sanbuting.web.security import CSRF_COOKIE
 from sanbuting.web.settings import WebSettings
-from store_databases import BACKENDS, database
+from store_databases import BACKENDS, database, write_folder
 
 PASSWORD = "correct horse battery"
 NOW = datetime(2020, 1, 25, 2, 0, tzinfo=UTC)
@@ -52,14 +51,6 @@ STAFF = (
     ("gas-agent", "gas", "agent"),
 )
 REPAIR = {"fault": "no_power", "address": "某路 1 号", "contact_phone": "13800000009"}
-
-
-def write_folder(folder: Path, **tables: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in tables.items():
-        body = [line.strip() for line in textwrap.dedent(text).splitlines() if line.strip()]
-        (folder / f"{name}.csv").write_text("\n".join(body) + "\n", encoding="utf-8")
-    return folder
 
 
 def company(session: Session, code: str) -> Company:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import textwrap
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -26,7 +25,7 @@ from sanbuting.store.web_models import AuditEntry, Staff
 from sanbuting.web.app import create_app
 from sanbuting.web.security import CSRF_COOKIE
 from sanbuting.web.settings import WebSettings
-from store_databases import BACKENDS, database
+from store_databases import BACKENDS, database, write_folder
 
 PASSWORD = "correct horse battery"
 ACCOUNTS = """
@@ -54,14 +53,6 @@ policies:
     scope: {utility: [power], region: ["99"]}
     window: {start: 2020-03-01, end: 2020-01-20}
 """
-
-
-def write_folder(folder: Path, **tables: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in tables.items():
-        body = [line.strip() for line in textwrap.dedent(text).splitlines() if line.strip()]
-        (folder / f"{name}.csv").write_text("\n".join(body) + "\n", encoding="utf-8")
-    return folder
 
 
 @pytest.fixture(params=BACKENDS)

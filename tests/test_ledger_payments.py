@@ -12,7 +12,6 @@ least one accruing day is at least 100 fen). The arithmetic is in the comments."
 from __future__ import annotations
 
 import csv
-import textwrap
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -40,7 +39,7 @@ from sanbuting.store.models import (
     Posting,
     StoredAction,
 )
-from store_databases import BACKENDS, database
+from store_databases import BACKENDS, database, write_folder
 
 ORIGIN = date(2020, 1, 1)
 NOW = datetime(2020, 3, 10, 4, 0, tzinfo=UTC)
@@ -66,14 +65,6 @@ USAGE = """
     account_id,date,amount_fen
     K1,2020-01-02,300
 """
-
-
-def write_folder(folder: Path, **tables: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in tables.items():
-        body = [line.strip() for line in textwrap.dedent(text).splitlines() if line.strip()]
-        (folder / f"{name}.csv").write_text("\n".join(body) + "\n", encoding="utf-8")
-    return folder
 
 
 @pytest.fixture(params=BACKENDS)

@@ -36,7 +36,7 @@ from sanbuting.store.models import (
     StoredAction,
 )
 from sanbuting.store.policies import active
-from store_databases import BACKENDS, database
+from store_databases import BACKENDS, database, write_folder
 
 NOW = datetime(2020, 1, 23, 10, 0, tzinfo=UTC)
 
@@ -63,14 +63,6 @@ POLICIES = """
         scope: {utility: [power], region: ["4403"]}
         window: {start: 2020-01-15, end: 2020-02-01}
 """
-
-
-def write_folder(folder: Path, **tables: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in tables.items():
-        body = [line.strip() for line in textwrap.dedent(text).splitlines() if line.strip()]
-        (folder / f"{name}.csv").write_text("\n".join(body) + "\n", encoding="utf-8")
-    return folder
 
 
 @pytest.fixture(params=BACKENDS)

@@ -27,7 +27,7 @@ from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Company, PolicyVersion
 from sanbuting.store.policies import activate
 from sanbuting.whatif.service import CompanyWindow, UtilityFigures, what_if
-from store_databases import BACKENDS, database
+from store_databases import BACKENDS, database, write_folder
 
 ACCOUNTS = """
     account_id,utility,customer_class,region
@@ -72,14 +72,6 @@ ON = date(2020, 1, 25)
 
 def dedent(text: str) -> str:
     return textwrap.dedent(text).lstrip()
-
-
-def write_folder(folder: Path, **tables: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in tables.items():
-        body = [line.strip() for line in textwrap.dedent(text).splitlines() if line.strip()]
-        (folder / f"{name}.csv").write_text("\n".join(body) + "\n", encoding="utf-8")
-    return folder
 
 
 @pytest.fixture(params=BACKENDS)
