@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Select, select
 
+from sanbuting.domain import read_utc
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.models import OutboxItem
-from sanbuting.store.web_models import AuditEntry, LoginCode, Staff
+from sanbuting.store.web_models import AuditEntry, LoginCode, Staff, WebSession
+from sanbuting.web.security import token_hash
 from store_databases import BACKENDS
 from test_api_world import PASSWORD, World, clients, worlds
 
@@ -154,3 +157,25 @@ def test_staff_sign_in_and_every_staff_call_is_audited(world: World, client: Tes
         ("api.accounts.read", "P1"),
         ("api.policies", ""),
     ]
+
+
+def test_a_session_idle_past_the_limit_ends_and_a_recent_one_is_not_rewritten(
+    client: TestClient, world: World
+) -> None:
+    """Idle 31 minutes (the limit is 30): refused. Seen 20 s ago: served, and not written
+    again (a session is touched at most once a minute)."""
+    token = sign_in(client, world)
+    engine = make_engine(world.url)
+    now = datetime.now(tz=UTC)
+    mine = select(WebSession).where(WebSession.token_hash == token_hash(token))
+    for idle, status in ((timedelta(seconds=20), 200), (timedelta(minutes=31), 401)):
+        with sessions(engine).begin() as session:
+            web = session.scalars(mine).one()
+            web.last_seen_at = now - idle
+        answer = client.get("/api/v1/me/accounts", headers=bearer(token))
+        assert answer.status_code == status, answer.text
+        if status == 200:
+            with sessions(engine).begin() as session:
+                seen = read_utc(session.scalars(mine).one().last_seen_at)
+            assert seen == now - idle
+    engine.dispose()

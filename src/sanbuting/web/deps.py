@@ -19,6 +19,9 @@ from sanbuting.web.problems import Forbidden, Unauthorized
 from sanbuting.web.security import SESSION_COOKIE, token_hash
 from sanbuting.web.settings import WebSettings
 
+TOUCH_EVERY = timedelta(minutes=1)
+"""How stale a session's `last_seen_at` may get before a request writes it again."""
+
 
 def now() -> datetime:
     return datetime.now(tz=UTC)
@@ -67,7 +70,8 @@ def caller(request: Request, session: DB, config: Settings) -> Caller | None:
     if read_utc(web.last_seen_at) + timedelta(minutes=config.session_idle_minutes) < moment:
         session.delete(web)
         return None
-    web.last_seen_at = moment
+    if read_utc(web.last_seen_at) + TOUCH_EVERY < moment:
+        web.last_seen_at = moment  # at most once a minute: a read stays a read
     customer = session.get(Customer, web.customer_id) if web.customer_id else None
     staff = session.get(Staff, web.staff_id) if web.staff_id else None
     if staff is not None and not staff.active:
