@@ -12,7 +12,7 @@ import typer
 from sanbuting.cli.app import app
 from sanbuting.domain import SHANGHAI, parse_date, read_utc
 from sanbuting.ledger.service import rebook_all
-from sanbuting.store.database import database_url, make_engine, sessions
+from sanbuting.store.database import database_url, make_engine, refresh_statistics, sessions
 from sanbuting.store.export import export_store
 from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
@@ -148,5 +148,6 @@ def book_command() -> None:
     with sessions(engine).begin() as session:
         _, policies = active(session=session)
         added = rebook_all(session=session, policies=policies, now=datetime.now(tz=UTC))
+    refresh_statistics(engine)
     engine.dispose()
     typer.echo(f"booked {added} ledger postings")

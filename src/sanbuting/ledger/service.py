@@ -29,8 +29,11 @@ from sanbuting.rules import load_ruleset
 from sanbuting.store.bulk import bulk_insert
 from sanbuting.store.frames import load_frames
 from sanbuting.store.models import Account, Bill, Company, LedgerLine, Posting
+from sanbuting.store.records import load_records
 
 CHUNK = 2_000
+FEW = 50
+"""Up to this many accounts are read row by row (`store.records`), more as frames."""
 POSTINGS = cast(Table, Posting.__table__)
 LINES = cast(Table, LedgerLine.__table__)
 ACCOUNTS = cast(Table, Account.__table__)
@@ -63,46 +66,113 @@ def book_accounts(
 ) -> int:
     """Book `accounts` (store ids) of `company` through `through` (default: each account's
     last dated event, or its watermark if later); returns the postings added."""
-    assert company.origin is not None
-    ruleset = load_ruleset(company.ruleset)
     added = 0
     for offset in range(0, len(accounts), CHUNK):
         chunk = list(accounts[offset : offset + CHUNK])
-        records = accounts_from_frames(*load_frames(session, [company.id], chunk))
-        rows = session.execute(
-            select(Account.account_id, Account.id, Account.booked_through).where(
-                Account.id.in_(chunk)
-            )
-        ).all()
-        keys = {r.account_id: (r.id, r.booked_through) for r in rows}
-        found = session.execute(select(Bill.bill_id, Bill.id).where(Bill.account.in_(chunk)))
-        bills: dict[str, int] = dict(found.all())
-        posted, versions = _posted(session, chunk)
-        wanted: list[tuple[int, Entry]] = []
-        reversing: list[tuple[int, Posted]] = []
-        marks: dict[int, date] = {}
-        for record in records:
-            pk, watermark = keys[record.account_id]
-            last = max(_last_event(record), watermark or company.origin, company.origin)
-            day = max(through, last) if through is not None else last
-            entries = account_entries(
-                record, ruleset, relief_for(record, policies), company.origin, day
-            )
-            new, undo = _difference(entries, posted.get(pk, {}), versions.get(pk, {}))
-            wanted.extend((pk, e) for e in new)
-            reversing.extend((pk, p) for p in undo)
-            marks[pk] = day
-        added += _post(session, company.id, wanted, reversing, bills, now)
-        if marks:
-            watermark = (
-                update(ACCOUNTS)
-                .where(ACCOUNTS.c.id == bindparam("pk"))
-                .values(booked_through=bindparam("day"))
-            )
-            session.connection().execute(
-                watermark, [{"pk": pk, "day": day} for pk, day in marks.items()]
-            )
+        if len(chunk) <= FEW:
+            records = load_records(session, chunk)
+        else:
+            records = accounts_from_frames(*load_frames(session, [company.id], chunk))
+        ids = dict(
+            session.execute(
+                select(Account.account_id, Account.id).where(Account.id.in_(chunk))
+            ).all()
+        )
+        booked = book_records(
+            session=session,
+            company=company,
+            records={ids[record.account_id]: record for record in records},
+            policies=policies,
+            now=now,
+            through=through,
+        )
+        added += booked.added
     return added
+
+
+@dataclass(frozen=True, slots=True)
+class Booked:
+    """What `book_records` did: the postings it added and each account's entries (by store id)
+    as the ledger now holds them."""
+
+    added: int
+    entries: dict[int, list[Entry]]
+
+
+def book_records(
+    *,
+    session: Session,
+    company: Company,
+    records: dict[int, AccountRecord],
+    policies: Sequence[Policy],
+    now: datetime,
+    through: date | None = None,
+) -> Booked:
+    """Book these accounts' records (by store id) as `book_accounts` does: post what the
+    ledger lacks, reverse what changed, move each watermark."""
+    assert company.origin is not None
+    ruleset = load_ruleset(company.ruleset)
+    chunk = list(records)
+    watermarks = dict(
+        session.execute(
+            select(Account.id, Account.booked_through).where(Account.id.in_(chunk))
+        ).all()
+    )
+    found = session.execute(select(Bill.bill_id, Bill.id).where(Bill.account.in_(chunk)))
+    bills: dict[str, int] = dict(found.all())
+    posted, versions = _posted(session, chunk)
+    wanted: list[tuple[int, Entry]] = []
+    reversing: list[tuple[int, Posted]] = []
+    marks: dict[int, date] = {}
+    derived: dict[int, list[Entry]] = {}
+    for pk, record in records.items():
+        watermark = watermarks[pk]
+        last = max(_last_event(record), watermark or company.origin, company.origin)
+        day = max(through, last) if through is not None else last
+        entries = account_entries(
+            record, ruleset, relief_for(record, policies), company.origin, day
+        )
+        derived[pk] = entries
+        new, undo = _difference(entries, posted.get(pk, {}), versions.get(pk, {}))
+        wanted.extend((pk, e) for e in new)
+        reversing.extend((pk, p) for p in undo)
+        marks[pk] = day
+    added = _post(session, company.id, wanted, reversing, bills, now)
+    if marks:
+        watermark_update = (
+            update(ACCOUNTS)
+            .where(ACCOUNTS.c.id == bindparam("pk"))
+            .values(booked_through=bindparam("day"))
+        )
+        session.connection().execute(
+            watermark_update, [{"pk": pk, "day": day} for pk, day in marks.items()]
+        )
+    return Booked(added, derived)
+
+
+def entries_arrears(entries: Sequence[Entry], record: AccountRecord, on: date) -> int:
+    """`arrears` computed from an account's entries instead of the ledger (equal once they
+    are booked): open principal of bills past due plus finalized fees, or the prepaid debt."""
+    if record.billing_mode is BillingMode.PREPAID:
+        held = sum(
+            line.amount_fen
+            for entry in entries
+            if entry.effective_on <= on
+            for line in entry.lines
+            if line.book == "credit"
+        )
+        return max(0, held)
+    due = {bill.bill_id: bill.due_on for bill in record.bills}
+    total = 0
+    for entry in entries:
+        if entry.effective_on > on:
+            continue
+        for line in entry.lines:
+            if line.book == "fee" or (
+                line.book == "principal" and line.bill_id is not None and due[line.bill_id] < on
+            ):
+                total += line.amount_fen
+    return total
 
 
 def _last_event(record: AccountRecord) -> date:

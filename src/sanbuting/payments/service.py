@@ -11,7 +11,7 @@ key with other content is refused. The caller owns the transaction.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -19,12 +19,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sanbuting.domain import as_utc, local_date
+from sanbuting.engine.records import Account as AccountRecord
+from sanbuting.engine.relief import relief_for
 from sanbuting.errors import SanbutingError
-from sanbuting.ledger.service import arrears, book_accounts, posting_lines
+from sanbuting.ledger.entries import Entry, account_entries
+from sanbuting.ledger.service import book_records, entries_arrears
 from sanbuting.payments.orders import queue_reconnect, state_of
 from sanbuting.policy import Policy
+from sanbuting.rules import load_ruleset
 from sanbuting.store.import_rows import payment_content
 from sanbuting.store.models import Account, Company, Payment
+from sanbuting.store.records import load_records, payment_record
 
 
 class PaymentRefused(SanbutingError):
@@ -95,20 +100,11 @@ def post_payment(
     if first is not None:
         return first
     day = local_date(payment.paid_at)
-
-    def book() -> None:
-        book_accounts(
-            session=session,
-            company=company,
-            accounts=[account.id],
-            policies=policies,
-            now=now,
-            through=day,
-        )
-
-    if account.booked_through is None or account.booked_through < day:
-        book()  # otherwise the ledger is current through `day` already
-    before = arrears(session=session, account=account, on=day)
+    assert company.origin is not None
+    record = load_records(session, [account.id])[0]
+    ruleset = load_ruleset(company.ruleset)
+    so_far = account_entries(record, ruleset, relief_for(record, policies), company.origin, day)
+    before = entries_arrears(so_far, record, day)
     stored = Payment(
         company_id=company.id,
         key=payment.key,
@@ -125,11 +121,21 @@ def post_payment(
         again = _posted_before(session, company, payment.key, content)
         assert again is not None
         return again
-    book()
-    after = arrears(session=session, account=account, on=day)
-    lines = posting_lines(session=session, key=f"pay:{payment.key}", company=company.id)
-    parts = _parts(lines)
-    credit = -sum(amount for book_name, amount, _ in lines if book_name == "credit")
+    paid = payment_record(payment.key, payment.paid_at, payment.amount_fen)
+    with_payment = replace(
+        record, payments=tuple(sorted((*record.payments, paid), key=lambda p: p.sequence))
+    )
+    booked = book_records(
+        session=session,
+        company=company,
+        records={account.id: with_payment},
+        policies=policies,
+        now=now,
+        through=day,
+    )
+    entries = booked.entries[account.id]
+    after = entries_arrears(entries, with_payment, day)
+    parts, credit = _allocation(entries, f"pay:{payment.key}", with_payment)
     queued = False
     if before > 0 and after == 0 and state_of(session=session, account=account).cut_off:
         queued = queue_reconnect(
@@ -191,10 +197,21 @@ def _posted_before(
     return PaymentResult(**{**asdict(first), "parts": first.parts, "repeated": True})
 
 
-def _parts(lines: list[tuple[str, int, str | None]]) -> tuple[Part, ...]:
-    """Per bill (in the order paid), what went to its principal and to its fee."""
+def _allocation(
+    entries: list[Entry], key: str, record: AccountRecord
+) -> tuple[tuple[Part, ...], int]:
+    """Per bill (oldest first), what the payment's entry paid of its principal and its fee;
+    and what it left as credit."""
+    entry = next((e for e in entries if e.key == key), None)
+    if entry is None:  # dated before the books begin: nothing of it is allocated
+        return (), 0
+    order = {bill.bill_id: bill.order for bill in record.bills}
     paid: dict[str, list[int]] = {}
-    for book, amount, bill in lines:
-        if bill is not None and book in ("principal", "fee"):
-            paid.setdefault(bill, [0, 0])[book == "fee"] -= amount
-    return tuple(Part(bill, p, f) for bill, (p, f) in paid.items())
+    for line in sorted(
+        (line for line in entry.lines if line.bill_id is not None),
+        key=lambda line: (order[line.bill_id or ""], line.book),
+    ):
+        if line.book in ("principal", "fee") and line.bill_id is not None:
+            paid.setdefault(line.bill_id, [0, 0])[line.book == "fee"] -= line.amount_fen
+    credit = -sum(line.amount_fen for line in entry.lines if line.book == "credit")
+    return tuple(Part(bill, p, f) for bill, (p, f) in paid.items()), credit

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///sanbuting.db"
@@ -43,3 +43,17 @@ def make_engine(url: str | None = None) -> Engine:
 
 def sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+BULK_TABLES = ("accounts", "bills", "payments", "usage", "postings", "ledger_lines")
+
+
+def refresh_statistics(engine: Engine, tables: tuple[str, ...] = BULK_TABLES) -> None:
+    """After a bulk load on PostgreSQL, `ANALYZE` the tables it filled: until autovacuum gets
+    to them the planner believes they are empty and reads a whole table (the ledger's lines,
+    say) for one account's rows. SQLite's planner needs no statistics for these lookups."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.begin() as connection:
+        for table in tables:
+            connection.execute(text(f"ANALYZE {table}"))

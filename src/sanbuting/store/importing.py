@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from sanbuting.io.rejects import write_rejects
 from sanbuting.ledger.service import book_accounts
-from sanbuting.store.database import database_url, make_engine, sessions
+from sanbuting.store.database import database_url, make_engine, refresh_statistics, sessions
 from sanbuting.store.imports import Imported, import_folder
 from sanbuting.store.models import Account, Company
 from sanbuting.store.policies import active
@@ -67,6 +67,7 @@ def import_and_book(
                     raise _Refused
             if book:
                 postings = _book(session, imported, now)
+        refresh_statistics(engine)
     except _Refused:
         return ImportOutcome(imported, True, 0, rejects_file)
     finally:

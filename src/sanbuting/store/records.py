@@ -1,0 +1,80 @@
+"""A few stored accounts as the engine's `Account` records, read row by row.
+
+`store.frames` reads a company's whole book through the driver's fast path into Polars frames;
+for the one account a payment touches, building those frames costs more than the engine's
+replay of the account. `load_records` reads the same four tables with plain queries and builds
+exactly the records `accounts_from_frames(*load_frames(...))` builds (a test holds the two
+equal), so posting a payment stays a handful of small queries.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sanbuting.domain import AccountState, BillingMode, CustomerClass, Utility, local_date, read_utc
+from sanbuting.engine.records import Account as AccountRecord
+from sanbuting.engine.records import Bill as BillRecord
+from sanbuting.engine.records import Payment as PaymentRecord
+from sanbuting.store.models import Account, Bill, Payment, Usage
+
+
+def load_records(session: Session, accounts: Sequence[int]) -> list[AccountRecord]:
+    """The records of the accounts with these store ids, by account id."""
+    ids = list(accounts)
+    bills: dict[int, list[BillRecord]] = defaultdict(list)
+    for bill in session.execute(
+        select(
+            Bill.account, Bill.bill_id, Bill.period, Bill.issued_on, Bill.due_on, Bill.amount_fen
+        )
+        .where(Bill.account.in_(ids))
+        .order_by(Bill.bill_id)
+    ):
+        bills[bill.account].append(
+            BillRecord(bill.bill_id, bill.period, bill.issued_on, bill.due_on, bill.amount_fen)
+        )
+    payments: dict[int, list[PaymentRecord]] = defaultdict(list)
+    for pay in session.execute(
+        select(Payment.account, Payment.key, Payment.paid_at, Payment.amount_fen).where(
+            Payment.account.in_(ids)
+        )
+    ):
+        payments[pay.account].append(payment_record(pay.key, pay.paid_at, pay.amount_fen))
+    usage: dict[int, list[tuple[date, int]]] = defaultdict(list)
+    for used in session.execute(
+        select(Usage.account, Usage.day, Usage.amount_fen)
+        .where(Usage.account.in_(ids))
+        .order_by(Usage.day)
+    ):
+        usage[used.account].append((used.day, used.amount_fen))
+    records = []
+    for row in session.scalars(select(Account).where(Account.id.in_(ids))):
+        records.append(
+            AccountRecord(
+                account_id=row.account_id,
+                utility=Utility(row.utility),
+                customer_class=CustomerClass(row.customer_class),
+                region=row.region,
+                billing_mode=BillingMode(row.billing_mode),
+                tags=frozenset(row.tags.split(";")) if row.tags else frozenset(),
+                state=AccountState(row.state),
+                balance_fen=row.opening_balance_fen,
+                credit_limit_fen=row.credit_limit_fen,
+                bills=tuple(bills[row.id]),
+                payments=tuple(sorted(payments[row.id], key=lambda p: p.sequence)),
+                usage=tuple(usage[row.id]),
+            )
+        )
+    return sorted(records, key=lambda record: record.account_id)
+
+
+def payment_record(key: str, paid_at: datetime, amount_fen: int) -> PaymentRecord:
+    """The engine's record of a stored payment: its Asia/Shanghai day, and its sequence (the
+    UTC instant to the microsecond, then the key) that orders the payments of one day."""
+    moment = read_utc(paid_at)
+    sequence = f"{moment.strftime('%Y-%m-%dT%H:%M:%S.%f')}|{key}"
+    return PaymentRecord(key, local_date(moment), sequence, amount_fen)
