@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 
 from sanbuting.dispatch.sinks import Sink
 from sanbuting.domain import as_utc
-from sanbuting.store.models import OutboxItem
+from sanbuting.store.models import CANCELLED, DEAD, DONE, PENDING, OutboxItem
 
 Recheck: TypeAlias = Callable[[Session, OutboxItem], str | None]
 """Called with the row's transaction before sending: None to send, or why the order no longer
@@ -56,7 +56,6 @@ applies (the row is then 'cancelled' with that reason as its `last_error`)."""
 
 Outcome: TypeAlias = Literal["sent", "cancelled", "retried", "dead"]
 
-PENDING, DONE, CANCELLED, DEAD = "pending", "done", "cancelled", "dead"
 MAX_DELAY = timedelta(hours=1)
 ERROR_LENGTH = 500
 

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from sanbuting.domain import AccountState, Action, as_utc
-from sanbuting.store.models import Account, Company, OutboxItem, StoredAction
+from sanbuting.store.models import CANCELLED, DONE, PENDING, Account, Company, OutboxItem
 
 STATE_AFTER = {
     Action.SUSPEND.value: AccountState.SUSPENDED,
@@ -42,16 +42,51 @@ class StoredState:
         return self.state in CUT_OFF
 
 
-def state_of(*, session: Session, account: Account) -> StoredState:
-    """The account's state after the last state-changing action the store ran (its imported
-    state before any)."""
-    last = session.scalar(
-        select(StoredAction.action)
-        .where(StoredAction.account == account.id, StoredAction.action.in_(list(STATE_AFTER)))
-        .order_by(StoredAction.day.desc(), StoredAction.id.desc())
+def last_state_order(
+    *, session: Session, account: Account, carried_out: bool = False
+) -> OutboxItem | None:
+    """The account's last state-changing order (suspend, disconnect, terminate, reconnect) still
+    standing: pending or done, not cancelled at dispatch nor given up; only the done ones (the
+    field has carried them out) with `carried_out`."""
+    statuses = [DONE] if carried_out else [PENDING, DONE]
+    return session.scalar(
+        select(OutboxItem)
+        .where(
+            OutboxItem.account == account.id,
+            OutboxItem.kind.in_(list(STATE_AFTER)),
+            OutboxItem.status.in_(statuses),
+        )
+        .order_by(OutboxItem.day.desc(), OutboxItem.id.desc())
         .limit(1)
     )
-    return StoredState(STATE_AFTER[last] if last else AccountState(account.state))
+
+
+def state_of(*, session: Session, account: Account, carried_out: bool = False) -> StoredState:
+    """The account's state after its last standing state-changing order (`last_state_order`),
+    its imported state before any. A cut-off cancelled at dispatch (the account paid) never
+    happened, so it does not count; with `carried_out`, neither does an order not yet sent."""
+    last = last_state_order(session=session, account=account, carried_out=carried_out)
+    return StoredState(STATE_AFTER[last.kind] if last else AccountState(account.state))
+
+
+def cancel_pending_cut_off(*, session: Session, account: Account, now: datetime, key: str) -> bool:
+    """A payment (`key`) that cleared the arrears cancels the account's cut-off order not sent
+    yet, so that it is neither carried out nor followed by a needless reconnection. A row a
+    dispatcher holds is skipped: its re-check, waiting for this payment's account lock, sees
+    the arrears at 0 and cancels it. True if an order was cancelled here."""
+    last = last_state_order(session=session, account=account)
+    if last is None or last.status != PENDING or STATE_AFTER[last.kind] not in CUT_OFF:
+        return False
+    claimed = session.scalar(
+        select(OutboxItem)
+        .where(OutboxItem.id == last.id, OutboxItem.status == PENDING)
+        .with_for_update(skip_locked=True)
+    )
+    if claimed is None:
+        return False
+    claimed.status, claimed.done_at = CANCELLED, as_utc(now)
+    claimed.last_error = f"cancelled before dispatch: payment {key} cleared the arrears"
+    return True
 
 
 def order_key(company: str, action: str, account_id: str, day: date, bill_id: str = "") -> str:

@@ -5,6 +5,8 @@ read, or after the run, and before the order is dispatched. So an enforcement or
 a suspension, a cut-off, a termination) is checked again at dispatch against the ledger, booked
 with every payment received so far: an account whose arrears are now 0 (prepaid: whose
 balance is back above its floor) is not cut off, and the order is cancelled with the reason.
+A reconnection is sent only to an account that is cut off in the field (its cut-off was
+carried out, or it came in cut off): one whose cut-off was cancelled is connected already.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from sanbuting.domain import Action, BillingMode, local_date, read_utc
 from sanbuting.ledger.service import arrears, balances, book_accounts
+from sanbuting.payments.orders import state_of
 from sanbuting.policy import Policy
 from sanbuting.rules import load_ruleset
 from sanbuting.store.models import Account, Company, OutboxItem, Payment
@@ -44,6 +47,8 @@ def recheck_order(
     *, session: Session, item: OutboxItem, policies: Sequence[Policy], now: datetime
 ) -> str | None:
     """None when the order still stands; otherwise why it is cancelled."""
+    if item.kind == Action.RECONNECT.value and item.account is not None:
+        return _recheck_reconnect(session, item.account)
     if item.kind not in ENFORCEMENT or item.account is None or item.day is None:
         return None
     account = session.get(Account, item.account, with_for_update=True)
@@ -70,6 +75,18 @@ def recheck_order(
     if owed == 0:
         return f"arrears are 0 on {day} (paid after the order was decided)"
     return None
+
+
+def _recheck_reconnect(session: Session, account_id: int) -> str | None:
+    """A reconnection stands only if the account is cut off in the field: its last
+    state-changing order carried out cut it off (or it was imported cut off). One whose cut-off
+    was cancelled (the customer paid before it was sent) is connected already."""
+    account = session.get(Account, account_id, with_for_update=True)
+    assert account is not None
+    field = state_of(session=session, account=account, carried_out=True)
+    if field.cut_off:
+        return None
+    return f"the account is not cut off (its state is {field.state.value}): nothing to reconnect"
 
 
 def _last_paid(session: Session, account: Account) -> date | None:

@@ -1,6 +1,7 @@
 """Posting a payment: idempotent by the client's key, allocated as the contract says, booked
 into the ledger at once, and a reconnection order queued the moment it clears the arrears of
-an account that is cut off (not at the next nightly run).
+an account that is cut off (not at the next nightly run). A cut-off ordered but not yet sent
+is cancelled instead: the account was never cut off, so there is nothing to reconnect.
 
 `post_payment` locks the account's row (`FOR UPDATE` on PostgreSQL; SQLite transactions take
 the single write lock when they begin), so payments of one account are posted one at a time.
@@ -24,7 +25,7 @@ from sanbuting.engine.relief import relief_for
 from sanbuting.errors import SanbutingError
 from sanbuting.ledger.entries import Entry, account_entries
 from sanbuting.ledger.service import book_records, entries_arrears
-from sanbuting.payments.orders import queue_reconnect, state_of
+from sanbuting.payments.orders import cancel_pending_cut_off, queue_reconnect, state_of
 from sanbuting.policy import Policy
 from sanbuting.rules import load_ruleset
 from sanbuting.store.import_rows import payment_content
@@ -137,10 +138,17 @@ def post_payment(
     after = entries_arrears(entries, with_payment, day)
     parts, credit = _allocation(entries, f"pay:{payment.key}", with_payment)
     queued = False
-    if before > 0 and after == 0 and state_of(session=session, account=account).cut_off:
-        queued = queue_reconnect(
-            session=session, company=company, account=account, day=day, now=now, key=payment.key
-        )
+    if before > 0 and after == 0:
+        cancel_pending_cut_off(session=session, account=account, now=now, key=payment.key)
+        if state_of(session=session, account=account, carried_out=True).cut_off:
+            queued = queue_reconnect(
+                session=session,
+                company=company,
+                account=account,
+                day=day,
+                now=now,
+                key=payment.key,
+            )
     result = PaymentResult(
         key=payment.key,
         account_id=account.account_id,

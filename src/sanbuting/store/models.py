@@ -140,6 +140,11 @@ class LedgerLine(Base):
     bill: Mapped[int | None] = mapped_column(ForeignKey("bills.id"))
 
 
+PENDING, DONE, CANCELLED, DEAD = "pending", "done", "cancelled", "dead"
+"""An outbox row's status: waiting to be sent; sent; found no longer to apply (the account
+paid); given up after its attempts."""
+
+
 class OutboxItem(Base):
     """A side effect (a notice, a cut-off or reconnection order, an SMS) to send; `key` lets a
     receiver deduplicate and keeps the same order from being queued twice."""
