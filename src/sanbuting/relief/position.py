@@ -30,6 +30,7 @@ from sanbuting.policy.model import AccountFacts
 from sanbuting.policy.select import waivers_for_bill
 from sanbuting.relief.policies import active_policies
 from sanbuting.rules import load_ruleset
+from sanbuting.store.database import write_aside
 from sanbuting.store.models import Account, Bill, Company, LedgerLine, Posting
 
 
@@ -124,15 +125,21 @@ def account_position(
     assert company is not None
     booked = session.scalar(select(Account.booked_through).where(Account.id == account.id))
     if booked is None or booked < on:  # every writer books what it adds: only days are new
-        session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
-        book_accounts(
-            session=session,
-            company=company,
-            accounts=[account.id],
-            policies=chosen,
-            now=now or datetime.now(tz=UTC),
-            through=on,
-        )
+
+        def book(side: Session) -> None:
+            side.execute(select(Account.id).where(Account.id == account.id).with_for_update())
+            owner = side.get(Company, account.company_id)
+            assert owner is not None
+            book_accounts(
+                session=side,
+                company=owner,
+                accounts=[account.id],
+                policies=chosen,
+                now=now or datetime.now(tz=UTC),
+                through=on,
+            )
+
+        write_aside(session, book)  # a read-only request books in a transaction of its own
     owed = arrears(session=session, account=account, on=on)
     held = -balances(session=session, account=account.id, on=on).get("credit", 0)
     stored = state_of(session=session, account=account)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from sanbuting.domain import as_utc, mask_phone
 from sanbuting.errors import SanbutingError
+from sanbuting.store.database import write_aside
 from sanbuting.store.models import Company
 from sanbuting.store.web_models import AuditEntry, Staff
 from sanbuting.web.problems import Conflict, Unauthorized
@@ -128,9 +129,13 @@ def audit(
         detail=json.dumps(_scrub(detail), ensure_ascii=False, sort_keys=True, default=str),
         at=as_utc(now),
     )
-    session.add(entry)
-    session.flush()
-    return entry
+
+    def write(side: Session) -> AuditEntry:
+        side.add(entry)
+        side.flush()
+        return entry
+
+    return write_aside(session, write)  # a read-only request's entry is kept on its own
 
 
 def _masked(text: str) -> str:

@@ -4,7 +4,8 @@ engine with the settings each backend needs, and sessions."""
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,6 +44,56 @@ def make_engine(url: str | None = None) -> Engine:
 
 def sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+WRITER = "sanbuting.writer"
+"""`Session.info` key: on a read-only session, the sessions `write_aside` writes with."""
+T = TypeVar("T")
+
+
+def read_sessions(url: str, writer: sessionmaker[Session]) -> sessionmaker[Session] | None:
+    """Sessions for requests that only read, or None where the writer's serve as well.
+
+    SQLite has one writer at a time, and `make_engine` begins every transaction by taking that
+    lock (`BEGIN IMMEDIATE`), so a bill page would wait behind every payment. These sessions
+    begin a plain deferred transaction instead, a consistent snapshot that in WAL mode neither
+    waits for writers nor holds them up; the connection is `query_only`, so a write slipped
+    into a read path fails at once in every test instead of under load. What such a request
+    must write (a session's last-seen time, an audit entry, booking the ledger through today)
+    goes through `write_aside`. PostgreSQL's readers never wait for writers: None."""
+    if not url.startswith("sqlite"):
+        return None
+    engine = create_engine(url, connect_args={"timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _read_only(connection: Any, _record: object) -> None:
+        connection.isolation_level = None
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")  # as the writer left it; set if it did not
+        cursor.execute("PRAGMA query_only = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _deferred_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return sessionmaker(engine, expire_on_commit=False, info={WRITER: writer})
+
+
+def write_aside(session: Session, work: Callable[[Session], T]) -> T:
+    """Run `work` with a session that may write: `session` itself, or for a read-only session
+    (`read_sessions`) a short write transaction of its own, committed before this returns;
+    the read-only session's snapshot is ended, so that its next read sees what was written.
+    Objects loaded by the read-only session must not be changed (it cannot flush): `work`
+    writes through its own session."""
+    writer: sessionmaker[Session] | None = session.info.get(WRITER)
+    if writer is None:
+        return work(session)
+    with writer.begin() as side:
+        result = work(side)
+    session.commit()
+    return result
 
 
 BULK_TABLES = ("accounts", "bills", "payments", "usage", "postings", "ledger_lines")

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from sanbuting import __version__
 from sanbuting.errors import SanbutingError
-from sanbuting.store.database import make_engine, sessions
+from sanbuting.store.database import make_engine, read_sessions, sessions
 from sanbuting.web import problems
 from sanbuting.web.pages import render
 from sanbuting.web.security import Limits, security_headers
@@ -46,6 +46,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions(engine)
+    app.state.read_sessions = read_sessions(settings.database_url, app.state.sessions)
     app.state.limits = Limits(settings.sign_ins_per_minute, settings.codes_per_hour)
     app.middleware("http")(security_headers(settings.secure_cookies))
     problems.install(app)

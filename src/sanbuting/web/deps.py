@@ -4,16 +4,17 @@ bearer token (API). Sessions expire when idle."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from sanbuting.domain import read_utc
+from sanbuting.store.database import write_aside
 from sanbuting.store.web_models import Customer, Staff, WebSession
 from sanbuting.web.problems import Forbidden, Unauthorized
 from sanbuting.web.security import SESSION_COOKIE, token_hash
@@ -32,8 +33,29 @@ def settings(request: Request) -> WebSettings:
     return configured
 
 
+WRITES = "sanbuting_writes"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def writes(endpoint: F) -> F:
+    """Mark a GET route that writes in its request's transaction (a payment provider's return
+    address posts the payment): it gets a session that may write, as other methods do."""
+    setattr(endpoint, WRITES, True)
+    return endpoint
+
+
 def db(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed if the handler returns, rolled back if not."""
+    """One transaction per request: committed if the handler returns, rolled back if not. A
+    GET or HEAD only reads (unless marked `writes`): where the store has read-only sessions
+    (SQLite) it gets one, which neither waits for writers nor holds them up, and writes what it
+    must with `write_aside`."""
+    readers: sessionmaker[Session] | None = request.app.state.read_sessions
+    endpoint = request.scope.get("endpoint")
+    reads = request.method in ("GET", "HEAD") and not getattr(endpoint, WRITES, False)
+    if readers is not None and reads:
+        with readers() as session:
+            yield session
+        return
     with request.app.state.sessions.begin() as session:
         yield session
 
@@ -67,11 +89,13 @@ def caller(request: Request, session: DB, config: Settings) -> Caller | None:
     if web is None:
         return None
     moment = now()
+    one = WebSession.id == web.id
     if read_utc(web.last_seen_at) + timedelta(minutes=config.session_idle_minutes) < moment:
-        session.delete(web)
+        write_aside(session, lambda side: side.execute(delete(WebSession).where(one)))
         return None
-    if read_utc(web.last_seen_at) + TOUCH_EVERY < moment:
-        web.last_seen_at = moment  # at most once a minute: a read stays a read
+    if read_utc(web.last_seen_at) + TOUCH_EVERY < moment:  # at most once a minute
+        touch = update(WebSession).where(one).values(last_seen_at=moment)
+        write_aside(session, lambda side: side.execute(touch))
     customer = session.get(Customer, web.customer_id) if web.customer_id else None
     staff = session.get(Staff, web.staff_id) if web.staff_id else None
     if staff is not None and not staff.active:

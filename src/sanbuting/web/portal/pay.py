@@ -19,7 +19,7 @@ from sanbuting.errors import SanbutingError
 from sanbuting.relief.status import account_position
 from sanbuting.store.models import Account
 from sanbuting.store.web_models import CheckoutOrder, Customer
-from sanbuting.web.deps import DB, SignedInCustomer
+from sanbuting.web.deps import DB, SignedInCustomer, writes
 from sanbuting.web.portal.common import (
     CsrfToken,
     FormShort,
@@ -134,6 +134,7 @@ def pay(
 
 
 @router.get("/accounts/{account_id}/paid/{number}")
+@writes  # the provider's return posts the payment if no notification came
 def paid(
     request: Request,
     account_id: AccountId,

@@ -17,7 +17,7 @@ from sanbuting.errors import SanbutingError
 from sanbuting.relief.status import account_position
 from sanbuting.store.models import Account
 from sanbuting.store.web_models import CheckoutOrder
-from sanbuting.web.deps import DB, MaybeCaller
+from sanbuting.web.deps import DB, MaybeCaller, writes
 from sanbuting.web.portal.common import (
     CsrfToken,
     FormShort,
@@ -184,6 +184,7 @@ def _quick_order(session: Session, number: str) -> CheckoutOrder:
 
 
 @router.get("/quickpay/paid/{number}")
+@writes  # the provider's return posts the payment if no notification came
 def quickpay_paid(request: Request, number: OrderNumber, session: DB, who: MaybeCaller) -> Response:
     order = _quick_order(session, number)
     account = session.get(Account, order.account)
