@@ -601,19 +601,25 @@ def log_counts(log: Path, start: int) -> tuple[Counter[str], int]:
     return counts, len(content)
 
 
-def settle(base: str, quiet: float) -> None:
-    """Wait until the server answers /healthz (a synchronous route: it needs a free thread)
-    twice in a row within `quiet` seconds: its queue has drained."""
-    deadline, prompt = time.monotonic() + 120, 0
+def settle(base: str, quiet: float, token: str) -> None:
+    """Wait (at most 3 minutes) until the server answers a request that reads the store (GET
+    /api/v1/me/accounts) with success twice in a row within `quiet` seconds: what it had
+    queued has drained and the store is not locked."""
+    deadline, prompt = time.monotonic() + 180, 0
     while time.monotonic() < deadline and prompt < 2:
         began = time.perf_counter()
         try:
-            httpx.get(f"{base}/healthz", timeout=30)
+            answer = httpx.get(
+                f"{base}/api/v1/me/accounts",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=90,
+            )
         except httpx.HTTPError:
             prompt = 0
             time.sleep(1)
             continue
-        prompt = prompt + 1 if time.perf_counter() - began < quiet else 0
+        fast = answer.status_code == 200 and time.perf_counter() - began < quiet
+        prompt = prompt + 1 if fast else 0
         time.sleep(0.2 if prompt else 1)
 
 
@@ -625,6 +631,7 @@ def measured(
     action: Callable[[], None],
     run: Run,
     quiet: float,
+    token: str,
 ) -> int:
     """Run `action`, then wait for the server to drain what it still had queued; the CPU the
     client and the server used, the load, and what the server logged meanwhile."""
@@ -634,7 +641,7 @@ def measured(
     run.client_cpu = time.process_time() - client0
     run.load_after = load()
     began = time.perf_counter()
-    settle(base, quiet)
+    settle(base, quiet, token)
     run.drain = time.perf_counter() - began
     run.server_cpu = tree_cpu_seconds(pid) - server0
     run.log_lines, offset = log_counts(log, offset)
@@ -750,7 +757,7 @@ def main() -> None:
                 action = lambda run=run: asyncio.run(  # noqa: E731
                     baseline(base, run, customers, args)
                 )
-                offset = measured(base, pid, log, offset, action, run, 1.0)
+                offset = measured(base, pid, log, offset, action, run, 1.0, customers[0].token)
                 base_p50[target] = quantile(sorted(run.latencies), 0.5) if run.latencies else 0
                 print(report(run, None), flush=True)
             quiet = max(0.2, 5 * min(base_p50.values()))
@@ -758,7 +765,9 @@ def main() -> None:
                 for rate in rates:
                     run = Run(target, rate)
                     action = lambda run=run: asyncio.run(drive(base, run, customers, args))  # noqa: E731
-                    offset = measured(base, pid, log, offset, action, run, quiet)
+                    offset = measured(
+                        base, pid, log, offset, action, run, quiet, customers[0].token
+                    )
                     print(report(run, base_p50[target]), flush=True)
                     if overloaded(run) and not args.all_rates:
                         print(f"{target:<6} higher rates skipped: overloaded at {rate:g}/s")
