@@ -314,6 +314,7 @@ def test_an_agent_works_an_application_of_their_company_only(
     )
     shown = client.get(f"/console/applications/{power_number}")
     assert "已派单" in shown.text and 'data-status="accepted"' in shown.text
+    assert "工作人员 power-agent — 已派单" in shown.text and "staff:" not in shown.text
     rows = audit_rows(engine, "power-agent")
     assert ("work_application", power_number, {"after": "accepted", "before": "submitted"}) in rows
     assert ("view_application", power_number, {}) in rows

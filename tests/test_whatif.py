@@ -68,6 +68,10 @@ UPLOADED = """
         window: {start: 2020-02-01, end: 2020-03-01}
 """
 ON = date(2020, 1, 25)
+POWER, GAS = (
+    "供電企業 power utility",
+    "燃氣經營企業 gas company",
+)  # the default names (store.companies)
 
 
 def dedent(text: str) -> str:
@@ -118,8 +122,12 @@ def test_the_figures_of_an_uploaded_set_against_the_active_one(engine: Engine) -
         date(2020, 2, 29),
     )
     assert result.companies == (
-        CompanyWindow("gas", "gas", date(2020, 1, 20), date(2020, 2, 29), ON, clipped=False),
-        CompanyWindow("power", "power", date(2020, 1, 20), date(2020, 2, 29), ON, clipped=False),
+        CompanyWindow(
+            "gas", "gas", date(2020, 1, 20), date(2020, 2, 29), ON, clipped=False, name=GAS
+        ),
+        CompanyWindow(
+            "power", "power", date(2020, 1, 20), date(2020, 2, 29), ON, clipped=False, name=POWER
+        ),
     )
     gas, power = result.utilities
     # Gas: S1 is in no uploaded scope (power only); its notice would come on 03-04.
@@ -165,7 +173,13 @@ def test_a_window_before_the_origin_is_clipped_or_empty(engine: Engine) -> None:
     # Counted 01-01 (the origin) to 01-20; arrears read on the last counted day.
     assert result.companies == (
         CompanyWindow(
-            "power", "power", date(2020, 1, 1), date(2020, 1, 20), date(2020, 1, 20), True
+            "power",
+            "power",
+            date(2020, 1, 1),
+            date(2020, 1, 20),
+            date(2020, 1, 20),
+            True,
+            POWER,
         ),
     )
     (power,) = result.utilities
@@ -188,7 +202,7 @@ def test_a_window_before_the_origin_is_clipped_or_empty(engine: Engine) -> None:
             file_name="before.yaml",
             on=ON,
         )
-    assert result.companies == (CompanyWindow("power", "power", None, None, None, True),)
+    assert result.companies == (CompanyWindow("power", "power", None, None, None, True, POWER),)
     assert result.utilities == (UtilityFigures("power", accounts=4, touched=4),)
 
 

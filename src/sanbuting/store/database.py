@@ -17,14 +17,16 @@ def database_url() -> str:
     return os.environ.get("SANBUTING_DATABASE_URL", DEFAULT_URL)
 
 
-def make_engine(url: str | None = None) -> Engine:
+def make_engine(url: str | None = None, connections: int | None = None) -> Engine:
     """An engine for `url`. SQLite gets foreign keys on, WAL, a busy timeout, and transactions
     that take the write lock when they begin (`BEGIN IMMEDIATE`): SQLite has one writer, and a
     transaction that read first and writes later could otherwise fail at once instead of
-    waiting its turn. PostgreSQL needs none of this (the services lock the rows they change)."""
+    waiting its turn. PostgreSQL needs none of this (the services lock the rows they change).
+    `connections` sizes the pool (a server's threads); SQLAlchemy's default otherwise."""
     url = url or database_url()
+    pool: dict[str, Any] = {} if connections is None else _pool(connections)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 60})
+        engine = create_engine(url, connect_args={"timeout": 60}, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection: Any, _record: object) -> None:
@@ -39,7 +41,11 @@ def make_engine(url: str | None = None) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
+
+
+def _pool(connections: int) -> dict[str, Any]:
+    return {"pool_size": connections, "max_overflow": 0, "pool_timeout": 60}
 
 
 def sessions(engine: Engine) -> sessionmaker[Session]:
@@ -51,7 +57,9 @@ WRITER = "sanbuting.writer"
 T = TypeVar("T")
 
 
-def read_sessions(url: str, writer: sessionmaker[Session]) -> sessionmaker[Session] | None:
+def read_sessions(
+    url: str, writer: sessionmaker[Session], connections: int | None = None
+) -> sessionmaker[Session] | None:
     """Sessions for requests that only read, or None where the writer's serve as well.
 
     SQLite has one writer at a time, and `make_engine` begins every transaction by taking that
@@ -63,7 +71,8 @@ def read_sessions(url: str, writer: sessionmaker[Session]) -> sessionmaker[Sessi
     goes through `write_aside`. PostgreSQL's readers never wait for writers: None."""
     if not url.startswith("sqlite"):
         return None
-    engine = create_engine(url, connect_args={"timeout": 60})
+    pool: dict[str, Any] = {} if connections is None else _pool(connections)
+    engine = create_engine(url, connect_args={"timeout": 60}, **pool)
 
     @event.listens_for(engine, "connect")
     def _read_only(connection: Any, _record: object) -> None:

@@ -42,11 +42,13 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.database_connections)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions(engine)
-    app.state.read_sessions = read_sessions(settings.database_url, app.state.sessions)
+    app.state.read_sessions = read_sessions(
+        settings.database_url, app.state.sessions, settings.database_connections
+    )
     app.state.limits = Limits(settings.sign_ins_per_minute, settings.codes_per_hour)
     app.middleware("http")(security_headers(settings.secure_cookies))
     problems.install(app)

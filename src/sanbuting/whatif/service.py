@@ -79,6 +79,8 @@ class CompanyWindow:
     arrears_on: date | None
     clipped: bool
     """The window starts before the company's origin: counted from the origin."""
+    name: str = ""
+    """The company's name, as staff read it (`company` is its code)."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,9 @@ def _company(
     touched = accounts.filter(in_scope)["account_id"]
     figures = UtilityFigures(company.utility, accounts=accounts.height, touched=touched.len())
     if last_day < origin or accounts.height == 0:
-        window = CompanyWindow(company.code, company.utility, None, None, None, first_day < origin)
+        window = CompanyWindow(
+            company.code, company.utility, None, None, None, first_day < origin, company.name
+        )
         return window, figures
     first = max(first_day, origin)
     arrears_on = min(max(on, origin), last_day)
@@ -170,7 +174,13 @@ def _company(
         waived_with_fen=int(with_new.fees["waived_fen"].sum() or 0),
     )
     window = CompanyWindow(
-        company.code, company.utility, first, last_day, arrears_on, first_day < origin
+        company.code,
+        company.utility,
+        first,
+        last_day,
+        arrears_on,
+        first_day < origin,
+        company.name,
     )
     return window, figures
 

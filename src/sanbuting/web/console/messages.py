@@ -90,6 +90,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "console.order.status": ("状态", "Status"),
     "console.order.key": ("编号", "Key"),
     "console.queue.title": ("业务工单", "Applications queue"),
+    "console.history.by_customer": ("客户", "the customer"),
+    "console.history.by_staff": ("工作人员 {name}", "staff member {name}"),
     "console.queue.filter": ("筛选", "Filter"),
     "console.queue.number": ("申请编号", "Number"),
     "console.queue.business": ("业务", "Business"),
