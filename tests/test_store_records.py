@@ -3,7 +3,8 @@
 `accounts_from_frames(*load_frames(...))` builds (the daily run's fast path), for a generated
 dataset with payments posted at odd instants (same day, same second, microseconds, keys that
 sort before and after); and `entries_arrears` over an account's derived entries equals the
-ledger's `arrears` once booked, for every account on several days."""
+ledger's `arrears` once booked, for every account on several days, as do the arrears and
+balance an account's position tells (the portal's and the API's figures)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ from sanbuting.cli import app
 from sanbuting.engine.relief import relief_for
 from sanbuting.engine.simulate import accounts_from_frames
 from sanbuting.ledger.entries import account_entries
-from sanbuting.ledger.service import arrears, entries_arrears
+from sanbuting.ledger.service import arrears, balances, entries_arrears
 from sanbuting.payments.service import PaymentIn, post_payment
+from sanbuting.relief.position import account_position
 from sanbuting.rules import load_ruleset
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.frames import load_frames
@@ -134,6 +136,15 @@ def test_row_records_equal_frame_records_and_arrears_agree(url: str) -> None:
                     expected = arrears(session=session, account=account, on=day)
                     assert entries_arrears(entries, record, day) == expected, (record, day)
                     compared += expected > 0
+                # The position's figures, on these days and on each bill's due date (the day
+                # before its principal counts as arrears).
+                for day in sorted({*DAYS, *(bill.due_on for bill in record.bills)}):
+                    told = account_position(session=session, account=account, on=day)
+                    credit = balances(session=session, account=account.id, on=day).get("credit", 0)
+                    assert (told.arrears_fen, told.balance_fen) == (
+                        arrears(session=session, account=account, on=day),
+                        -credit,
+                    ), (record.account_id, day)
             assert compared > 20  # the comparison saw real arrears, not only zeros
     finally:
         engine.dispose()

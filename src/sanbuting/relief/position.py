@@ -23,7 +23,7 @@ from sanbuting.domain import AccountState, BillingMode, CustomerClass, Utility
 from sanbuting.fees import compute_late_fee, rates_for
 from sanbuting.fees.explain import FeeQuestion, describe
 from sanbuting.fees.latefee import LateFee, Rates
-from sanbuting.ledger.service import arrears, balances, book_accounts
+from sanbuting.ledger.service import book_accounts
 from sanbuting.payments.orders import state_of
 from sanbuting.policy import Policy
 from sanbuting.policy.model import AccountFacts
@@ -140,17 +140,27 @@ def account_position(
             )
 
         write_aside(session, book)  # a read-only request books in a transaction of its own
-    owed = arrears(session=session, account=account, on=on)
-    held = -balances(session=session, account=account.id, on=on).get("credit", 0)
+    rows = _ledger(session, account, on)
+    credit = sum(amount for _, _, book, _, amount in rows if book == "credit")
+    prepaid = account.billing_mode == BillingMode.PREPAID.value
+    owed = max(0, credit) if prepaid else _overdue(rows, on)
+    held = -credit
     stored = state_of(session=session, account=account)
     bills: tuple[BillLine, ...] = ()
-    if account.billing_mode == BillingMode.PREPAID.value:
+    if prepaid:
         due = owed
     else:
         ruleset = load_ruleset(company.ruleset)
         klass = CustomerClass(account.customer_class)
         bills = _bills(
-            session, account, on, rates_for(ruleset, klass), ruleset.name, facts_of(account), chosen
+            session,
+            account,
+            on,
+            rows,
+            rates_for(ruleset, klass),
+            ruleset.name,
+            facts_of(account),
+            chosen,
         )
         due = sum(b.due_fen for b in bills)
     return Position(
@@ -167,10 +177,44 @@ def account_position(
     )
 
 
+LedgerRow = tuple[int | None, date | None, str, date, int]
+"""An account's ledger summed by (bill, the bill's due date, book, day)."""
+
+
+def _ledger(session: Session, account: Account, on: date) -> list[LedgerRow]:
+    """The account's ledger through `on` in one query: what arrears, the balance and each
+    bill's principal and fee are read from (`ledger.service.arrears` and `balances` give the
+    same figures, one query each)."""
+    rows = session.execute(
+        select(
+            LedgerLine.bill,
+            Bill.due_on,
+            LedgerLine.book,
+            Posting.effective_on,
+            func.sum(LedgerLine.amount_fen),
+        )
+        .join(Posting, Posting.id == LedgerLine.posting)
+        .outerjoin(Bill, Bill.id == LedgerLine.bill)
+        .where(Posting.account == account.id, Posting.effective_on <= on)
+        .group_by(LedgerLine.bill, Bill.due_on, LedgerLine.book, Posting.effective_on)
+    ).all()
+    return [(bill, due, book, day, int(total or 0)) for bill, due, book, day, total in rows]
+
+
+def _overdue(rows: Sequence[LedgerRow], on: date) -> int:
+    """The contract's postpaid arrears: principal of bills past due plus finalized fees."""
+    return sum(
+        amount
+        for _, due, book, _, amount in rows
+        if book == "fee" or (book == "principal" and due is not None and due < on)
+    )
+
+
 def _bills(
     session: Session,
     account: Account,
     on: date,
+    rows: Sequence[LedgerRow],
     rates: Rates,
     ruleset: str,
     facts: AccountFacts,
@@ -181,28 +225,15 @@ def _bills(
         .where(Bill.account == account.id, Bill.issued_on <= on)
         .order_by(Bill.due_on.desc(), Bill.issued_on.desc(), Bill.bill_id.desc())
     ).all()
-    rows = session.execute(
-        select(
-            LedgerLine.bill, LedgerLine.book, Posting.effective_on, func.sum(LedgerLine.amount_fen)
-        )
-        .join(Posting, Posting.id == LedgerLine.posting)
-        .where(
-            Posting.account == account.id,
-            Posting.effective_on <= on,
-            LedgerLine.book.in_(("principal", "fee")),
-            LedgerLine.bill.is_not(None),
-        )
-        .group_by(LedgerLine.bill, LedgerLine.book, Posting.effective_on)
-    ).all()
-    principal: dict[int, dict[date, int]] = defaultdict(dict)
+    principal: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     fees: dict[int, int] = defaultdict(int)
-    for bill_pk, book, day, amount in rows:
+    for bill_pk, _, book, day, amount in rows:
         if bill_pk is None:
             continue
         if book == "principal":
-            principal[bill_pk][day] = int(amount or 0)
-        else:
-            fees[bill_pk] += int(amount or 0)
+            principal[bill_pk][day] += amount
+        elif book == "fee":
+            fees[bill_pk] += amount
     return tuple(
         _bill_line(bill, principal[bill.id], fees[bill.id], on, rates, ruleset, facts, policies)
         for bill in bills

@@ -24,7 +24,7 @@ def make_engine(url: str | None = None, connections: int | None = None) -> Engin
     waiting its turn. PostgreSQL needs none of this (the services lock the rows they change).
     `connections` sizes the pool (a server's threads); SQLAlchemy's default otherwise."""
     url = url or database_url()
-    pool: dict[str, Any] = {} if connections is None else _pool(connections)
+    pool = _pool(url, connections)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 60}, **pool)
 
@@ -44,7 +44,14 @@ def make_engine(url: str | None = None, connections: int | None = None) -> Engin
     return create_engine(url, pool_pre_ping=True, **pool)
 
 
-def _pool(connections: int) -> dict[str, Any]:
+def _in_memory(url: str) -> bool:
+    return url.startswith("sqlite") and (":memory:" in url or url.rstrip("/") == "sqlite:")
+
+
+def _pool(url: str, connections: int | None) -> dict[str, Any]:
+    """A pool of `connections` (an in-memory SQLite database has one connection, no pool)."""
+    if connections is None or _in_memory(url):
+        return {}
     return {"pool_size": connections, "max_overflow": 0, "pool_timeout": 60}
 
 
@@ -69,10 +76,9 @@ def read_sessions(
     into a read path fails at once in every test instead of under load. What such a request
     must write (a session's last-seen time, an audit entry, booking the ledger through today)
     goes through `write_aside`. PostgreSQL's readers never wait for writers: None."""
-    if not url.startswith("sqlite"):
-        return None
-    pool: dict[str, Any] = {} if connections is None else _pool(connections)
-    engine = create_engine(url, connect_args={"timeout": 60}, **pool)
+    if not url.startswith("sqlite") or _in_memory(url):
+        return None  # (another connection to an in-memory database is another database)
+    engine = create_engine(url, connect_args={"timeout": 60}, **_pool(url, connections))
 
     @event.listens_for(engine, "connect")
     def _read_only(connection: Any, _record: object) -> None:
