@@ -52,7 +52,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from typing import Protocol
@@ -63,7 +63,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sanbuting.domain import SHANGHAI, parse_date
+from sanbuting.domain import parse_date
 from sanbuting.generate import GenerateRequest, generate
 from sanbuting.store.database import make_engine
 from sanbuting.store.demo import seed_demo
@@ -71,6 +71,7 @@ from sanbuting.store.models import Account, Bill, OutboxItem
 from sanbuting.store.web_models import Holder
 from sanbuting.web import deps
 from sanbuting.web.app import create_app
+from sanbuting.web.serving import business_clock
 from sanbuting.web.settings import WebSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,16 +90,6 @@ IDLE_REUSE = 2.0
 
 
 # ---- the server side (imported by uvicorn in the subprocess) ---------------------------------
-
-
-def business_clock(today: date) -> Callable[[], datetime]:
-    """`today` at the real time of day in Asia/Shanghai (as `sanbuting serve --today`)."""
-
-    def now() -> datetime:
-        real = datetime.now(tz=SHANGHAI)
-        return datetime.combine(today, real.timetz()).astimezone(UTC)
-
-    return now
 
 
 class InFlight:
@@ -273,6 +264,8 @@ def server(url: str, args: argparse.Namespace, log: Path) -> Iterator[tuple[str,
         "--log-level",
         "warning",
         "--no-access-log",
+        "--http",
+        "sanbuting.web.serving:NoDelayH11Protocol",
     ]
     with log.open("w") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -84,9 +84,7 @@ def test_a_read_only_session_refuses_writes(client: TestClient) -> None:
         session.execute(text("UPDATE accounts SET region = region"))
 
 
-def test_a_read_books_through_a_later_day_aside(
-    world: World, client: TestClient
-) -> None:
+def test_a_read_books_through_a_later_day_aside(world: World, client: TestClient) -> None:
     later = datetime(2020, 3, 20, 4, 0, tzinfo=UTC)
     client.app.dependency_overrides[deps.now] = lambda: later  # type: ignore[attr-defined]
     answer = client.get("/api/v1/accounts/P1", headers=world.auth("alice"))

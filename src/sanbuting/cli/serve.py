@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+import os
 from typing import Annotated
 
 import typer
 import uvicorn
 
 from sanbuting.cli.app import app
-from sanbuting.domain import SHANGHAI, parse_date
-from sanbuting.web import deps
-from sanbuting.web.app import create_app
+from sanbuting.domain import parse_date
+from sanbuting.web.serving import TODAY_ENV, NoDelayH11Protocol, served_app
 from sanbuting.web.settings import WebSettings
-
-
-def business_clock(today: date) -> Callable[[], datetime]:
-    """A clock on `today` at the real time of day (Asia/Shanghai): the pages show a stored
-    quarter as if it were now, while codes and sessions still expire in real time."""
-
-    def now() -> datetime:
-        real = datetime.now(tz=SHANGHAI)
-        moment = datetime.combine(today, real.timetz())
-        return moment.astimezone(UTC)
-
-    return now
 
 
 @app.command("serve")
@@ -39,11 +25,37 @@ def serve_command(
         str | None,
         typer.Option(help="Business day to show (default: the real date), e.g. 2020-03-10."),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker processes (one per core for throughput; set SANBUTING_SECRET_KEY so "
+            "that they share sessions).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the customer portal (/), the staff console (/console) and the API (/docs) over
     the store (SANBUTING_DATABASE_URL)."""
-    settings = WebSettings(demo=demo) if demo else WebSettings()
-    web = create_app(settings)
     if today is not None:
-        web.dependency_overrides[deps.now] = business_clock(parse_date(today))
-    uvicorn.run(web, host=host, port=port, log_level="info")
+        parse_date(today)  # refused here, not in every worker
+    if workers == 1:
+        settings = WebSettings(demo=demo) if demo else WebSettings()
+        web = served_app(settings, today)
+        uvicorn.run(web, host=host, port=port, log_level="info", http=NoDelayH11Protocol)
+        return
+    if "SANBUTING_SECRET_KEY" not in os.environ:
+        typer.echo("note: SANBUTING_SECRET_KEY is not set: each worker signs its own sessions")
+    if demo:
+        os.environ["SANBUTING_DEMO"] = "true"
+    if today is not None:
+        os.environ[TODAY_ENV] = today
+    uvicorn.run(
+        "sanbuting.web.serving:served_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        http=NoDelayH11Protocol,
+    )

@@ -15,6 +15,7 @@ from sanbuting import __version__
 from sanbuting.errors import SanbutingError
 from sanbuting.store.database import make_engine, read_sessions, sessions
 from sanbuting.web import problems
+from sanbuting.web.admission import Admission
 from sanbuting.web.pages import render
 from sanbuting.web.security import Limits, security_headers
 from sanbuting.web.settings import WebSettings
@@ -51,6 +52,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     )
     app.state.limits = Limits(settings.sign_ins_per_minute, settings.codes_per_hour)
     app.middleware("http")(security_headers(settings.secure_cookies))
+    app.add_middleware(Admission, limit=settings.database_connections)  # outermost
     problems.install(app)
     _page_errors(app)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), "static")

@@ -24,9 +24,9 @@ class WebSettings(BaseSettings):
     codes_per_hour: int = Field(default=5, ge=1, le=100)
     sign_ins_per_minute: int = Field(default=20, ge=1, le=10_000)
     database_connections: int = Field(default=40, ge=1, le=500)
-    """Database connections a worker process may hold for writing (and as many for reading on
-    SQLite): as many as the threads that run requests (AnyIO's 40), so that no request waits
-    for a connection while a thread is free."""
+    """Requests let into a worker process at once (`web.admission`), and the database
+    connections it may hold for writing (and as many for reading on SQLite): at most the
+    threads that run requests (AnyIO's 40)."""
     demo: bool = False
     """Demo mode: a sandbox SMS inbox page shows the codes sent (never in production)."""
     secure_cookies: bool = False
