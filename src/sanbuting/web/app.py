@@ -17,7 +17,7 @@ from sanbuting.store.database import make_engine, read_sessions, sessions
 from sanbuting.web import problems
 from sanbuting.web.admission import Admission
 from sanbuting.web.pages import render
-from sanbuting.web.security import Limits, security_headers
+from sanbuting.web.security import Limits, SecurityHeaders
 from sanbuting.web.settings import WebSettings
 
 ROUTERS = (
@@ -51,7 +51,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         settings.database_url, app.state.sessions, settings.database_connections
     )
     app.state.limits = Limits(settings.sign_ins_per_minute, settings.codes_per_hour)
-    app.middleware("http")(security_headers(settings.secure_cookies))
+    app.add_middleware(SecurityHeaders, secure_cookies=settings.secure_cookies)
     app.add_middleware(Admission, limit=settings.database_connections)  # outermost
     problems.install(app)
     _page_errors(app)

@@ -6,13 +6,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable
 
 from fastapi import Request, Response
 from limits import RateLimitItemPerHour, RateLimitItemPerMinute, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from pwdlib import PasswordHash
+from starlette.datastructures import MutableHeaders
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sanbuting.web.problems import Forbidden, TooMany
 
@@ -78,28 +80,44 @@ DOCS_CSP = (
 )
 
 
-def security_headers(
-    secure_cookies: bool,
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    """Middleware: security headers on every answer, and a CSRF cookie for every browser."""
+class SecurityHeaders:
+    """ASGI middleware: security headers on every answer, and a CSRF cookie for every browser
+    (the token is `request.state.csrf` for the page to embed). Plain ASGI, not Starlette's
+    `BaseHTTPMiddleware`: that one costs a task group a request and, when a client goes away,
+    cancels the request while its thread still holds a database connection."""
 
-    async def middleware(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        token = request.cookies.get(CSRF_COOKIE) or new_token()
-        request.state.csrf = token
-        response = await call_next(request)
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
-        if request.url.path in ("/docs", "/redoc"):
-            response.headers["Content-Security-Policy"] = DOCS_CSP
-        if CSRF_COOKIE not in request.cookies:
-            response.set_cookie(
-                CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure_cookies
-            )
-        return response
+    def __init__(self, app: ASGIApp, secure_cookies: bool) -> None:
+        self.app, self.secure_cookies = app, secure_cookies
 
-    return middleware
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        present = HTTPConnection(scope).cookies.get(CSRF_COOKIE)
+        token = present or new_token()
+        scope.setdefault("state", {})["csrf"] = token
+        docs = scope["path"] in ("/docs", "/redoc")
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+                if docs:
+                    headers["Content-Security-Policy"] = DOCS_CSP
+                if not present:
+                    headers.append("set-cookie", self._cookie(token))
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+    def _cookie(self, token: str) -> str:
+        carrier = Response()
+        carrier.set_cookie(
+            CSRF_COOKIE, token, httponly=True, samesite="strict", secure=self.secure_cookies
+        )
+        return carrier.headers["set-cookie"]
 
 
 class Limits:
