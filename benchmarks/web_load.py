@@ -42,6 +42,7 @@ import random
 import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -50,7 +51,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -268,7 +269,9 @@ def server(url: str, args: argparse.Namespace, log: Path) -> Iterator[tuple[str,
         "sanbuting.web.serving:NoDelayH11Protocol",
     ]
     with log.open("w") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -285,12 +288,12 @@ def server(url: str, args: argparse.Namespace, log: Path) -> Iterator[tuple[str,
             time.sleep(0.2)
         yield base, process.pid
     finally:
-        process.terminate()
-        try:
+        os.killpg(process.pid, signal.SIGTERM)  # uvicorn and its workers, not uvicorn alone
+        with suppress(subprocess.TimeoutExpired):
             process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # a worker still stuck in a request
+        process.wait()
 
 
 def tree_cpu_seconds(pid: int) -> float:
@@ -731,7 +734,8 @@ def main() -> None:
     rates = [float(r) for r in args.rates.split(",") if r]
     rng = random.Random(args.seed)
     Path(args.work).mkdir(parents=True, exist_ok=True)
-    log = Path(args.work) / "web-load-server.log"
+    log = Path(args.work) / f"web-load-server-{os.getpid()}.log"  # one per run: a server left
+    # over from an earlier run must not write into this one's log
     print(f"web_load: {' '.join(sys.argv[1:]) or '(defaults)'}; {load()}", flush=True)
     with demo_store(args) as url:
         backend = url.split(":", 1)[0]
