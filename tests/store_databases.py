@@ -8,10 +8,13 @@ import os
 import textwrap
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+
+from sanbuting.store.importing import ImportOutcome, import_and_book
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -45,3 +48,20 @@ def write_folder(folder: Path, **tables: str) -> Path:
         body = [line.strip() for line in textwrap.dedent(table).splitlines() if line.strip()]
         (folder / f"{name}.csv").write_text("\n".join(body) + "\n", encoding="utf-8")
     return folder
+
+
+def import_into(
+    url: str, folder: Path, tmp_path: Path, start: date = date(2020, 1, 1)
+) -> ImportOutcome:
+    """`db import` of `folder` into the store at `url` (as by "test"), every row accepted."""
+    outcome = import_and_book(
+        data=folder,
+        start=start,
+        company=None,
+        by="test",
+        allow_rejects=False,
+        rejects_file=tmp_path / "rejects.csv",
+        url=url,
+    )
+    assert not outcome.refused and not outcome.imported.rejects, outcome
+    return outcome

@@ -26,10 +26,9 @@ from sanbuting.payments.recheck import make_recheck
 from sanbuting.payments.service import PaymentIn, PaymentResult, post_payment
 from sanbuting.store.daily import run_daily
 from sanbuting.store.database import make_engine, sessions
-from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, OutboxItem
-from store_databases import BACKENDS, database, write_folder
+from store_databases import BACKENDS, database, import_into, write_folder
 
 NOW = datetime(2020, 3, 10, 4, 0, tzinfo=UTC)
 ACCOUNTS = """
@@ -53,16 +52,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     for url in database(request.param, tmp_path):
         upgrade(url)
         folder = write_folder(tmp_path / "data", accounts=ACCOUNTS, bills=BILLS, payments=PAYMENTS)
-        outcome = import_and_book(
-            data=folder,
-            start=date(2020, 1, 1),
-            company=None,
-            by="test",
-            allow_rejects=False,
-            rejects_file=tmp_path / "rejects.csv",
-            url=url,
-        )
-        assert not outcome.refused
+        import_into(url, folder, tmp_path)
         engine = make_engine(url)
         run_daily(engine=engine, through=date(2020, 2, 23), single=False, now=lambda: NOW)
         yield engine

@@ -26,12 +26,11 @@ from sanbuting.relief.position import account_position
 from sanbuting.rules import load_ruleset
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.frames import load_frames
-from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, Company
 from sanbuting.store.policies import activate, active
 from sanbuting.store.records import load_records
-from store_databases import BACKENDS, database
+from store_databases import BACKENDS, database, import_into
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "examples" / "policies" / "2020-epidemic.yaml"
@@ -58,16 +57,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path, generated: Path) -> Iter
         with sessions(engine).begin() as session:
             activate(session=session, path=POLICIES, by="test", at=datetime(2020, 1, 1, tzinfo=UTC))
         engine.dispose()
-        outcome = import_and_book(
-            data=generated,
-            start=ORIGIN,
-            company=None,
-            by="test",
-            allow_rejects=False,
-            rejects_file=tmp_path / "rejects.csv",
-            url=value,
-        )
-        assert not outcome.refused
+        import_into(value, generated, tmp_path, ORIGIN)
         yield value
 
 
