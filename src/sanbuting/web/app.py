@@ -52,7 +52,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     )
     app.state.limits = Limits(settings.sign_ins_per_minute, settings.codes_per_hour)
     app.add_middleware(SecurityHeaders, secure_cookies=settings.secure_cookies)
-    app.add_middleware(Admission, limit=settings.database_connections)  # outermost
+    writers = 1 if settings.database_url.startswith("sqlite") else None  # one writer at a time
+    app.add_middleware(Admission, limit=settings.database_connections, writes=writers)
     problems.install(app)
     _page_errors(app)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), "static")
