@@ -11,7 +11,7 @@ caller owns the transaction (and, to serialise with payments, holds the account'
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import cast
@@ -150,29 +150,30 @@ def book_records(
     return Booked(added, derived)
 
 
+def arrears_of(lines: Iterable[tuple[str, date | None, int]], prepaid: bool, on: date) -> int:
+    """`arrears` from an account's lines dated on or before `on`, each as (book, the due date
+    of its bill or None, fen): the prepaid debt, or open principal of bills past due plus
+    finalized fees."""
+    if prepaid:
+        return max(0, sum(amount for book, _, amount in lines if book == "credit"))
+    return sum(
+        amount
+        for book, due, amount in lines
+        if book == "fee" or (book == "principal" and due is not None and due < on)
+    )
+
+
 def entries_arrears(entries: Sequence[Entry], record: AccountRecord, on: date) -> int:
     """`arrears` computed from an account's entries instead of the ledger (equal once they
-    are booked): open principal of bills past due plus finalized fees, or the prepaid debt."""
-    if record.billing_mode is BillingMode.PREPAID:
-        held = sum(
-            line.amount_fen
-            for entry in entries
-            if entry.effective_on <= on
-            for line in entry.lines
-            if line.book == "credit"
-        )
-        return max(0, held)
+    are booked)."""
     due = {bill.bill_id: bill.due_on for bill in record.bills}
-    total = 0
-    for entry in entries:
-        if entry.effective_on > on:
-            continue
-        for line in entry.lines:
-            if line.book == "fee" or (
-                line.book == "principal" and line.bill_id is not None and due[line.bill_id] < on
-            ):
-                total += line.amount_fen
-    return total
+    lines = (
+        (line.book, due.get(line.bill_id or ""), line.amount_fen)
+        for entry in entries
+        if entry.effective_on <= on
+        for line in entry.lines
+    )
+    return arrears_of(lines, record.billing_mode is BillingMode.PREPAID, on)
 
 
 def _last_event(record: AccountRecord) -> date:
@@ -343,18 +344,6 @@ def arrears(*, session: Session, account: Account, on: date) -> int:
         .where(Posting.account == account.id, Posting.effective_on <= on)
     )
     return int(total or 0)
-
-
-def posting_lines(*, session: Session, key: str, company: int) -> list[tuple[str, int, str | None]]:
-    """The lines of the posting `key` (book, fen, bill), bills oldest first."""
-    rows = session.execute(
-        select(LedgerLine.book, LedgerLine.amount_fen, Bill.bill_id)
-        .join(Posting, Posting.id == LedgerLine.posting)
-        .outerjoin(Bill, Bill.id == LedgerLine.bill)
-        .where(Posting.company_id == company, Posting.key == key)
-        .order_by(Bill.due_on, Bill.issued_on, Bill.bill_id, LedgerLine.id)
-    ).all()
-    return [(book, int(amount), bill) for book, amount, bill in rows]
 
 
 def rebook_all(*, session: Session, policies: Sequence[Policy], now: datetime) -> int:

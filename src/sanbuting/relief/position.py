@@ -23,7 +23,7 @@ from sanbuting.domain import AccountState, BillingMode, CustomerClass, Utility
 from sanbuting.fees import compute_late_fee, rates_for
 from sanbuting.fees.explain import FeeQuestion, describe
 from sanbuting.fees.latefee import LateFee, Rates
-from sanbuting.ledger.service import book_accounts
+from sanbuting.ledger.service import arrears_of, book_accounts
 from sanbuting.payments.orders import state_of
 from sanbuting.policy import Policy
 from sanbuting.policy.model import AccountFacts
@@ -141,10 +141,9 @@ def account_position(
 
         write_aside(session, book)  # a read-only request books in a transaction of its own
     rows = _ledger(session, account, on)
-    credit = sum(amount for _, _, book, _, amount in rows if book == "credit")
     prepaid = account.billing_mode == BillingMode.PREPAID.value
-    owed = max(0, credit) if prepaid else _overdue(rows, on)
-    held = -credit
+    owed = arrears_of(((book, due, amount) for _, due, book, _, amount in rows), prepaid, on)
+    held = -sum(amount for _, _, book, _, amount in rows if book == "credit")
     stored = state_of(session=session, account=account)
     bills: tuple[BillLine, ...] = ()
     if prepaid:
@@ -199,15 +198,6 @@ def _ledger(session: Session, account: Account, on: date) -> list[LedgerRow]:
         .group_by(LedgerLine.bill, Bill.due_on, LedgerLine.book, Posting.effective_on)
     ).all()
     return [(bill, due, book, day, int(total or 0)) for bill, due, book, day, total in rows]
-
-
-def _overdue(rows: Sequence[LedgerRow], on: date) -> int:
-    """The contract's postpaid arrears: principal of bills past due plus finalized fees."""
-    return sum(
-        amount
-        for _, due, book, _, amount in rows
-        if book == "fee" or (book == "principal" and due is not None and due < on)
-    )
 
 
 def _bills(

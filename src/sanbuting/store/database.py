@@ -26,22 +26,30 @@ def make_engine(url: str | None = None, connections: int | None = None) -> Engin
     url = url or database_url()
     pool = _pool(url, connections)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 60}, **pool)
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(connection: Any, _record: object) -> None:
-            connection.isolation_level = None  # the driver's own BEGIN off: ours below
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(connection: Connection) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-        return engine
+        return _sqlite_engine(url, pool, begin="BEGIN IMMEDIATE", read_only=False)
     return create_engine(url, pool_pre_ping=True, **pool)
+
+
+def _sqlite_engine(url: str, pool: dict[str, Any], *, begin: str, read_only: bool) -> Engine:
+    """A SQLite engine: foreign keys on, WAL, a busy timeout; transactions begun with `begin`
+    (the driver's own BEGIN off); with `read_only`, connections that refuse writes."""
+    engine = create_engine(url, connect_args={"timeout": 60}, **pool)
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(connection: Any, _record: object) -> None:
+        connection.isolation_level = None
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        if read_only:
+            cursor.execute("PRAGMA query_only = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine
 
 
 def _in_memory(url: str) -> bool:
@@ -78,21 +86,7 @@ def read_sessions(
     goes through `write_aside`. PostgreSQL's readers never wait for writers: None."""
     if not url.startswith("sqlite") or _in_memory(url):
         return None  # (another connection to an in-memory database is another database)
-    engine = create_engine(url, connect_args={"timeout": 60}, **_pool(url, connections))
-
-    @event.listens_for(engine, "connect")
-    def _read_only(connection: Any, _record: object) -> None:
-        connection.isolation_level = None
-        cursor = connection.cursor()
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA journal_mode = WAL")  # as the writer left it; set if it did not
-        cursor.execute("PRAGMA query_only = ON")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _deferred_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
-
+    engine = _sqlite_engine(url, _pool(url, connections), begin="BEGIN", read_only=True)
     return sessionmaker(engine, expire_on_commit=False, info={WRITER: writer})
 
 
