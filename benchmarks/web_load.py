@@ -66,6 +66,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sanbuting.domain import parse_date
 from sanbuting.generate import GenerateRequest, generate
+from sanbuting.settings import Settings
 from sanbuting.store.database import make_engine
 from sanbuting.store.demo import seed_demo
 from sanbuting.store.models import Account, Bill, OutboxItem
@@ -73,7 +74,6 @@ from sanbuting.store.web_models import Holder
 from sanbuting.web import deps
 from sanbuting.web.app import create_app
 from sanbuting.web.serving import business_clock
-from sanbuting.web.settings import WebSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "examples" / "policies" / "2020-epidemic.yaml"
@@ -117,7 +117,7 @@ def server_app() -> ASGIApp:
     `SANBUTING_*` environment, the clock on the business day in `WEB_LOAD_TODAY`; with
     `WEB_LOAD_THREADS`, that many threads for synchronous handlers and dependencies (AnyIO's
     default is 40); with `WEB_LOAD_IN_FLIGHT`, wrapped in `InFlight`."""
-    app = create_app(WebSettings())
+    app = create_app(Settings())
     app.dependency_overrides[deps.now] = business_clock(parse_date(os.environ[TODAY_ENV]))
     threads = int(os.environ.get(THREADS_ENV) or 0)
     if threads:

@@ -18,10 +18,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Select, select
 
 from sanbuting.domain import read_utc
+from sanbuting.guard.hashing import token_hash
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.models import OutboxItem
 from sanbuting.store.web_models import AuditEntry, LoginCode, Staff, WebSession
-from sanbuting.web.security import token_hash
 from store_databases import BACKENDS
 from test_api_world import PASSWORD, World, clients, worlds
 

@@ -27,6 +27,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sanbuting.guard.hashing import hash_password, new_token, token_hash
+from sanbuting.settings import Settings
 from sanbuting.store.daily import run_daily
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.importing import import_and_book
@@ -36,8 +38,6 @@ from sanbuting.store.policies import activate
 from sanbuting.store.web_models import Binding, Customer, Holder, Staff, WebSession
 from sanbuting.web import deps
 from sanbuting.web.app import create_app
-from sanbuting.web.security import hash_password, new_token, token_hash
-from sanbuting.web.settings import WebSettings
 from store_databases import BACKENDS, database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -209,7 +209,7 @@ def worlds(backend: str, tmp_path: Path, *, daily: bool = False) -> Iterator[Wor
 
 def make_app(url: str) -> FastAPI:
     """The application over the store at `url`, its clock at NOW."""
-    app = create_app(WebSettings(database_url=url, secret_key="test-secret"))
+    app = create_app(Settings(database_url=url, secret_key="test-secret"))
     app.dependency_overrides[deps.now] = lambda: NOW
     return app
 

@@ -18,15 +18,16 @@ from sanbuting.applications import catalogue
 from sanbuting.applications import service as applications
 from sanbuting.applications.catalogue import InvalidApplication
 from sanbuting.domain import SHANGHAI
+from sanbuting.errors import NotFound
+from sanbuting.guard.hashing import new_token, token_hash
+from sanbuting.settings import Settings
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, Company
 from sanbuting.store.web_models import Binding, Customer, WebSession
 from sanbuting.web.app import create_app
-from sanbuting.web.problems import NotFound
-from sanbuting.web.security import CSRF_COOKIE, SESSION_COOKIE, new_token, token_hash
-from sanbuting.web.settings import WebSettings
+from sanbuting.web.security import CSRF_COOKIE, SESSION_COOKIE
 from store_databases import BACKENDS, database, write_folder
 
 MONDAY = datetime(2020, 2, 3, 10, 0, tzinfo=SHANGHAI)
@@ -313,7 +314,7 @@ def test_the_lifecycle_and_illegal_moves(engine: Engine) -> None:
 
 @pytest.fixture
 def client(url: str) -> Iterator[TestClient]:
-    app = create_app(WebSettings(database_url=url, secret_key="k" * 32))
+    app = create_app(Settings(database_url=url, secret_key="k" * 32))
     if not any(getattr(r, "path", "") == "/business" for r in app.routes):
         from sanbuting.web.business import router
 

@@ -17,7 +17,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from sanbuting.applications import service as applications
-from sanbuting.errors import SanbutingError
+from sanbuting.errors import Conflict, SanbutingError, Unauthorized
+from sanbuting.settings import Settings
 from sanbuting.staff import service as staff_service
 from sanbuting.store.daily import run_daily
 from sanbuting.store.database import make_engine, sessions
@@ -26,9 +27,7 @@ from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, Company
 from sanbuting.store.web_models import AuditEntry, Staff
 from sanbuting.web.app import create_app
-from sanbuting.web.problems import Conflict, Unauthorized
 from sanbuting.web.security import CSRF_COOKIE
-from sanbuting.web.settings import WebSettings
 from store_databases import BACKENDS, database, write_folder
 
 PASSWORD = "correct horse battery"
@@ -111,7 +110,7 @@ def engine(url: str) -> Iterator[Engine]:
 
 
 def make_client(url: str, **settings: object) -> TestClient:
-    app = create_app(WebSettings(database_url=url, secret_key="k" * 32, **settings))
+    app = create_app(Settings(database_url=url, secret_key="k" * 32, **settings))
     client = TestClient(app)
     client.get("/console/signin")  # the CSRF cookie
     return client

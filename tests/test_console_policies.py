@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from sanbuting.settings import Settings
 from sanbuting.staff.service import add_staff
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.importing import import_and_book
@@ -24,7 +25,6 @@ from sanbuting.store.models import Company, PolicyVersion
 from sanbuting.store.web_models import AuditEntry, Staff
 from sanbuting.web.app import create_app
 from sanbuting.web.security import CSRF_COOKIE
-from sanbuting.web.settings import WebSettings
 from store_databases import BACKENDS, database, write_folder
 
 PASSWORD = "correct horse battery"
@@ -93,7 +93,7 @@ def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClien
                     )
                 )
         engine.dispose()
-        app = create_app(WebSettings(database_url=url, secret_key="k" * 32))
+        app = create_app(Settings(database_url=url, secret_key="k" * 32))
         with TestClient(app) as made:
             made.get("/console/signin")
             yield made

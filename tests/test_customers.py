@@ -15,16 +15,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sanbuting.customers import service as customers
+from sanbuting.errors import NotFound, TooMany, Unauthorized
+from sanbuting.guard.hashing import code_hash
+from sanbuting.guard.limits import Limits
+from sanbuting.settings import Settings
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.models import OutboxItem
 from sanbuting.store.web_models import Binding, Customer, LoginCode
-from sanbuting.web.problems import NotFound, TooMany, Unauthorized
-from sanbuting.web.security import Limits, code_hash
-from sanbuting.web.settings import WebSettings
 from store_databases import BACKENDS
 from test_portal_world import ALICE, BOB, CODE, NOW, SECRET, account, stores
 
-SETTINGS = WebSettings(secret_key=SECRET, codes_per_hour=5, code_attempts=5, code_ttl_minutes=10)
+SETTINGS = Settings(secret_key=SECRET, codes_per_hour=5, code_attempts=5, code_ttl_minutes=10)
 
 
 @pytest.fixture(params=BACKENDS)

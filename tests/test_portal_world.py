@@ -35,6 +35,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from sanbuting.customers import service as customers
+from sanbuting.settings import Settings
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
@@ -42,7 +43,6 @@ from sanbuting.store.models import Account, OutboxItem
 from sanbuting.store.policies import activate
 from sanbuting.web import deps
 from sanbuting.web.app import create_app
-from sanbuting.web.settings import WebSettings
 from store_databases import database
 
 ORIGIN = date(2020, 1, 1)
@@ -161,7 +161,7 @@ class World:
 
 
 def make_app(url: str, *, demo: bool = True, **settings_given: int) -> FastAPI:
-    settings = WebSettings(database_url=url, secret_key=SECRET, demo=demo, **settings_given)
+    settings = Settings(database_url=url, secret_key=SECRET, demo=demo, **settings_given)
     app = create_app(settings)
     app.dependency_overrides[deps.now] = lambda: NOW
     return app

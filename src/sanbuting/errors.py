@@ -1,4 +1,7 @@
-"""One error hierarchy for sanbuting: every message says what is wrong and what to do."""
+"""One error hierarchy for sanbuting: every message says what is wrong and what to do.
+
+Domain services raise these; the web layer maps each kind to an HTTP answer in one place
+(`web.problems`), the CLI prints it as one line. Services never import from `web/`."""
 
 from __future__ import annotations
 
@@ -32,3 +35,28 @@ class PolicyError(SanbutingError):
 
 class InputFileError(SanbutingError):
     """An input file that cannot be read at all (not a row-level problem)."""
+
+
+class NotFound(SanbutingError):
+    """No such thing, or not yours to see (the two are not told apart)."""
+
+
+class Forbidden(SanbutingError):
+    """Signed in, but this role or credential may not do that."""
+
+
+class Unauthorized(SanbutingError):
+    """Not signed in, or the session has expired."""
+
+
+class Conflict(SanbutingError):
+    """The request contradicts what is stored (e.g. a reused key)."""
+
+
+class TooMany(SanbutingError):
+    """A rate limit was reached; try again later."""
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        """Seconds until a new try may succeed, when known."""

@@ -37,12 +37,12 @@ from sqlalchemy import Engine, select
 
 from sanbuting.generate import GenerateRequest, generate
 from sanbuting.relief.status import account_position, protection_status
+from sanbuting.settings import Settings
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.demo import DEMO_PASSWORD, DemoStore, holder_name, seed_demo
 from sanbuting.store.models import Account, Company
 from sanbuting.web import deps
 from sanbuting.web.app import create_app
-from sanbuting.web.settings import WebSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -200,7 +200,7 @@ class Running:
 def start_server(url: str) -> tuple[str, Running]:
     """Serve the app on a free port of 127.0.0.1 from a thread; return its base URL."""
     secret = "browser-tests-" + os.urandom(8).hex()
-    app = create_app(WebSettings(database_url=url, demo=True, secret_key=secret))
+    app = create_app(Settings(database_url=url, demo=True, secret_key=secret))
     app.dependency_overrides[deps.now] = business_clock()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -22,10 +22,9 @@ from sqlalchemy.orm import Session
 from sanbuting.applications import catalogue
 from sanbuting.applications.catalogue import InvalidApplication, Problem
 from sanbuting.domain import as_utc, local_date
-from sanbuting.errors import SanbutingError
+from sanbuting.errors import Conflict, NotFound, SanbutingError
 from sanbuting.store.models import Account, Company
 from sanbuting.store.web_models import Application, ApplicationEvent, Customer
-from sanbuting.web.problems import Conflict, NotFound
 
 STATUSES = ("submitted", "accepted", "in_progress", "completed", "rejected", "cancelled")
 OPEN = ("submitted", "accepted", "in_progress")

@@ -30,13 +30,12 @@ from sqlalchemy.orm import Session
 
 from sanbuting.checkout.signing import signed, verified
 from sanbuting.domain import SHANGHAI, as_utc, parse_timestamp, read_utc
-from sanbuting.errors import SanbutingError
+from sanbuting.errors import Conflict, NotFound, SanbutingError
 from sanbuting.payments.service import PaymentIn, PaymentResult, post_payment
 from sanbuting.policy import Policy
 from sanbuting.relief.policies import active_policies
 from sanbuting.store.models import Account, Company, Payment
 from sanbuting.store.web_models import CheckoutOrder, Customer
-from sanbuting.web.problems import Conflict, NotFound
 
 Purpose = Literal["bill", "topup", "ic_card"]
 PURPOSES: tuple[str, ...] = ("bill", "topup", "ic_card")

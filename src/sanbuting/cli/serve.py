@@ -10,8 +10,8 @@ import uvicorn
 
 from sanbuting.cli.app import app
 from sanbuting.domain import parse_date
+from sanbuting.settings import Settings
 from sanbuting.web.serving import TODAY_ENV, NoDelayH11Protocol, served_app
-from sanbuting.web.settings import WebSettings
 
 
 @app.command("serve")
@@ -40,7 +40,7 @@ def serve_command(
     if today is not None:
         parse_date(today)  # refused here, not in every worker
     if workers == 1:
-        settings = WebSettings(demo=demo) if demo else WebSettings()
+        settings = Settings(demo=demo) if demo else Settings()
         web = served_app(settings, today)
         uvicorn.run(web, host=host, port=port, log_level="info", http=NoDelayH11Protocol)
         return

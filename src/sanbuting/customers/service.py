@@ -31,13 +31,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sanbuting.domain import as_utc, read_utc
-from sanbuting.errors import SanbutingError
+from sanbuting.errors import NotFound, SanbutingError, TooMany, Unauthorized
+from sanbuting.guard.hashing import code_hash, new_code, same
+from sanbuting.guard.limits import Limits
 from sanbuting.payments.orders import queue
+from sanbuting.settings import Settings
 from sanbuting.store.models import Account, Company
 from sanbuting.store.web_models import Binding, Customer, Holder, LoginCode
-from sanbuting.web.problems import NotFound, TooMany, Unauthorized
-from sanbuting.web.security import Limits, code_hash, new_code, same
-from sanbuting.web.settings import WebSettings
 
 PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 CODE = re.compile(r"^[0-9]{6}$")
@@ -74,7 +74,7 @@ def normal_phone(phone: str) -> str:
 
 
 def send_code(
-    *, session: Session, phone: str, settings: WebSettings, limits: Limits, now: datetime
+    *, session: Session, phone: str, settings: Settings, limits: Limits, now: datetime
 ) -> None:
     """Make a sign-in code for `phone` and queue the SMS that carries it (see the module)."""
     phone = normal_phone(phone)
@@ -91,7 +91,6 @@ def send_code(
         )
     if last is not None and read_utc(last) > moment - CODE_GAP:
         raise TooMany("a code was sent to this phone less than a minute ago: wait a minute")
-    limits.hit(limits.requests, "sms", "site", what="codes sent by this site")
     company = session.scalar(select(Company.id).order_by(Company.id).limit(1))
     if company is None:
         raise SanbutingError("no utility is set up in the store yet: import accounts first")
@@ -128,7 +127,7 @@ def send_code(
 
 
 def verify_code(
-    *, session: Session, phone: str, code: str, settings: WebSettings, now: datetime
+    *, session: Session, phone: str, code: str, settings: Settings, now: datetime
 ) -> Customer:
     """The customer signing in with `code` (created on first sign-in); `Unauthorized` for a
     wrong, used, expired or exhausted code (the message never says whether the phone is

@@ -19,12 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sanbuting.domain import as_utc, mask_phone
-from sanbuting.errors import SanbutingError
+from sanbuting.errors import Conflict, SanbutingError, Unauthorized
+from sanbuting.guard.hashing import hash_password, password_matches
+from sanbuting.guard.limits import Limits
 from sanbuting.store.database import write_aside
 from sanbuting.store.models import Company
 from sanbuting.store.web_models import AuditEntry, Staff
-from sanbuting.web.problems import Conflict, Unauthorized
-from sanbuting.web.security import Limits, hash_password, password_matches
 
 ROLES = ("agent", "supervisor", "policy_admin", "regulator")
 SEES_PERSONAL_DATA = frozenset({"supervisor", "policy_admin"})

@@ -15,14 +15,17 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -89,13 +92,23 @@ class Bill(Base):
 
 
 class Payment(Base):
-    """A payment as received: `key` is the client's idempotency key, `content` a digest of
-    what was asked (a repeat with the same key and other content is refused)."""
+    """A payment as received: `key` is the idempotency key, `content` a digest of what was
+    asked (a repeat with the same key and other content is refused). An imported payment's key
+    is its `payment_id`, unique in its company; a payment posted by the service (`posted`) has
+    a key named by who posted it (`payments.service`), unique in the whole deployment, so that
+    one key is one payment whichever company's account it names."""
 
     __tablename__ = "payments"
     __table_args__ = (
         UniqueConstraint("company_id", "key"),
         CheckConstraint("amount_fen > 0", name="payment_amount_positive"),
+        Index(
+            "uq_payments_posted_key",
+            "key",
+            unique=True,
+            sqlite_where=text("posted = 1"),
+            postgresql_where=text("posted"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -106,6 +119,8 @@ class Payment(Base):
     paid_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     channel: Mapped[str | None] = mapped_column(String(32))
+    posted: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Posted through the service (a channel, a cashier, a provider), not imported."""
     result: Mapped[str | None] = mapped_column(Text)
     """The first result of posting it (JSON), returned again for a repeat of its key."""
 
@@ -173,13 +188,16 @@ class OutboxItem(Base):
 
 class PolicyVersion(Base):
     """A relief-policy set as activated: the file's text, its hash, who activated it and when.
-    Versions are only added; the active set is the latest version."""
+    Versions are only added. A set belongs to one company (`company_id`) or to the whole
+    deployment (None: a government's or regulator's announcement); a company's policies are
+    the latest deployment-wide set followed by its own latest set (`store.policies`)."""
 
     __tablename__ = "policy_versions"
     __table_args__ = (UniqueConstraint("version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"), index=True)
     file_name: Mapped[str] = mapped_column(String(300))
     text: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
@@ -198,6 +216,9 @@ class Run(Base):
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     day: Mapped[date] = mapped_column(Date)
     policy_version: Mapped[int | None] = mapped_column(ForeignKey("policy_versions.id"))
+    """The deployment-wide set in force (None: none)."""
+    company_policy_version: Mapped[int | None] = mapped_column(ForeignKey("policy_versions.id"))
+    """The company's own set in force (None: none)."""
     engine: Mapped[str] = mapped_column(String(16))
     finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

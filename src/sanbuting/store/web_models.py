@@ -25,6 +25,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from sanbuting.store.models import Base
 
+STAFF_ROLES = ("agent", "supervisor", "policy_admin", "regulator", "cashier", "policy_authority")
+"""Every staff role (`staff.service` says what each may do)."""
+
 
 class Customer(Base):
     """A person who signs in by phone number."""
@@ -37,14 +40,17 @@ class Customer(Base):
 
 
 class LoginCode(Base):
-    """A one-time sign-in code sent by SMS: its hash, expiry, tries, and when it was used."""
+    """A one-time sign-in code sent by SMS: its hash, expiry, tries, and when it was used; the
+    address that asked for it and the number's prefix (号段), which sending is limited by."""
 
     __tablename__ = "login_codes"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     phone: Mapped[str] = mapped_column(String(32), index=True)
     code_hash: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ip: Mapped[str | None] = mapped_column(String(64), index=True)
+    prefix: Mapped[str | None] = mapped_column(String(8), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -77,9 +83,7 @@ class Staff(Base):
 
     __tablename__ = "staff"
     __table_args__ = (
-        CheckConstraint(
-            "role IN ('agent', 'supervisor', 'policy_admin', 'regulator')", name="staff_role"
-        ),
+        CheckConstraint(f"role IN ({', '.join(repr(r) for r in STAFF_ROLES)})", name="staff_role"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -108,12 +112,14 @@ class WebSession(Base):
 
 
 class AuditEntry(Base):
-    """One staff action: who, what, on what, when (append-only)."""
+    """One action on a company's data: who (a member of staff, or `actor` for an operator at
+    the command line), what, on what, when (append-only)."""
 
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(100), default="")
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(200), default="")
@@ -136,6 +142,8 @@ class Application(Base):
     documents: Mapped[str] = mapped_column(Text, default="[]")
     status: Mapped[str] = mapped_column(String(16))
     priority: Mapped[int] = mapped_column(Integer, default=3)
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    """The member of staff working it (who may reveal the contact phone, audited)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     promised_by: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -174,3 +182,70 @@ class CheckoutOrder(Base):
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     notifications: Mapped[int] = mapped_column(Integer, default=0)
     card_written_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PolicyTrial(Base):
+    """A what-if the server computed for the exact bytes of an uploaded policy set, for one
+    company (or the whole deployment, `company_id` None), on the sets then in force
+    (`based_on`); activation takes a trial, never a file sent again."""
+
+    __tablename__ = "policy_trials"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    file_name: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    based_on: Mapped[str] = mapped_column(String(200))
+    figures: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    activated_version: Mapped[int | None] = mapped_column(Integer)
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins counted under one key (a username at an address, an address, a
+    username from unknown addresses) and the time before which that key may not try again.
+    Kept in the database: shared by every worker, kept across restarts."""
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    blocked_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StaffAddress(Base):
+    """An address a member of staff signed in from: attacks on a username from elsewhere
+    never lock its owner out from here."""
+
+    __tablename__ = "staff_addresses"
+    __table_args__ = (UniqueConstraint("staff_id", "ip"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    ip: Mapped[str] = mapped_column(String(64))
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ChannelCredential(Base):
+    """A bank's or collection agent's API key (kept as a hash) for posting payments to one
+    company's accounts, with the channel labels it may use and its largest payment."""
+
+    __tablename__ = "channel_credentials"
+    __table_args__ = (
+        CheckConstraint("kind IN ('bank', 'agent')", name="channel_kind"),
+        CheckConstraint("max_amount_fen > 0", name="channel_limit_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    channels: Mapped[str] = mapped_column(String(200))
+    """The channel labels it may post under, `,`-separated; the first is its default."""
+    max_amount_fen: Mapped[int] = mapped_column(BigInteger)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -13,12 +13,13 @@ from fastapi.staticfiles import StaticFiles
 
 from sanbuting import __version__
 from sanbuting.errors import SanbutingError
+from sanbuting.guard.limits import Limits
+from sanbuting.settings import Settings
 from sanbuting.store.database import make_engine, read_sessions, sessions
 from sanbuting.web import problems
 from sanbuting.web.admission import Admission
 from sanbuting.web.pages import render
-from sanbuting.web.security import Limits, SecurityHeaders
-from sanbuting.web.settings import WebSettings
+from sanbuting.web.security import SecurityHeaders
 
 ROUTERS = (
     "sanbuting.web.api",
@@ -30,9 +31,9 @@ ROUTERS = (
 """Each module has a `router`; a part not built yet is skipped."""
 
 
-def create_app(settings: WebSettings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None) -> FastAPI:
     """The application for `settings` (default: from the environment)."""
-    settings = settings or WebSettings()
+    settings = settings or Settings()
     app = FastAPI(
         title="sanbuting 三不停",
         version=__version__,

@@ -14,11 +14,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from sanbuting.domain import read_utc
+from sanbuting.errors import Forbidden, Unauthorized
+from sanbuting.guard.hashing import token_hash
+from sanbuting.settings import Settings
 from sanbuting.store.database import write_aside
 from sanbuting.store.web_models import Customer, Staff, WebSession
-from sanbuting.web.problems import Forbidden, Unauthorized
-from sanbuting.web.security import SESSION_COOKIE, token_hash
-from sanbuting.web.settings import WebSettings
+from sanbuting.web.security import SESSION_COOKIE
 
 TOUCH_EVERY = timedelta(minutes=1)
 """How stale a session's `last_seen_at` may get before a request writes it again."""
@@ -28,8 +29,8 @@ def now() -> datetime:
     return datetime.now(tz=UTC)
 
 
-def settings(request: Request) -> WebSettings:
-    configured: WebSettings = request.app.state.settings
+def settings(request: Request) -> Settings:
+    configured: Settings = request.app.state.settings
     return configured
 
 
@@ -62,7 +63,7 @@ def db(request: Request) -> Iterator[Session]:
 
 DB = Annotated[Session, Depends(db, scope="function")]
 """Committed when the handler returns, before the answer is sent (so the next request sees it)."""
-Settings = Annotated[WebSettings, Depends(settings)]
+Configured = Annotated[Settings, Depends(settings)]
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def _token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
-def caller(request: Request, session: DB, config: Settings) -> Caller | None:
+def caller(request: Request, session: DB, config: Configured) -> Caller | None:
     """The signed-in caller, or None; an idle session is ended."""
     token = _token(request)
     if token is None or len(token) > 200:

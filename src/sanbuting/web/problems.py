@@ -8,29 +8,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sanbuting.errors import SanbutingError
+from sanbuting.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    SanbutingError,
+    TooMany,
+    Unauthorized,
+)
 from sanbuting.payments.service import PaymentRefused
-
-
-class NotFound(SanbutingError):
-    """No such thing, or not yours to see (the two are not told apart)."""
-
-
-class Forbidden(SanbutingError):
-    """Signed in, but this role may not do that."""
-
-
-class Unauthorized(SanbutingError):
-    """Not signed in, or the session has expired."""
-
-
-class Conflict(SanbutingError):
-    """The request contradicts what is stored (e.g. a reused key)."""
-
-
-class TooMany(SanbutingError):
-    """A rate limit was reached; try again later."""
-
 
 STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (NotFound, 404, "Not found"),

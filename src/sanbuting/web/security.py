@@ -1,59 +1,19 @@
-"""Secrets and guards: session tokens (kept only as hashes), sign-in codes and staff passwords
-(argon2), the CSRF double-submit check for forms, security headers, and rate limits."""
+"""The web layer's guards: the CSRF check of forms and the security headers of every answer.
+Hashing and rate limits live below the web layer, in `sanbuting.guard`."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-
 from fastapi import Request, Response
-from limits import RateLimitItemPerHour, RateLimitItemPerMinute, parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
-from pwdlib import PasswordHash
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sanbuting.web.problems import Forbidden, TooMany
+from sanbuting.errors import Forbidden
+from sanbuting.guard.hashing import new_token, same
 
 CSRF_COOKIE = "sbt_csrf"
 CSRF_FIELD = "csrf_token"
 SESSION_COOKIE = "sbt_session"
-PASSWORDS = PasswordHash.recommended()
-"""argon2id with the library's recommended parameters."""
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def token_hash(token: str) -> str:
-    """What the store keeps of a session token."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def new_code() -> str:
-    """A 6-digit sign-in code."""
-    return f"{secrets.randbelow(1_000_000):06d}"
-
-
-def code_hash(code: str, phone: str, secret: str) -> str:
-    """A keyed hash of a code (bound to the phone it was sent to)."""
-    return hmac.new(secret.encode(), f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
-
-
-def same(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
-
-
-def hash_password(password: str) -> str:
-    return PASSWORDS.hash(password)
-
-
-def password_matches(password: str, hashed: str) -> bool:
-    return PASSWORDS.verify(password, hashed)
 
 
 def check_csrf(request: Request, submitted: str | None) -> None:
@@ -118,17 +78,3 @@ class SecurityHeaders:
             CSRF_COOKIE, token, httponly=True, samesite="strict", secure=self.secure_cookies
         )
         return carrier.headers["set-cookie"]
-
-
-class Limits:
-    """Rate limits kept in this process (one server; a cluster would use a shared store)."""
-
-    def __init__(self, sign_ins_per_minute: int, codes_per_hour: int) -> None:
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
-        self.sign_in = RateLimitItemPerMinute(sign_ins_per_minute)
-        self.codes = RateLimitItemPerHour(codes_per_hour)
-        self.requests = parse("600/minute")
-
-    def hit(self, item: object, *keys: str, what: str) -> None:
-        if not self.limiter.hit(item, *keys):  # type: ignore[arg-type]
-            raise TooMany(f"too many {what}: wait a while and try again")

@@ -21,9 +21,9 @@ from fastapi import FastAPI
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from sanbuting.domain import SHANGHAI, parse_date
+from sanbuting.settings import Settings
 from sanbuting.web import deps
 from sanbuting.web.app import create_app
-from sanbuting.web.settings import WebSettings
 
 TODAY_ENV = "SANBUTING_TODAY"
 """The business day a served application shows (`serve --today`), for its worker processes."""
@@ -41,10 +41,10 @@ def business_clock(today: date) -> Callable[[], datetime]:
     return now
 
 
-def served_app(settings: WebSettings | None = None, today: str | None = None) -> FastAPI:
+def served_app(settings: Settings | None = None, today: str | None = None) -> FastAPI:
     """The application as served: settings from the `SANBUTING_*` environment, the clock on
     `today` (or `SANBUTING_TODAY`) if given. uvicorn calls it in each worker process."""
-    app = create_app(settings or WebSettings())
+    app = create_app(settings or Settings())
     day = today or os.environ.get(TODAY_ENV)
     if day:
         app.dependency_overrides[deps.now] = business_clock(parse_date(day))

@@ -8,10 +8,11 @@ from fastapi import Request, Response
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from sanbuting.guard.hashing import new_token, token_hash
+from sanbuting.settings import Settings
 from sanbuting.store.web_models import WebSession
 from sanbuting.web.deps import now
-from sanbuting.web.security import SESSION_COOKIE, new_token, token_hash
-from sanbuting.web.settings import WebSettings
+from sanbuting.web.security import SESSION_COOKIE
 
 
 def start_session(
@@ -19,7 +20,7 @@ def start_session(
     session: Session,
     request: Request,
     response: Response | None,
-    settings: WebSettings,
+    settings: Settings,
     customer_id: int | None = None,
     staff_id: int | None = None,
 ) -> str:

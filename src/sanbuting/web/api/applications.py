@@ -19,7 +19,7 @@ from sanbuting.applications import catalogue
 from sanbuting.applications import service as applications
 from sanbuting.customers import service as customers
 from sanbuting.domain import mask_phone, read_utc
-from sanbuting.errors import SanbutingError
+from sanbuting.errors import Conflict, SanbutingError
 from sanbuting.staff.service import can_see_personal_data
 from sanbuting.store.models import Account, Company
 from sanbuting.store.web_models import Application, Customer
@@ -44,7 +44,6 @@ from sanbuting.web.api.common import (
 )
 from sanbuting.web.api.schemas import Paged, StatusFilter
 from sanbuting.web.deps import DB, SignedInCustomer, SignedInStaff, require_role
-from sanbuting.web.problems import Conflict
 from sanbuting.web.types import ApplicationNumber, Page, PageSize
 
 router = APIRouter(tags=["applications"], dependencies=SECURED)

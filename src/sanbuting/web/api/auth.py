@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from sanbuting.customers import service as customers
 from sanbuting.domain import mask_phone
+from sanbuting.errors import Unauthorized
 from sanbuting.staff import service as staff_service
 from sanbuting.store.models import Company
 from sanbuting.web import problems
@@ -25,8 +26,7 @@ from sanbuting.web.api.schemas import (
     TokenOut,
     VerifyRequest,
 )
-from sanbuting.web.deps import DB, Settings
-from sanbuting.web.problems import Unauthorized
+from sanbuting.web.deps import DB, Configured
 from sanbuting.web.sessions import end_session, start_session
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -40,7 +40,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     summary="Send a sign-in code by SMS",
 )
 def send_code(
-    body: CodeRequest, session: DB, config: Settings, limits: RateLimits, now: Now
+    body: CodeRequest, session: DB, config: Configured, limits: RateLimits, now: Now
 ) -> CodeSent:
     customers.send_code(session=session, phone=body.phone, settings=config, limits=limits, now=now)
     return CodeSent(phone=mask_phone(body.phone), expires_in=config.code_ttl_minutes * 60)
@@ -56,7 +56,7 @@ def verify(
     body: VerifyRequest,
     request: Request,
     session: DB,
-    config: Settings,
+    config: Configured,
     limits: RateLimits,
     now: Now,
 ) -> TokenOut | JSONResponse:
@@ -84,7 +84,7 @@ def staff_sign_in(
     body: StaffSignIn,
     request: Request,
     session: DB,
-    config: Settings,
+    config: Configured,
     limits: RateLimits,
     now: Now,
 ) -> StaffTokenOut | JSONResponse:

@@ -15,7 +15,8 @@ from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from sanbuting.domain import mask_phone
-from sanbuting.errors import SanbutingError
+from sanbuting.errors import Conflict, Forbidden, NotFound, SanbutingError
+from sanbuting.guard.limits import Limits
 from sanbuting.policy import Policy
 from sanbuting.relief.policies import active_policies
 from sanbuting.staff import service as staff_service
@@ -23,8 +24,6 @@ from sanbuting.store.models import Account, Company
 from sanbuting.store.web_models import Staff
 from sanbuting.web import deps, problems
 from sanbuting.web.api.schemas import AccountOut, Problem
-from sanbuting.web.problems import Conflict, Forbidden, NotFound
-from sanbuting.web.security import Limits
 
 BEARER = HTTPBearer(auto_error=False, description="A token from /api/v1/auth/verify or /staff.")
 """Documents the bearer token in OpenAPI; `deps.caller` reads it."""

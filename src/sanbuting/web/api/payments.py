@@ -16,12 +16,12 @@ from fastapi import APIRouter, Response
 from sqlalchemy import select
 
 from sanbuting.customers import service as customers
+from sanbuting.errors import Conflict
 from sanbuting.payments.service import PaymentIn, PaymentResult, post_payment
 from sanbuting.store.models import Account, Payment
 from sanbuting.web.api.common import SECURED, ActivePolicies, Now, company_of, errors
 from sanbuting.web.api.schemas import PaymentOut, PaymentRequest
 from sanbuting.web.deps import DB, SignedInCustomer
-from sanbuting.web.problems import Conflict
 from sanbuting.web.types import AccountId, IdempotencyKey
 
 router = APIRouter(tags=["payments"], dependencies=SECURED)

@@ -17,7 +17,7 @@ from sanbuting.applications import service as applications
 from sanbuting.applications.catalogue import Business, InvalidApplication
 from sanbuting.customers.service import bound_accounts
 from sanbuting.domain import Utility, mask_phone
-from sanbuting.errors import SanbutingError
+from sanbuting.errors import NotFound, SanbutingError
 from sanbuting.store.models import Account, Company
 from sanbuting.store.web_models import Customer
 from sanbuting.web import deps
@@ -25,7 +25,6 @@ from sanbuting.web.business import messages  # noqa: F401  (registers the words)
 from sanbuting.web.console.common import business_now, when
 from sanbuting.web.i18n import language
 from sanbuting.web.pages import render
-from sanbuting.web.problems import NotFound
 from sanbuting.web.security import CSRF_FIELD, check_csrf
 from sanbuting.web.types import ApplicationNumber, Page
 

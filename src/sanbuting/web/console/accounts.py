@@ -13,6 +13,7 @@ from sqlalchemy import or_, select
 
 from sanbuting.customers.service import holder_name, masked_name
 from sanbuting.domain import mask_phone
+from sanbuting.errors import NotFound
 from sanbuting.explain import Lang
 from sanbuting.ledger.service import arrears
 from sanbuting.regions import full_name
@@ -23,7 +24,6 @@ from sanbuting.web import deps
 from sanbuting.web.console.common import company_of, page, record
 from sanbuting.web.console.story import store_story
 from sanbuting.web.i18n import language
-from sanbuting.web.problems import NotFound
 from sanbuting.web.types import AccountId
 
 routes = APIRouter(prefix="/console")

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sanbuting.applications import catalogue
 from sanbuting.applications import service as applications
 from sanbuting.domain import mask_phone
+from sanbuting.errors import Conflict
 from sanbuting.staff.service import can_see_personal_data
 from sanbuting.store.models import Account
 from sanbuting.store.web_models import Application, Staff
@@ -20,7 +21,6 @@ from sanbuting.web import deps
 from sanbuting.web.console.common import business_now, page, record
 from sanbuting.web.deps import require_role
 from sanbuting.web.i18n import language
-from sanbuting.web.problems import Conflict
 from sanbuting.web.security import CSRF_FIELD, check_csrf
 from sanbuting.web.types import ApplicationNumber, Page
 

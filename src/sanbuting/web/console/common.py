@@ -13,13 +13,13 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from sanbuting.domain import SHANGHAI, read_utc
+from sanbuting.guard.limits import Limits
 from sanbuting.staff.service import audit, can_see_personal_data
 from sanbuting.store.models import Company
 from sanbuting.store.web_models import Staff
 from sanbuting.web import deps
 from sanbuting.web.console import messages  # noqa: F401  (registers the console's words)
 from sanbuting.web.pages import render
-from sanbuting.web.security import Limits
 
 NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("dashboard", "/console", ("agent", "supervisor", "policy_admin", "regulator")),

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from sanbuting.applications import service as applications
 from sanbuting.domain import as_utc, local_date, local_midnight
+from sanbuting.errors import Unauthorized
 from sanbuting.staff import service as staff_service
 from sanbuting.store.daily import last_run_day
 from sanbuting.store.models import OutboxItem, Payment, ProtectionEvent, Run, StoredAction
@@ -26,7 +27,6 @@ from sanbuting.web.console.common import (
     page,
     record,
 )
-from sanbuting.web.problems import Unauthorized
 from sanbuting.web.security import CSRF_FIELD, check_csrf
 from sanbuting.web.sessions import end_session, start_session
 
@@ -48,7 +48,7 @@ def signin_page(request: Request, who: deps.MaybeCaller) -> Response:
 def signin(
     request: Request,
     session: deps.DB,
-    settings: deps.Settings,
+    settings: deps.Configured,
     username: Username,
     password: Password,
     csrf_token: Csrf,

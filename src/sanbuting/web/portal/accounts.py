@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from sanbuting.customers import service as customers
 from sanbuting.customers.statement import ledger_history, recent_usage
-from sanbuting.errors import UnknownRegion
+from sanbuting.errors import NotFound, TooMany, UnknownRegion
 from sanbuting.regions import full_name
 from sanbuting.relief.status import Position, account_position, protection_status
 from sanbuting.store.models import Account
@@ -33,7 +33,6 @@ from sanbuting.web.portal.common import (
     wall_now,
 )
 from sanbuting.web.portal.pay import purpose_for
-from sanbuting.web.problems import NotFound, TooMany
 from sanbuting.web.types import AccountId
 
 router = APIRouter()

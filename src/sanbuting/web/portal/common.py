@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session
 
 from sanbuting.domain import SHANGHAI, local_date, parse_yuan, read_utc
 from sanbuting.errors import InvalidMoney, SanbutingError
+from sanbuting.guard.limits import Limits
+from sanbuting.settings import Settings
 from sanbuting.web import deps
 from sanbuting.web.pages import TEMPLATES, render
-from sanbuting.web.security import CSRF_FIELD, Limits, check_csrf
-from sanbuting.web.settings import WebSettings
+from sanbuting.web.security import CSRF_FIELD, check_csrf
 
 CSRF_HEADER = "X-CSRF-Token"
 R = TypeVar("R", bound=Response)
@@ -52,8 +53,8 @@ def today(request: Request) -> date:
     return local_date(business_now(request))
 
 
-def settings_of(request: Request) -> WebSettings:
-    settings: WebSettings = request.app.state.settings
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
     return settings
 
 

@@ -14,10 +14,10 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from sanbuting.domain import mask_phone
+from sanbuting.errors import NotFound
 from sanbuting.store.models import OutboxItem
 from sanbuting.web.deps import DB, MaybeCaller
 from sanbuting.web.portal.common import page, settings_of
-from sanbuting.web.problems import NotFound
 
 router = APIRouter()
 INBOX_ROWS = 50

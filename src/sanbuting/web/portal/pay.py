@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from sanbuting.checkout import service as checkout
 from sanbuting.customers import service as customers
 from sanbuting.domain import BillingMode, Utility, format_yuan
-from sanbuting.errors import SanbutingError
+from sanbuting.errors import NotFound, SanbutingError
 from sanbuting.relief.status import account_position
 from sanbuting.store.models import Account
 from sanbuting.store.web_models import CheckoutOrder, Customer
@@ -31,7 +31,6 @@ from sanbuting.web.portal.common import (
     today,
     wall_now,
 )
-from sanbuting.web.problems import NotFound
 from sanbuting.web.types import AccountId
 
 router = APIRouter()

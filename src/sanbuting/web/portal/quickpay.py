@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sanbuting.checkout import service as checkout
 from sanbuting.customers import service as customers
 from sanbuting.domain import format_yuan
-from sanbuting.errors import SanbutingError
+from sanbuting.errors import NotFound, SanbutingError, TooMany
 from sanbuting.relief.status import account_position
 from sanbuting.store.models import Account
 from sanbuting.store.web_models import CheckoutOrder
@@ -33,7 +33,6 @@ from sanbuting.web.portal.common import (
     wall_now,
 )
 from sanbuting.web.portal.pay import outcome, purpose_for, suggested_fen
-from sanbuting.web.problems import NotFound, TooMany
 
 router = APIRouter()
 

@@ -14,7 +14,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from sanbuting.customers import service as customers
 from sanbuting.domain import mask_phone
-from sanbuting.errors import SanbutingError
+from sanbuting.errors import SanbutingError, TooMany, Unauthorized
+from sanbuting.guard.hashing import new_token
 from sanbuting.web.deps import DB, MaybeCaller
 from sanbuting.web.portal.common import (
     CsrfToken,
@@ -27,8 +28,7 @@ from sanbuting.web.portal.common import (
     settings_of,
     wall_now,
 )
-from sanbuting.web.problems import TooMany, Unauthorized
-from sanbuting.web.security import CSRF_COOKIE, new_token
+from sanbuting.web.security import CSRF_COOKIE
 from sanbuting.web.sessions import end_session, start_session
 
 router = APIRouter()

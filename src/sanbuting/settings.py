@@ -1,4 +1,5 @@
-"""The web channel's settings, from `SANBUTING_*` environment variables."""
+"""The service's settings (portal, console, API, sign-in, payments), from `SANBUTING_*`
+environment variables. Below the web layer: the services read them too."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sanbuting.store.database import DEFAULT_URL
 
 
-class WebSettings(BaseSettings):
+class Settings(BaseSettings):
     """How the portal, console and API run. Unset, the secret is random per process (sessions
     then end with the process); set `SANBUTING_SECRET_KEY` in production."""
 
