@@ -1,7 +1,9 @@
 """`sanbuting check-policies`: validate relief-policy files and show what they say in words.
 
-Valid files print a table (id, effect, scope, window, source) and exit 0; otherwise every
-problem is printed on stderr as `file:line: message` and the exit code is 1.
+Valid files print a table (id, effect, scope, window, source) and exit 0; otherwise the
+problems (the first 100, then a count of the rest) are printed on stderr as
+`file:line: message` and the exit code is 1. Files past the policy limits (size, nesting,
+aliases: `policy.limits`) are problems like any other, never a traceback.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sanbuting.cli.app import app
+from sanbuting.cli.app import app, fail
 from sanbuting.domain import format_yuan
-from sanbuting.errors import PolicyError
+from sanbuting.errors import PolicyError, SanbutingError
 from sanbuting.policy import load_policies
 from sanbuting.policy.model import (
     CreditPolicy,
@@ -31,6 +33,7 @@ from sanbuting.policy.model import (
     WaiverPolicy,
     Window,
 )
+from sanbuting.policy.yamlnodes import escaped
 from sanbuting.regions import all_regions, full_name, lookup
 
 _WIDTH_WHEN_PIPED = 10_000
@@ -120,7 +123,7 @@ def policy_table(policies: Sequence[Policy]) -> Table:
     table.add_column("window", no_wrap=True)
     table.add_column("source", overflow="fold")
     for policy in policies:
-        source = Text(policy.title)
+        source = Text(escaped(policy.title))  # a title cannot drive the terminal
         source.append(f"\n{policy.source}", style="dim")
         table.add_row(
             Text(policy.id),
@@ -146,6 +149,8 @@ def check_policies_command(
         for problem in exc.problems:
             typer.echo(problem, err=True)
         raise typer.Exit(1) from None
+    except SanbutingError as exc:  # e.g. SANBUTING_POLICY_MAX_BYTES set to no size
+        raise fail(str(exc)) from None
     console = Console()
     if not console.is_terminal:
         console = Console(width=_WIDTH_WHEN_PIPED)

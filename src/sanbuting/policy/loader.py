@@ -8,6 +8,7 @@ refused whole with `PolicyError`, whose `problems` are `file:line: message` line
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from sanbuting.errors import PolicyError
-from sanbuting.policy import sections
+from sanbuting.policy import limits, sections
 from sanbuting.policy import yamlnodes as yn
 from sanbuting.policy.model import (
     CreditPolicy,
@@ -41,43 +42,89 @@ KEY_OWNER = {key: effect for effect, keys in EFFECT_KEYS.items() for key in keys
 EFFECTS = ", ".join(effect.value for effect in Effect)
 
 
-def parse_policies(text: str, source: str) -> list[Policy]:
-    """The policies of one YAML text; `source` names it in problems (`source:line: ...`)."""
+def parse_policies(text: str, source: str, *, max_bytes: int | None = None) -> list[Policy]:
+    """The policies of one YAML text; `source` names it in problems (`source:line: ...`).
+
+    A text over `max_bytes` of UTF-8 (default `limits.max_policy_bytes()`) is refused unread.
+    """
+    cap = limits.max_policy_bytes() if max_bytes is None else max_bytes
     problems = yn.Problems(source)
-    policies = _read_document(text, problems, {})
+    oversize = _oversize(text, cap)
+    if oversize is not None:
+        problems.add(1, oversize)
+        policies: list[Policy] = []
+    else:
+        policies = _read_document(text, problems, {})
     if problems:
-        raise PolicyError(problems.lines())
+        raise PolicyError(limits.listed([problems.report()]))
     return policies
 
 
-def load_policies(paths: Sequence[Path]) -> list[Policy]:
+def _oversize(text: str, max_bytes: int) -> str | None:
+    """The problem of a text over `max_bytes` of UTF-8, or None."""
+    chunk = 1 << 16  # measured a piece at a time: a huge text is not copied whole
+    size = sum(
+        len(text[at : at + chunk].encode("utf-8", "surrogatepass"))
+        for at in range(0, len(text), chunk)
+    )
+    return limits.too_large(size, max_bytes) if size > max_bytes else None
+
+
+def load_policies(paths: Sequence[Path], *, max_bytes: int | None = None) -> list[Policy]:
     """Every policy of `paths` taken together, in file order then list order.
 
-    Ids must be unique across all the files. Any problem in any file refuses the whole set.
+    Ids must be unique across all the files. Any problem in any file refuses the whole set; the
+    first `limits.PROBLEMS_LISTED` problems are listed. A file over `max_bytes` (default
+    `limits.max_policy_bytes()`) is refused after reading no more than one byte past it.
     """
-    all_problems: list[str] = []
+    cap = limits.max_policy_bytes() if max_bytes is None else max_bytes
+    reports: list[limits.FileProblems] = []
     seen: dict[str, str] = {}
     policies: list[Policy] = []
     for path in paths:
         source = str(path)
-        try:
-            text = Path(path).read_bytes().decode("utf-8-sig")
-        except OSError as exc:
-            all_problems.append(f"{source}: cannot read the file ({exc.strerror or exc})")
-            continue
-        except UnicodeDecodeError:
-            all_problems.append(f"{source}: not UTF-8 text; save the policy file as UTF-8")
+        text, unreadable = _read_text(Path(path), cap)
+        if text is None:
+            reports.append(limits.FileProblems(source, [f"{source}{unreadable}"]))
             continue
         problems = yn.Problems(source)
         policies.extend(_read_document(text, problems, seen))
-        all_problems.extend(problems.lines())
-    if all_problems:
-        raise PolicyError(all_problems)
+        if problems:
+            reports.append(problems.report())
+    if reports:
+        raise PolicyError(limits.listed(reports))
     return policies
 
 
+def _read_text(path: Path, max_bytes: int) -> tuple[str, None] | tuple[None, str]:
+    """The text of a policy file, or why there is none (`: message` or `:1: message`, to
+    follow the file's name): it cannot be read, is too large or is not UTF-8."""
+    try:
+        with path.open("rb") as file:
+            raw = file.read(max_bytes + 1)
+            size = os.fstat(file.fileno()).st_size
+    except OSError as exc:
+        return None, f": cannot read the file ({exc.strerror or exc})"
+    if len(raw) > max_bytes:  # a pipe or a device has no size of its own: "larger than"
+        return None, f":1: {limits.too_large(size if size > max_bytes else None, max_bytes)}"
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        return None, ": not UTF-8 text; save the policy file as UTF-8"
+
+
 def _read_document(text: str, problems: yn.Problems, seen: dict[str, str]) -> list[Policy]:
-    """The policies of one document; `seen` maps ids met so far to their `file:line`."""
+    """The policies of one document; `seen` maps ids met so far to their `file:line`.
+
+    Checking stops (with no policies) once the file has more problems than `problems` keeps.
+    """
+    try:
+        return _read_checked(text, problems, seen)
+    except yn.TooManyProblems:
+        return []
+
+
+def _read_checked(text: str, problems: yn.Problems, seen: dict[str, str]) -> list[Policy]:
     root = yn.compose(text, problems)
     if problems:
         return []

@@ -4,7 +4,12 @@ The policy loader never lets PyYAML construct Python objects: it composes the no
 the safe loader and reads each scalar's text itself, so that every problem can name the
 1-based line it was found on and a value means exactly what the policy language says (a
 boolean is `true`/`false`, an integer is written as digits, a date is `YYYY-MM-DD`).
-Problems are collected, not raised, so that one pass reports all of them.
+Problems are collected, not raised, so that one pass reports all of them (up to
+`limits.PROBLEMS_COLLECTED`, where `Problems.add` stops the checking with `TooManyProblems`).
+
+Nodes are composed by libyaml when PyYAML has it (ten times faster than PyYAML's own parser,
+which stays the fallback), and only after `shape.beyond_limits` has bounded the document's
+nesting and alias expansion.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from sanbuting.domain import parse_date
 from sanbuting.errors import SanbutingError
+from sanbuting.policy import shape
+from sanbuting.policy.limits import LONGEST_PROBLEM, PROBLEMS_COLLECTED, FileProblems
 
 NULL_TAG = "tag:yaml.org,2002:null"
 BOOL_TAG = "tag:yaml.org,2002:bool"
@@ -31,6 +38,14 @@ PLAIN_TAGS = frozenset(
 """The tags a policy file may carry: those PyYAML's resolver gives plain values."""
 
 _DECIMAL = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$")
+LOADER: shape.Loader = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+"""libyaml's safe loader when PyYAML was built with it, else PyYAML's own."""
+_UNPRINTABLE = {
+    code: repr(chr(code))[1:-1]
+    for code in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, *range(0xD800, 0xE000))
+    if code != ord("\t")
+}
+"""Control characters, line breaks and lone surrogates, each with its escape (`\\x1b`)."""
 
 
 def line_of(node: Node) -> int:
@@ -39,16 +54,26 @@ def line_of(node: Node) -> int:
     return mark.line + 1 if mark is not None else 1
 
 
+class TooManyProblems(Exception):
+    """Raised by `Problems.add` past its limit, to stop checking a pathological file."""
+
+
 @dataclass
 class Problems:
     """The problems found in one source, each with its line; reported in line order."""
 
     source: str
     found: list[tuple[int, str]] = field(default_factory=list)
+    limit: int = PROBLEMS_COLLECTED
+    complete: bool = True
+    """False once a problem past `limit` was met (and `TooManyProblems` raised)."""
 
     def add(self, where: Node | int, message: str) -> None:
+        if len(self.found) >= self.limit:
+            self.complete = False
+            raise TooManyProblems(self.source)
         line = where if isinstance(where, int) else line_of(where)
-        self.found.append((line, message))
+        self.found.append((line, _printable(message)))
 
     def __len__(self) -> int:
         return len(self.found)
@@ -63,11 +88,35 @@ class Problems:
         ordered = sorted(self.found, key=lambda found: found[0])
         return [f"{self.source}:{line}: {message}" for line, message in ordered]
 
+    def report(self) -> FileProblems:
+        return FileProblems(self.source, self.lines(), self.complete)
+
+
+def _printable(message: str) -> str:
+    """`message` on one line and at most about `LONGEST_PROBLEM` characters (a huge value it
+    quotes keeps its start and its end)."""
+    if len(message) > LONGEST_PROBLEM:
+        head, tail = LONGEST_PROBLEM // 2, LONGEST_PROBLEM // 4
+        left_out = len(message) - head - tail
+        message = f"{message[:head]} … [{left_out:,} characters left out] … {message[-tail:]}"
+    return escaped(message)
+
+
+def escaped(value: str) -> str:
+    """`value` with control characters and line breaks written as escapes (`\\n`, `\\x1b`):
+    a problem quoting a value stays one line, and a value cannot drive a terminal."""
+    return value.translate(_UNPRINTABLE)
+
 
 def compose(text: str, problems: Problems) -> Node | None:
-    """The node tree of a single YAML document; a syntax error becomes one problem."""
+    """The node tree of a single YAML document; a syntax error, or a document past the limits
+    of nesting and alias expansion (`shape`), becomes one problem and None."""
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        excess = shape.beyond_limits(text, LOADER)
+        if excess is not None:
+            problems.add(*excess)
+            return None
+        return yaml.compose(text, Loader=LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
