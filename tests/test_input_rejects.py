@@ -151,7 +151,7 @@ def test_missing_required_file_is_an_error(tmp_path: Path) -> None:
 
 
 def test_file_that_is_not_utf8_is_an_error_naming_it() -> None:
-    with pytest.raises(InputFileError, match=r"^accounts\.csv: .*not UTF-8"):
+    with pytest.raises(InputFileError, match=r"^accounts\.csv:2: not UTF-8 text \(byte 0xC4"):
         read_inputs(DATA / "gbk")
 
 

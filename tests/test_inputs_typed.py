@@ -254,7 +254,9 @@ def test_typed_parquet_gives_the_same_frames_and_rejects_as_csv(tmp_path: Path) 
         ("A002", date(2020, 2, 1), 100), ("A002", date(2020, 2, 2), 0),
         ("A017", date(2020, 2, 1), 5),
     ]  # fmt: skip
-    assert from_parquet.rows_read["usage.parquet"] == 12  # the all-empty row is not a row
+    # The all-empty row (`,,` in the CSV form) is a row, rejected: nothing vanishes silently.
+    assert from_parquet.rows_read["usage.parquet"] == 13
+    assert ("usage.parquet", 9, "") in [(r.file, r.line, r.column) for r in from_parquet.rejects]
 
 
 def test_typed_parquet_gives_what_every_row_checked_as_text_gives(

@@ -57,7 +57,8 @@ class RunRequest:
     workers: int | None = None
     buckets: int | None = None
     """Buckets of accounts run one after another (default: one per 500,000 accounts)."""
-    """Worker processes for large runs (default: one per core)."""
+    encoding: str = "utf-8"
+    """The CSV inputs' text encoding (`--encoding`: utf-8, gbk or gb18030)."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def run(
         streamed = run_streamed(request, policies, rulesets, on_progress, on_accounts)
         if streamed is not None:
             return streamed
-    inputs = read_inputs(request.data)
+    inputs = read_inputs(request.data, encoding=request.encoding)
     if inputs.rejects:
         request.out.mkdir(parents=True, exist_ok=True)
         write_rejects(request.out / REJECTS_FILE, inputs.rejects)
@@ -183,7 +184,7 @@ def run_streamed(
     if buckets <= 1:
         return None
     work = request.out / ".buckets"
-    partitioned = partition_inputs(request.data, work, buckets)
+    partitioned = partition_inputs(request.data, work, buckets, encoding=request.encoding)
     if partitioned is None:
         return None
     try:

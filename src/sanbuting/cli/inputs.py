@@ -15,10 +15,21 @@ from sanbuting.io.rejects import REJECTS_FILE, Reject, write_rejects
 
 SHOWN_REJECTS = 20
 
+EncodingOption = Annotated[
+    str,
+    typer.Option(
+        "--encoding",
+        help="The text encoding of the CSV files: utf-8 (the default; a byte-order mark is "
+        "fine) or, for the exports of billing systems that write it, gbk or gb18030. A file "
+        "that is not text of this encoding is refused, naming its first bad line.",
+    ),
+]
+
 HELP = (
     "Check an input folder against the contract and write every refused row to rejects.csv. "
     "Prints, per file, the rows read, loaded and rejected, then the first rejects as "
-    "file:line: column=value: reason. Exits 0 only when nothing was rejected, 1 otherwise; "
+    "file:line: column=value: reason; columns the contract does not have are named in a "
+    "warning (stderr) and ignored. Exits 0 only when nothing was rejected, 1 otherwise; "
     "a file that cannot be read at all is a one-line error."
 )
 
@@ -42,10 +53,12 @@ def validate(
             file_okay=False,
         ),
     ] = Path(),
+    encoding: EncodingOption = "utf-8",
 ) -> None:
     """Read `data`, write `out/rejects.csv`, print a summary; exit 1 when anything was
     rejected (an `InputFileError` propagates to the CLI edge)."""
-    inputs = read_inputs(data)
+    inputs = read_inputs(data, encoding=encoding)
+    echo_warnings(inputs.warnings)
     out.mkdir(parents=True, exist_ok=True)
     target = out / REJECTS_FILE
     write_rejects(target, inputs.rejects)
@@ -54,6 +67,12 @@ def validate(
     typer.echo(f"{len(inputs.rejects)} rejects written to {target}")
     if inputs.rejects:
         raise typer.Exit(1)
+
+
+def echo_warnings(warnings: tuple[str, ...]) -> None:
+    """Print each warning of a read (e.g. an ignored column) on stderr, once."""
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
 
 
 def summary_lines(inputs: Inputs) -> list[str]:
@@ -83,7 +102,10 @@ def summary_lines(inputs: Inputs) -> list[str]:
 
 
 def format_reject(reject: Reject) -> str:
-    """`file:line: column=value: reason`, with a phone number masked."""
+    """`file:line: column=value: reason`, with a phone number masked (`file:line: reason` for
+    a reject of a whole row)."""
+    if not reject.column:
+        return f"{reject.file}:{reject.line}: {reject.reason}"
     value = mask_phone(reject.value) if reject.column == "phone" else reject.value
     shown = value if value else '""'
     return f"{reject.file}:{reject.line}: {reject.column}={shown}: {reject.reason}"

@@ -10,9 +10,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from sanbuting.cli.app import app, fail
-from sanbuting.cli.inputs import summary_lines
+from sanbuting.cli.inputs import EncodingOption, echo_warnings, summary_lines
 from sanbuting.domain import Utility, parse_date
 from sanbuting.errors import SanbutingError
+from sanbuting.io.encodings import encoding_named
 from sanbuting.runner import RejectedInputs, RunOutcome, RunRequest, run
 
 PROGRESS_FROM_ACCOUNTS = 20_000
@@ -117,6 +118,7 @@ def run_command(
             min=1,
         ),
     ] = None,
+    encoding: EncodingOption = "utf-8",
 ) -> None:
     """Simulate every day from --start through --end and write actions.csv, protections.csv,
     late_fees.csv, states.csv and summary.json (plus rejects.csv when rows were refused)."""
@@ -131,13 +133,16 @@ def run_command(
         rulesets=ruleset_overrides(ruleset),
         workers=workers,
         buckets=buckets,
+        encoding=encoding_named(encoding),
     )
     try:
         outcome = run_with_progress(request)
     except RejectedInputs as rejected:
+        echo_warnings(rejected.inputs.warnings)
         for line in summary_lines(rejected.inputs):
             typer.echo(line, err=True)
         raise fail(str(rejected)) from None
+    echo_warnings(outcome.inputs.warnings)
     summary = outcome.summary
     actions = sum(summary["actions"].values())
     events = sum(sum(kinds.values()) for kinds in summary["protection_events"].values())

@@ -15,8 +15,11 @@ import polars as pl
 
 from sanbuting.domain import SHANGHAI, AccountState, BillingMode, CustomerClass, Utility
 
-Kind = Literal["text", "enum", "region", "integer", "date", "period", "timestamp", "tags"]
-"""How a column's text is checked and what it becomes once loaded."""
+Kind = Literal[
+    "id", "phone", "text", "enum", "region", "integer", "date", "period", "timestamp", "tags"
+]
+"""How a column's text is checked and what it becomes once loaded (`id`: `sanbuting.io.ids`;
+`phone`: `sanbuting.io.phones`; `text` and `tags`: free text, `sanbuting.io.texts`)."""
 
 LOCAL_TIME = pl.Datetime("us", SHANGHAI.key)
 """The dtype of loaded timestamps: business time, Asia/Shanghai."""
@@ -30,6 +33,7 @@ class Column:
     `default`: the value (as text) an empty cell or an absent column stands for; a column that
     is neither required nor defaulted loads an empty cell as null (`tags`: as an empty list).
     `minimum`: the smallest accepted integer (1 means "> 0", 0 means ">= 0").
+    `max_length`: the most characters of free text (`text` and `tags` columns).
     """
 
     name: str
@@ -39,6 +43,7 @@ class Column:
     default: str | None = None
     values: tuple[str, ...] = ()
     minimum: int | None = None
+    max_length: int | None = None
     notes: str = ""
 
 
@@ -109,7 +114,7 @@ ACCOUNTS = TableSpec(
     name="accounts",
     required_file=True,
     columns=(
-        Column("account_id", "text", TEXT, required=True, notes="unique (戶號)"),
+        Column("account_id", "id", TEXT, required=True, notes="unique (戶號)"),
         Column("utility", "enum", TEXT, required=True, values=_values(Utility)),
         Column("customer_class", "enum", TEXT, required=True, values=_values(CustomerClass)),
         Column(
@@ -130,6 +135,7 @@ ACCOUNTS = TableSpec(
             "tags",
             "tags",
             pl.List(pl.String()),
+            max_length=500,
             notes="';'-separated, e.g. hospital;epidemic_key; trimmed, empty items dropped",
         ),
         Column(
@@ -149,7 +155,12 @@ ACCOUNTS = TableSpec(
             minimum=0,
             notes="telecom credit (信用額度)",
         ),
-        Column("phone", "text", TEXT, notes="never printed unmasked"),
+        Column(
+            "phone",
+            "phone",
+            TEXT,
+            notes="a mobile or a fixed line with its area code; never printed unmasked",
+        ),
     ),
     unique_key=("account_id",),
     notes="one row per account",
@@ -159,8 +170,8 @@ BILLS = TableSpec(
     name="bills",
     required_file=True,
     columns=(
-        Column("bill_id", "text", TEXT, required=True, notes="unique"),
-        Column("account_id", "text", TEXT, required=True, notes="must exist in accounts"),
+        Column("bill_id", "id", TEXT, required=True, notes="unique"),
+        Column("account_id", "id", TEXT, required=True, notes="must exist in accounts"),
         Column("period", "period", TEXT, required=True, notes="YYYY-MM, the billing period"),
         Column("issued_on", "date", pl.Date(), required=True, notes="抄表出賬 date"),
         Column("due_on", "date", pl.Date(), required=True, notes="on or after issued_on"),
@@ -177,8 +188,8 @@ PAYMENTS = TableSpec(
     name="payments",
     required_file=False,
     columns=(
-        Column("payment_id", "text", TEXT, required=True, notes="the idempotency key"),
-        Column("account_id", "text", TEXT, required=True, notes="must exist in accounts"),
+        Column("payment_id", "id", TEXT, required=True, notes="the idempotency key"),
+        Column("account_id", "id", TEXT, required=True, notes="must exist in accounts"),
         Column(
             "paid_at",
             "timestamp",
@@ -187,7 +198,9 @@ PAYMENTS = TableSpec(
             notes="ISO 8601 with a UTC offset, e.g. 2020-02-03T10:15:00+08:00",
         ),
         Column("amount_fen", "integer", FEN, required=True, minimum=1),
-        Column("channel", "text", TEXT, notes="app, counter, bank, kiosk, ..."),
+        Column(
+            "channel", "text", TEXT, max_length=32, notes="app, counter, bank, kiosk, 营业厅, ..."
+        ),
     ),
     idempotency_key="payment_id",
     account_ref="account_id",
@@ -206,7 +219,7 @@ USAGE = TableSpec(
     name="usage",
     required_file=False,
     columns=(
-        Column("account_id", "text", TEXT, required=True, notes="a prepaid account"),
+        Column("account_id", "id", TEXT, required=True, notes="a prepaid account"),
         Column("date", "date", pl.Date(), required=True),
         Column("amount_fen", "integer", FEN, required=True, minimum=0),
     ),
@@ -220,3 +233,8 @@ TABLES: tuple[TableSpec, ...] = (ACCOUNTS, BILLS, PAYMENTS, USAGE)
 """Every input table, in the order they are read and their rejects are sorted."""
 
 TABLE_ORDER = {spec.name: rank for rank, spec in enumerate(TABLES)}
+
+PERSONAL_COLUMNS = frozenset(
+    column.name for spec in TABLES for column in spec.columns if column.kind == "phone"
+)
+"""Columns holding personal data: a reject shows their value masked."""

@@ -6,6 +6,9 @@ and keeps its own line number, so an account's bills, payments and usage are alw
 bucket. `Partitioned.check(k)` then checks bucket `k` exactly as `read_inputs` checks a whole
 folder, with the original file names and lines in every reject.
 
+A CSV file in another encoding than UTF-8 is transcoded once into `work` first
+(`sanbuting.io.encodings`), and the copy is what the partition pass reads.
+
 Checks that look across accounts (a `bill_id` or `payment_id` used by two accounts, which
 may sit in two buckets) cannot be made one bucket at a time; when the input has such ids, or
 a file the partition pass cannot read, `partition_inputs` returns None and the caller reads
@@ -23,6 +26,7 @@ import polars as pl
 from sanbuting.engine.buckets import bucket_of
 from sanbuting.errors import InputFileError
 from sanbuting.io.contract import BILLS, PAYMENTS, TABLES, TableSpec
+from sanbuting.io.encodings import chosen_encoding, prepare
 from sanbuting.io.readers import (
     EXTENSIONS,
     Inputs,
@@ -30,9 +34,8 @@ from sanbuting.io.readers import (
     check_tables,
     csv_header,
     parquet_columns,
-    sha256_of,
-    without_blank_rows,
 )
+from sanbuting.io.shape import without_blank_lines
 from sanbuting.io.typed import LINE, trimmed
 
 HASH_SEED = 2020
@@ -40,12 +43,14 @@ HASH_SEED = 2020
 
 @dataclass(frozen=True)
 class Source:
-    """One input file: where it is, its form, the line of its header, its sha256."""
+    """One input file: where it is, its form, the line of its header, its sha256, and the
+    file to read (itself, or its UTF-8 copy)."""
 
     spec: TableSpec
     path: Path
     csv: bool
     digest: str
+    read_path: Path
 
     @property
     def header_line(self) -> int:
@@ -71,21 +76,17 @@ class Partitioned:
             parts = sorted((self.work / name / f"_bucket={bucket}").glob("*.parquet"))
             raw = pl.read_parquet(parts or [self.work / "_empty" / f"{name}.parquet"])
             if source.csv:
-                frame = raw.select(
+                trimmed_text = raw.select(
                     [trimmed(pl.col(c)).alias(c) for c in raw.columns if c != LINE] + [LINE]
                 )
+                frame = without_blank_lines(trimmed_text.rechunk(), source.read_path)
             else:
-                frame = parquet_columns(raw, source.spec, source.path.name)
-            tables[name] = Table(
-                source.path.name,
-                without_blank_rows(frame.rechunk()),
-                source.header_line,
-                source.digest,
-            )
+                frame = parquet_columns(raw, source.spec, source.path.name).rechunk()
+            tables[name] = Table(source.path.name, frame, source.header_line, source.digest)
         return check_tables(tables)
 
 
-def _sources(folder: Path) -> dict[str, Source] | None:
+def _sources(folder: Path, encoding: str, scratch: Path) -> dict[str, Source] | None:
     sources = {}
     for spec in TABLES:
         present = [
@@ -97,15 +98,20 @@ def _sources(folder: Path) -> dict[str, Source] | None:
             return None  # the whole-folder reader says what is wrong
         if present:
             path = present[0]
-            sources[spec.name] = Source(spec, path, path.suffix == ".csv", sha256_of(path))
+            try:
+                prepared = prepare(path, encoding, scratch)
+            except InputFileError:
+                return None  # the whole-folder reader says what is wrong
+            csv = path.suffix == ".csv"
+            sources[spec.name] = Source(spec, path, csv, prepared.digest, prepared.path)
     return sources
 
 
 def _scan(source: Source) -> pl.LazyFrame:
     """The file as a lazy frame with its header's trimmed names."""
     if source.csv:
-        names = csv_header(source.path)
-        scan = pl.scan_csv(source.path, infer_schema=False)
+        names = csv_header(source.read_path, source.path.name)
+        scan = pl.scan_csv(source.read_path, infer_schema=False)
         if len(scan.collect_schema().names()) != len(names):
             raise InputFileError(f"{source.path.name}: the header is malformed")
         return scan.rename(dict(zip(scan.collect_schema().names(), names, strict=True)))
@@ -141,13 +147,16 @@ def _ids_shared_across_accounts(partitioned: Partitioned) -> bool:
     return False
 
 
-def partition_inputs(folder: Path, work: Path, buckets: int) -> Partitioned | None:
+def partition_inputs(
+    folder: Path, work: Path, buckets: int, *, encoding: str | None = None
+) -> Partitioned | None:
     """Stream the input folder into `buckets` buckets under `work` (replaced), or None when it
-    must be read whole (see the module docstring)."""
-    sources = _sources(folder)
+    must be read whole (see the module docstring). Its CSV files are text of `encoding`
+    (default: UTF-8)."""
+    shutil.rmtree(work, ignore_errors=True)
+    sources = _sources(folder, chosen_encoding(encoding), work / "_utf8")
     if sources is None:
         return None
-    shutil.rmtree(work, ignore_errors=True)
     try:
         for name, source in sources.items():
             scan = _scan(source)

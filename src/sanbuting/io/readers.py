@@ -3,16 +3,18 @@
 `read_inputs(folder)` finds the files and reads them: every CSV cell as text (`infer_schema=
 False`), trimmed, null when empty; a Parquet column already of the contract's type as its
 typed values, any other Parquet column as the text a CSV would hold (`sanbuting.io.typed`).
-It checks them against the contract (`sanbuting.io.contract`, `sanbuting.io.checks`): rows
-that break it become rejects, the same ones whichever form the file came in; the rest load
-into frames of the contract's dtypes, in input order. A file that cannot be read at all is an
-`InputFileError` naming it.
+A CSV file is UTF-8 unless an `encoding` says otherwise (`sanbuting.io.encodings`); blank
+lines are skipped, rows of only separators rejected, columns the contract does not have
+ignored with a warning (`sanbuting.io.shape`). It checks the rows against the contract
+(`sanbuting.io.contract`, `sanbuting.io.checks`): rows that break it become rejects, the same
+ones whichever form the file came in; the rest load into frames of the contract's dtypes, in
+input order. A file that cannot be read at all is an `InputFileError` naming it.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,13 +23,14 @@ import polars as pl
 from sanbuting.errors import InputFileError
 from sanbuting.io.checks import check_table
 from sanbuting.io.contract import ACCOUNTS, BILLS, PAYMENTS, TABLES, USAGE, TableSpec
+from sanbuting.io.encodings import chosen_encoding, prepare
 from sanbuting.io.reasons import Accounts, Checked, accounts_of
 from sanbuting.io.rejects import Reject, sorted_rejects
+from sanbuting.io.shape import UNNAMED, rows_with_values, unknown_columns, without_blank_lines
+from sanbuting.io.texts import shown
 from sanbuting.io.typed import LINE, as_text, trimmed, typed_form
 
 EXTENSIONS = ("csv", "parquet")
-_SNIFF_BYTES = 64 * 1024
-_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,8 @@ class Inputs:
     `files` maps each file read (e.g. ``"bills.csv"``) to the sha256 hex of its bytes;
     `rows_read` maps it to its number of data rows (blank lines not counted);
     `duplicate_payments_ignored` counts repeated payments with the same id and content,
-    dropped as no-ops without a reject.
+    dropped as no-ops without a reject; `warnings` name what was read but ignored (a column
+    the contract does not have), one line each, to be shown to whoever gave the files.
     """
 
     accounts: pl.DataFrame
@@ -51,6 +55,7 @@ class Inputs:
     loaded_rows: dict[str, int] | None = None
     """Rows loaded per table when the frames are not held (an input checked bucket by
     bucket); otherwise the frames' heights."""
+    warnings: tuple[str, ...] = ()
 
     def loaded(self, table: str) -> int:
         """How many rows of `table` (accounts, bills, payments, usage) were loaded."""
@@ -63,7 +68,8 @@ class Inputs:
 @dataclass(frozen=True, slots=True)
 class Table:
     """A file as read: its columns (trimmed text, null when empty, or typed values) and
-    `LINE`, without its blank rows; the line of its header and the sha256 of its bytes."""
+    `LINE`, without the blank lines of a CSV file; the line of its header and the sha256 of
+    its bytes."""
 
     file: str
     frame: pl.DataFrame
@@ -71,23 +77,29 @@ class Table:
     digest: str
 
 
-def read_inputs(folder: Path) -> Inputs:
-    """Read and check the input folder `folder` (see the module docstring)."""
+def read_inputs(folder: Path, *, encoding: str | None = None) -> Inputs:
+    """Read and check the input folder `folder` (see the module docstring); its CSV files are
+    text of `encoding` (default: UTF-8)."""
     if not folder.is_dir():
         raise InputFileError(
             f"{folder}: no such input folder (give the folder holding accounts.csv)"
         )
-    return check_tables({spec.name: _read_table(folder, spec) for spec in TABLES})
+    codec = chosen_encoding(encoding)
+    with tempfile.TemporaryDirectory(prefix="sanbuting-inputs-") as scratch:
+        tables = {spec.name: _read_table(folder, spec, codec, Path(scratch)) for spec in TABLES}
+    return check_tables(tables)
 
 
 def check_tables(tables: dict[str, Table | None]) -> Inputs:
     """Check tables as read (by `read_inputs`, or one bucket of a partitioned input)."""
     rejects: list[Reject] = []
+    warnings: list[str] = []
 
     def check(spec: TableSpec, accounts: Accounts | None) -> Checked:
         table = tables[spec.name]
         if table is None:
             return Checked(spec.empty(), [], 0, refused=pl.DataFrame())
+        warnings.extend(unknown_columns(table.frame.columns, spec, table.file))
         missing = [name for name in spec.required_columns if name not in table.frame.columns]
         if missing:
             rows = table.frame.height
@@ -103,7 +115,9 @@ def check_tables(tables: dict[str, Table | None]) -> Inputs:
                 for name in missing
             )
             return Checked(spec.empty(), [], 0, refused=table.frame)
-        frame = table.frame.with_columns(
+        with_values, empty = rows_with_values(table.frame, table.file)
+        rejects.extend(empty)
+        frame = with_values.with_columns(
             pl.lit(None, dtype=pl.String).alias(column.name)
             for column in spec.columns
             if column.name not in table.frame.columns
@@ -129,16 +143,18 @@ def check_tables(tables: dict[str, Table | None]) -> Inputs:
         files={table.file: table.digest for table in read},
         rows_read={table.file: table.frame.height for table in read},
         duplicate_payments_ignored=payments.ignored,
+        warnings=tuple(warnings),
     )
 
 
-def read_table(folder: Path, spec: TableSpec) -> Table | None:
+def read_table(folder: Path, spec: TableSpec, *, encoding: str | None = None) -> Table | None:
     """One input file as read, unchecked, each row with its `LINE` (None when an optional file
     is absent): to point at the line of a row refused later, e.g. by the store."""
-    return _read_table(folder, spec)
+    with tempfile.TemporaryDirectory(prefix="sanbuting-inputs-") as scratch:
+        return _read_table(folder, spec, chosen_encoding(encoding), Path(scratch))
 
 
-def _read_table(folder: Path, spec: TableSpec) -> Table | None:
+def _read_table(folder: Path, spec: TableSpec, encoding: str, scratch: Path) -> Table | None:
     """The table's file as read, or None for an absent optional file."""
     found = [folder / f"{spec.name}.{ext}" for ext in EXTENSIONS]
     present = [path for path in found if path.is_file()]
@@ -153,77 +169,52 @@ def _read_table(folder: Path, spec: TableSpec) -> Table | None:
             )
         return None
     path = present[0]
-    digest, head = _sha256(path)
+    prepared = prepare(path, encoding, scratch)
     if path.suffix == ".csv":
-        text = _read_csv(path, head)
+        text = _read_csv(prepared.path, path.name)
         frame = text.select(trimmed(pl.col(name)).alias(name) for name in text.columns)
-        header_line = 1
-    else:
-        frame = _read_parquet(path, spec)
-        header_line = 0
-    return Table(path.name, _lined(frame, first_line=header_line + 1), header_line, digest)
+        lined = without_blank_lines(_lined(frame, first_line=2), prepared.path)
+        return Table(path.name, lined, 1, prepared.digest)
+    frame = _read_parquet(path, spec)
+    return Table(path.name, _lined(frame, first_line=1), 0, prepared.digest)
 
 
-def sha256_of(path: Path) -> str:
-    """The sha256 hex of a file's bytes."""
-    return _sha256(path)[0]
+def csv_header(path: Path, file: str | None = None) -> list[str]:
+    """The trimmed column names of the header of the UTF-8 CSV file `path` (errors as
+    `read_inputs` gives them, naming `file`, by default the file's own name)."""
+    return _csv_header(path, file or path.name)
 
 
-def csv_header(path: Path) -> list[str]:
-    """The trimmed column names of a CSV file's header (errors as `read_inputs` gives them)."""
-    return _csv_header(path)
-
-
-def _sha256(path: Path) -> tuple[str, bytes]:
-    """The sha256 hex of the file's bytes, and its first bytes (to sniff binary content)."""
-    digest = hashlib.sha256()
-    head = b""
-    try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                if not head:
-                    head = chunk[:_SNIFF_BYTES]
-                digest.update(chunk)
-    except OSError as exc:
-        raise InputFileError(f"{path.name}: cannot be read ({exc.strerror or exc})") from exc
-    return digest.hexdigest(), head
-
-
-def _read_csv(path: Path, head: bytes) -> pl.DataFrame:
-    if b"\x00" in head:
-        raise InputFileError(f"{path.name}: not CSV text (it holds binary data)")
-    header = _csv_header(path)
+def _read_csv(path: Path, file: str) -> pl.DataFrame:
+    """The UTF-8 CSV file `path` (the input `file`, or its UTF-8 copy), every cell as text."""
+    header = _csv_header(path, file)
     try:
         frame = pl.read_csv(path, infer_schema=False, raise_if_empty=True)
     except pl.exceptions.PolarsError as exc:
-        reason = _first_line(exc)
-        if "utf-8" in reason.lower():
-            reason = f"not UTF-8 text ({reason}): save the file as UTF-8"
-        raise InputFileError(f"{path.name}: cannot be read as CSV: {reason}") from exc
+        raise InputFileError(f"{file}: cannot be read as CSV: {_first_line(exc)}") from exc
     if len(frame.columns) != len(header):
-        raise InputFileError(f"{path.name}: cannot be read as CSV: the header is malformed")
+        raise InputFileError(f"{file}: cannot be read as CSV: the header is malformed")
     return frame.rename(dict(zip(frame.columns, header, strict=True)))
 
 
-def _csv_header(path: Path) -> list[str]:
+def _csv_header(path: Path, file: str) -> list[str]:
     """The header's column names, trimmed; an empty file or a repeated name is an error."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             header = next(csv.reader(handle), None)
-    except UnicodeDecodeError as exc:
-        raise InputFileError(
-            f"{path.name}: not UTF-8 text (byte {exc.start} of the first line): "
-            "save the file as UTF-8"
-        ) from exc
+    except UnicodeDecodeError as exc:  # `encodings.prepare` checked the file: not expected
+        raise InputFileError(f"{file}:1: not UTF-8 text: save it as UTF-8") from exc
     except csv.Error as exc:
-        raise InputFileError(f"{path.name}: cannot be read as CSV: {exc}") from exc
+        raise InputFileError(f"{file}: cannot be read as CSV: {exc}") from exc
     if not header:
-        raise InputFileError(f"{path.name}: empty file: expected a header line naming the columns")
+        raise InputFileError(f"{file}: empty file: expected a header line naming the columns")
     # Unnamed columns (trailing commas of a spreadsheet export) are extra columns, ignored.
-    names = [name.strip() or f"__unnamed_{i}" for i, name in enumerate(header)]
+    names = [name.strip() or f"{UNNAMED}{i}" for i, name in enumerate(header)]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise InputFileError(f"{path.name}: column {repeated[0]!r} appears twice in the header")
+        raise InputFileError(
+            f"{file}: column {shown(repeated[0])!r} appears twice in the header: keep one"
+        )
     return names
 
 
@@ -243,7 +234,7 @@ def parquet_columns(frame: pl.DataFrame, spec: TableSpec, file: str) -> pl.DataF
     names = [name.strip() for name in frame.columns]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise InputFileError(f"{path.name}: column {repeated[0]!r} appears twice")
+        raise InputFileError(f"{path.name}: column {shown(repeated[0])!r} appears twice: keep one")
     contract = {column.name: column for column in spec.columns}
     columns = [
         pl.col(values.name).alias(name)
@@ -259,21 +250,9 @@ def parquet_columns(frame: pl.DataFrame, spec: TableSpec, file: str) -> pl.DataF
 
 def _lined(frame: pl.DataFrame, *, first_line: int) -> pl.DataFrame:
     """`frame` with the line of each row, in one chunk (a Parquet file's row groups would
-    otherwise be gathered again by every step); rows with no value at all (blank lines)
-    dropped."""
+    otherwise be gathered again by every step)."""
     lines = pl.int_range(first_line, pl.len() + first_line, dtype=pl.Int64).alias(LINE)
-    return without_blank_rows(frame.rechunk().with_columns(lines))
-
-
-def without_blank_rows(lined: pl.DataFrame) -> pl.DataFrame:
-    """Rows with no value at all (blank lines) dropped; `LINE` keeps every row's own line."""
-    values = [name for name in lined.columns if name != LINE]
-    if not values:
-        return lined
-    blank = pl.all_horizontal(pl.col(name).is_null() for name in values)
-    if not lined.select(blank.any()).item():
-        return lined
-    return lined.filter(~blank)
+    return frame.rechunk().with_columns(lines)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -17,7 +17,10 @@ import polars as pl
 
 from sanbuting.domain import MAX_FEN
 from sanbuting.io.contract import Column, TableSpec
-from sanbuting.io.rejects import Reject
+from sanbuting.io.ids import id_rules
+from sanbuting.io.phones import NOT_A_PHONE, phone_passes
+from sanbuting.io.rejects import Reject, shown_value
+from sanbuting.io.texts import text_rules
 from sanbuting.io.typed import (
     DATE,
     DISTRICT_SHAPE,
@@ -78,8 +81,14 @@ class Checked:
 def _value_problem(column: Column) -> pl.Expr:
     raw = pl.col(column.name)
     value = pl.col(parsed(column.name))
-    rules: list[tuple[pl.Expr, str]] = []
+    rules: list[tuple[pl.Expr, str | pl.Expr]] = []
     match column.kind:
+        case "id":
+            rules.extend(id_rules(raw))
+        case "phone":
+            rules.append((~phone_passes(raw), NOT_A_PHONE))
+        case "text" | "tags" if column.max_length is not None:
+            rules.extend(text_rules(raw, column.max_length))
         case "enum":
             expected = ", ".join(column.values)
             rules.append(
@@ -148,7 +157,9 @@ def _value_problem(column: Column) -> pl.Expr:
     return _first(
         pl.when(raw.is_null()).then(missing),
         *(
-            pl.when(raw.is_not_null() & condition).then(pl.lit(reason))
+            pl.when(raw.is_not_null() & condition).then(
+                pl.lit(reason) if isinstance(reason, str) else reason
+            )
             for condition, reason in rules
         ),
     ).alias(problem(column.name))
@@ -325,7 +336,7 @@ def _rejects(checked: pl.DataFrame, names: list[str], file: str) -> list[Reject]
     ]
     found = pl.concat(parts).sort("line", "column", "reason", "value", maintain_order=True)
     return [
-        Reject(file=file, line=line, column=column, value=value, reason=reason)
+        Reject(file=file, line=line, column=column, value=shown_value(column, value), reason=reason)
         for line, column, value, reason in found.iter_rows()
     ]
 

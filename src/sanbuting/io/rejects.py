@@ -2,7 +2,8 @@
 
 A row that breaks the contract never vanishes: each problem becomes one `Reject` naming the
 file, the line (the header is line 1 in CSV; in Parquet, the 1-based row number), the column,
-the offending value as text and, in plain English, what was expected.
+the offending value as text and, in plain English, what was expected. The value is shown as
+`shown_value` gives it: bounded in length, a phone number masked.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sanbuting.io.contract import TABLE_ORDER
+from sanbuting.io.contract import PERSONAL_COLUMNS, TABLE_ORDER
+from sanbuting.io.phones import masked
+from sanbuting.io.texts import shown
 
 REJECTS_FILE = "rejects.csv"
 HEADER = ("file", "line", "column", "value", "reason")
@@ -27,6 +30,12 @@ class Reject:
     column: str
     value: str
     reason: str
+
+
+def shown_value(column: str, value: str) -> str:
+    """A refused value as a reject holds it: masked when `column` holds personal data (a
+    phone number), and at most 50 characters (then ``…``) whatever was in the file."""
+    return shown(masked(value) if column in PERSONAL_COLUMNS else value)
 
 
 def sort_key(reject: Reject) -> tuple[int, int, str, str, str]:

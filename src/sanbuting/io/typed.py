@@ -18,6 +18,9 @@ import polars as pl
 
 from sanbuting.domain import MAX_FEN, SHANGHAI
 from sanbuting.io.contract import Column
+from sanbuting.io.ids import id_passes
+from sanbuting.io.phones import phone_passes
+from sanbuting.io.texts import text_passes
 from sanbuting.regions import districts
 
 LINE = "__line"
@@ -186,13 +189,21 @@ def known_regions() -> pl.Series:
     return pl.Series([region.code for region in districts()], dtype=pl.String)
 
 
-def passes(column: Column, dtype: pl.DataType) -> pl.Expr:
+def passes(column: Column, dtype: pl.DataType, *, values: bool = True) -> pl.Expr:
     """Per row, whether the column (of `dtype`, as the checks receive it) meets every value
     check; `sanbuting.io.reasons` says why one does not. It looks at the loaded value, which
-    a typed value of `typed_form` always has and a text one only when it parsed."""
+    a typed value of `typed_form` always has and a text one only when it parsed. With
+    `values=False` only a required value's presence is checked (the caller tests the values
+    another way, e.g. an account reference against the loaded accounts)."""
     value = pl.col(parsed(column.name))
     good: pl.Expr
-    match column.kind:
+    match column.kind if values else None:
+        case "id":
+            good = id_passes(value)
+        case "phone":
+            good = phone_passes(value)
+        case "text" | "tags" if column.max_length is not None:
+            good = text_passes(pl.col(column.name), column.max_length)
         case "enum":
             good = value.is_in(column.values)
         case "region":

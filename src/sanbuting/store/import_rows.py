@@ -12,9 +12,10 @@ from pathlib import Path
 
 import polars as pl
 
-from sanbuting.io.contract import TABLES
+from sanbuting.io.contract import PERSONAL_COLUMNS, TABLES
+from sanbuting.io.phones import masked
 from sanbuting.io.readers import read_table
-from sanbuting.io.rejects import Reject
+from sanbuting.io.rejects import Reject, shown_value
 from sanbuting.io.typed import LINE
 
 
@@ -128,9 +129,11 @@ def usage_rows(frame: pl.DataFrame) -> pl.DataFrame:
 
 @dataclass
 class RowConflicts:
-    """Rows refused because of the store, found again in their file for line and value."""
+    """Rows refused because of the store, found again in their file (CSV files read as
+    `encoding`) for line and value."""
 
     folder: Path
+    encoding: str | None = None
     refused: list[tuple[str, dict[str, object], str, str]] = field(default_factory=list)
 
     def refuse(self, table: str, match: dict[str, object], column: str, reason: str) -> None:
@@ -144,7 +147,7 @@ class RowConflicts:
         for table, match, column, reason in self.refused:
             if table not in read:
                 spec = next(s for s in TABLES if s.name == table)
-                raw = read_table(self.folder, spec)
+                raw = read_table(self.folder, spec, encoding=self.encoding)
                 assert raw is not None  # the rows came from this file
                 read[table], files[table] = raw.frame, raw.file
             rows = read[table].filter(
@@ -154,9 +157,8 @@ class RowConflicts:
             value = (
                 str(rows.get_column(column)[0]) if rows.height and column in rows.columns else ""
             )
-            found.append(
-                Reject(files[table], line, column, value if value != "None" else "", reason)
-            )
+            shown = shown_value(column, value if value != "None" else "")
+            found.append(Reject(files[table], line, column, shown, reason))
         return found
 
 
@@ -194,4 +196,5 @@ def split_new(
 def _what(column: str, stored: object) -> str:
     if column == "content":
         return "this payment_id was posted for another account, time, amount or channel"
-    return f"{column} = {stored}"
+    shown = masked(str(stored)) if column in PERSONAL_COLUMNS else str(stored)
+    return f"{column} = {shown}"

@@ -47,6 +47,8 @@ class Imported:
     accounts_touched: list[int]
     """Store ids of the accounts whose bills, payments or usage changed (their ledger is
     booked again)."""
+    warnings: tuple[str, ...] = ()
+    """What the files held that was ignored (e.g. a column the contract does not have)."""
 
 
 def import_folder(
@@ -57,11 +59,12 @@ def import_folder(
     company_code: str | None,
     by: str,
     at: datetime,
+    encoding: str | None = None,
 ) -> Imported:
-    """Import `folder` into the store (the caller owns the transaction and decides, from
-    `rejects`, whether to commit)."""
-    inputs = read_inputs(folder)
-    conflicts = RowConflicts(folder)
+    """Import `folder` (its CSV files text of `encoding`, by default UTF-8) into the store
+    (the caller owns the transaction and decides, from `rejects`, whether to commit)."""
+    inputs = read_inputs(folder, encoding=encoding)
+    conflicts = RowConflicts(folder, encoding)
     added: dict[str, int] = {}
     unchanged: dict[str, int] = {}
     companies = _companies(session, inputs, company_code, start, conflicts)
@@ -93,6 +96,7 @@ def import_folder(
         rejects,
         sorted(c.code for c in companies.values()),
         sorted(touched | set(_new_accounts(session, companies, accounts))),
+        inputs.warnings,
     )
 
 
