@@ -327,7 +327,7 @@ def client(url: str) -> Iterator[TestClient]:
 
 def sign_in(client: TestClient, engine: Engine, phone: str, *account_ids: str) -> None:
     """A customer session made directly (the portal's sign-in is tested elsewhere)."""
-    token = new_token()
+    token, form_token = new_token(), new_token()
     with sessions(engine).begin() as session:
         customer = customer_with(session, phone, *account_ids)
         moment = datetime.now(tz=UTC)
@@ -337,12 +337,14 @@ def sign_in(client: TestClient, engine: Engine, phone: str, *account_ids: str) -
                 kind="customer",
                 customer_id=customer.id,
                 staff_id=None,
-                csrf_token=new_token(),
+                csrf_token=form_token,
                 created_at=moment,
                 last_seen_at=moment,
             )
         )
     client.cookies.set(SESSION_COOKIE, token)
+    client.cookies.delete(CSRF_COOKIE)  # replaced by the session's token, as a sign-in does
+    client.cookies.set(CSRF_COOKIE, form_token)
 
 
 def csrf(client: TestClient) -> str:

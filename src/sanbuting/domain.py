@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from sanbuting import privacy
 from sanbuting.errors import InvalidMoney, SanbutingError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -146,12 +147,9 @@ def date_range(start: date, end_inclusive: date) -> list[date]:
 
 
 def mask_phone(phone: str) -> str:
-    """Mask a phone number for logs and screens: ``13812345678`` -> ``138****5678``."""
-    digits = phone.strip()
-    if len(digits) <= 4:
-        return "*" * len(digits)
-    keep_head = 3 if len(digits) >= 7 else 0
-    return digits[:keep_head] + "*" * (len(digits) - keep_head - 4) + digits[-4:]
+    """Mask a phone number for logs and screens: ``13812345678`` -> ``138****5678``, a fixed
+    line ``020-12345678`` -> ``020-****5678`` (`sanbuting.privacy.mask_phone`)."""
+    return privacy.mask_phone(phone)
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -1,19 +1,22 @@
 """Taking and working online business applications and service tickets.
 
-`submit` checks a form against its business in the catalogue, numbers the application
-(`SQ` + the Asia/Shanghai date + a sequence of the day: `SQ20200203000001`), sets the promised
-time and the priority, and records its first event. Priority follows 2020's practice of serving
+`submit` checks a form against its business in the catalogue and the customer's limits (at
+most `max_open` open applications, at most `max_per_day` submitted in an Asia/Shanghai day,
+counted in the database under a lock on the customer), numbers the application (`SQ` + the
+Asia/Shanghai date + a sequence of the day: `SQ20200203000001`), sets the promised time and
+the priority, and records its first event. Priority follows 2020's practice of serving
 Hubei first: 1 = a ticket for a Hubei account (region 42xxxx), 2 = a ticket or a Hubei account,
 3 = the rest; a queue is ordered by priority, then by the promise. `transition` moves an
 application along submitted → accepted → in_progress → completed (any open one may be rejected
-or cancelled) and records who did it and why. Every function is keyword-only; the caller owns
-the transaction.
+or cancelled) and records who did it and why; the member of staff who accepts an application
+becomes its assignee (see `applications.assignment`). Every function is keyword-only; the
+caller owns the transaction.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -21,10 +24,11 @@ from sqlalchemy.orm import Session
 
 from sanbuting.applications import catalogue
 from sanbuting.applications.catalogue import InvalidApplication, Problem
-from sanbuting.domain import as_utc, local_date
-from sanbuting.errors import Conflict, NotFound, SanbutingError
+from sanbuting.domain import as_utc, local_date, local_midnight
+from sanbuting.errors import Conflict, Forbidden, NotFound, SanbutingError, TooMany
+from sanbuting.settings import Settings
 from sanbuting.store.models import Account, Company
-from sanbuting.store.web_models import Application, ApplicationEvent, Customer
+from sanbuting.store.web_models import Application, ApplicationEvent, Customer, Staff
 
 STATUSES = ("submitted", "accepted", "in_progress", "completed", "rejected", "cancelled")
 OPEN = ("submitted", "accepted", "in_progress")
@@ -45,10 +49,40 @@ STATUS_TEXT: dict[str, tuple[str, str]] = {
 """Each status in words: (中文, English)."""
 HUBEI = "42"
 MAX_NOTE = 2000
+WORKERS = ("agent", "supervisor")
+"""The roles that work applications: move them on, become their assignee."""
+READERS = (*WORKERS, "policy_admin")
+"""The roles that read the queue and its applications (a regulator reads figures, not
+queues)."""
+MAX_OPEN = int(Settings.model_fields["open_applications_per_customer"].default)
+MAX_PER_DAY = int(Settings.model_fields["applications_per_customer_day"].default)
 
 
 class IllegalMove(Conflict):
     """A status change the application's lifecycle does not allow."""
+
+
+class TooManyOpen(TooMany):
+    """The customer has as many open applications as allowed."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"you have {limit} applications open, the most allowed: wait until one is "
+            "completed, or cancel one you no longer need, then apply again"
+        )
+        self.limit = limit
+
+
+class TooManyToday(TooMany):
+    """The customer has submitted as many applications today as allowed."""
+
+    def __init__(self, limit: int, retry_after: int) -> None:
+        super().__init__(
+            f"you have submitted {limit} applications today, the most allowed in a day: "
+            "apply again tomorrow (Beijing time), or call us if it cannot wait",
+            retry_after=retry_after,
+        )
+        self.limit = limit
 
 
 def submit(
@@ -61,9 +95,12 @@ def submit(
     fields: dict[str, str],
     documents: list[str],
     now: datetime,
+    max_open: int = MAX_OPEN,
+    max_per_day: int = MAX_PER_DAY,
 ) -> Application:
     """A new application for `business` (see the module docstring); an `InvalidApplication`
-    lists every bad field and document."""
+    lists every bad field and document, a `TooManyOpen` or `TooManyToday` says which of the
+    customer's limits it would pass."""
     spec = catalogue.business(business)
     if company.utility not in spec.utilities:
         raise SanbutingError(
@@ -89,6 +126,8 @@ def submit(
         problems += exc.problems
     if problems:
         raise InvalidApplication(spec, problems)
+    if customer is not None:
+        _check_limits(session, customer, now, max_open=max_open, max_per_day=max_per_day)
     hubei = account is not None and account.region.startswith(HUBEI)
     priority = 3 - (spec.category == "ticket") - hubei
     prefix = f"SQ{local_date(now):%Y%m%d}"
@@ -125,6 +164,26 @@ def submit(
     return application
 
 
+def _check_limits(
+    session: Session, customer: Customer, now: datetime, *, max_open: int, max_per_day: int
+) -> None:
+    """Refuse a customer at either limit. The customer's row is locked first (PostgreSQL; a
+    SQLite transaction holds the write lock from its start), so that two submissions at once,
+    from any worker process, are counted one after the other."""
+    session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update())
+    mine = select(func.count(Application.id)).where(Application.customer_id == customer.id)
+    if (session.scalar(mine.where(Application.status.in_(OPEN))) or 0) >= max_open:
+        raise TooManyOpen(max_open)
+    day_starts = local_midnight(local_date(now))
+    day_ends = local_midnight(local_date(now) + timedelta(days=1))
+    today = mine.where(
+        Application.created_at >= as_utc(day_starts), Application.created_at < as_utc(day_ends)
+    )
+    if (session.scalar(today) or 0) >= max_per_day:
+        wait = max(1, int((day_ends - now).total_seconds()))
+        raise TooManyToday(max_per_day, retry_after=wait)
+
+
 def _next_number(session: Session, prefix: str) -> str:
     last = session.scalar(
         select(func.max(Application.number)).where(Application.number.like(f"{prefix}%"))
@@ -134,10 +193,24 @@ def _next_number(session: Session, prefix: str) -> str:
 
 
 def transition(
-    *, session: Session, application: Application, status: str, note: str, by: str, now: datetime
+    *,
+    session: Session,
+    application: Application,
+    status: str,
+    note: str,
+    by: str,
+    now: datetime,
+    staff: Staff | None = None,
 ) -> Application:
     """Move `application` to `status` (an `IllegalMove` if its lifecycle does not allow it),
-    with a note and who did it."""
+    with a note and who did it; `staff`, the member of staff making the move, becomes the
+    assignee of an application they accept."""
+    if staff is not None and staff.company_id != application.company_id:
+        raise NotFound(f"no application {application.number}")
+    if staff is not None and staff.role not in WORKERS:
+        raise Forbidden(
+            f"the {staff.role} role does not work applications: ask an agent or a supervisor"
+        )
     if status not in STATUSES:
         raise SanbutingError(f"{status!r} is not a status: use one of {', '.join(STATUSES)}")
     if len(note) > MAX_NOTE:
@@ -154,6 +227,8 @@ def transition(
             f"{' or '.join(allowed)}, not {status}"
         )
     application.status = status
+    if status == "accepted" and staff is not None:
+        application.assigned_to = staff.id
     session.add(
         ApplicationEvent(
             application_id=application.id, status=status, note=note.strip(), by=by, at=as_utc(now)

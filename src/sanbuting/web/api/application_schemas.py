@@ -1,5 +1,7 @@
 """The bodies of the online business API: the catalogue (business types with their form fields,
-documents and promised times), a filled-in form, and an application with its history."""
+documents and promised times), a filled-in form, an application with its history (phone and
+ID numbers masked), and for staff its assignee, handing it to an agent and revealing its
+contact phone."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from sanbuting.applications import catalogue
 from sanbuting.web.api.schemas import (
     AccountNumber,
     BusinessCode,
@@ -19,6 +22,7 @@ from sanbuting.web.api.schemas import (
     Name,
     Status,
     Strict,
+    Username,
 )
 from sanbuting.web.types import LongText
 
@@ -116,3 +120,65 @@ class ApplicationDetail(ApplicationOut):
 class TransitionIn(Strict):
     status: Status
     note: Annotated[str, Field(max_length=2000)] = ""
+
+
+class StaffApplicationOut(ApplicationOut):
+    assignee: Username | None = Field(description="Who works it (set when it is accepted).")
+
+
+class StaffApplicationDetail(ApplicationDetail):
+    assignee: Username | None = Field(description="Who works it (set when it is accepted).")
+
+
+class AssigneeIn(Strict):
+    """The agent of the company to hand the application to."""
+
+    username: Username
+
+
+class RevealedPhone(BaseModel):
+    """An application's contact phone, whole (the reveal is in the audit log)."""
+
+    number: Annotated[str, Field(max_length=32)]
+    phone: Annotated[str, Field(max_length=64)]
+    source: Literal["form", "account"] = Field(
+        description="From the form's phone field, or (none in the form) the account's phone."
+    )
+    field: FieldName | None = Field(description="The form's field, when from the form.")
+
+
+def business_out(spec: catalogue.Business) -> BusinessOut:
+    """A business of the catalogue as the API shows it."""
+    promise = spec.promise
+    fields = [
+        {
+            **{k: getattr(f, k) for k in ("name", "zh", "en", "kind", "required", "max_length")},
+            **{k: getattr(f, k) for k in ("pattern", "example", "min_days", "max_days")},
+            "minimum": None if f.minimum is None else str(f.minimum),
+            "maximum": None if f.maximum is None else str(f.maximum),
+            "choices": [{"value": c.value, "zh": c.zh, "en": c.en} for c in f.choices],
+        }
+        for f in spec.fields
+    ]
+    return BusinessOut.model_validate(
+        {
+            "code": spec.code,
+            "zh": spec.zh,
+            "en": spec.en,
+            "utilities": [str(u) for u in spec.utilities],
+            "category": spec.category,
+            "needs_account": spec.needs_account,
+            "promise": {
+                "hours": promise.hours,
+                "working_days": promise.working_days,
+                "source": promise.source,
+                "zh": catalogue.describe_promise(promise, "zh"),
+                "en": catalogue.describe_promise(promise, "en"),
+            },
+            "fields": fields,
+            "documents": [
+                {"code": d.code, "zh": d.zh, "en": d.en, "required": d.required}
+                for d in spec.documents
+            ],
+        }
+    )

@@ -1,12 +1,14 @@
 """Online business (网上办理): the catalogue of business types (GET /business-types), a
 customer's applications (POST/GET /applications, GET /applications/{number}), and staff working
 their company's queue (GET /staff/applications, GET /staff/applications/{number}, POST
-/staff/applications/{number}/transitions, agents and supervisors). A customer sees only their
-own applications, staff only their company's; every staff call is audited."""
+/staff/applications/{number}/transitions, agents and supervisors; PUT .../assignee, supervisors;
+POST .../reveal-phone, the assignee only). A customer sees only their own applications, within
+their limits (429 past them), staff only their company's, and a regulator none (403: figures,
+not queues). Phone and ID numbers in every answer are masked (`sanbuting.privacy`); every staff
+call is audited."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter
@@ -15,22 +17,28 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sanbuting.applications import catalogue
+from sanbuting.applications import assignment, catalogue
 from sanbuting.applications import service as applications
 from sanbuting.customers import service as customers
-from sanbuting.domain import mask_phone, read_utc
-from sanbuting.errors import Conflict, SanbutingError
-from sanbuting.staff.service import can_see_personal_data
+from sanbuting.domain import read_utc
+from sanbuting.errors import Conflict, SanbutingError, TooMany
+from sanbuting.privacy import mask_phone, mask_text
+from sanbuting.settings import Settings
 from sanbuting.store.models import Account, Company
-from sanbuting.store.web_models import Application, Customer
+from sanbuting.store.web_models import Application, Customer, Staff
+from sanbuting.web import problems
 from sanbuting.web.api.application_schemas import (
     ApplicationDetail,
     ApplicationIn,
     ApplicationOut,
+    AssigneeIn,
     BusinessList,
-    BusinessOut,
     EventOut,
+    RevealedPhone,
+    StaffApplicationDetail,
+    StaffApplicationOut,
     TransitionIn,
+    business_out,
 )
 from sanbuting.web.api.common import (
     REFUSALS,
@@ -43,13 +51,12 @@ from sanbuting.web.api.common import (
     refused,
 )
 from sanbuting.web.api.schemas import Paged, StatusFilter
-from sanbuting.web.deps import DB, SignedInCustomer, SignedInStaff, require_role
+from sanbuting.web.deps import DB, Configured, SignedInCustomer, SignedInStaff, require_role
 from sanbuting.web.types import ApplicationNumber, Page, PageSize
 
 router = APIRouter(tags=["applications"], dependencies=SECURED)
 public = APIRouter(tags=["applications"])
 """The catalogue: no sign-in needed."""
-PHONE_LIKE = re.compile(r"1[3-9][0-9]{9}")
 
 
 @public.get("/business-types", response_model=BusinessList, summary="The business catalogue")
@@ -62,14 +69,19 @@ def business_types() -> BusinessList:
     "/applications",
     status_code=201,
     response_model=ApplicationDetail,
-    responses=errors(400, 401, 404, 409, 422),
+    responses=errors(400, 401, 404, 409, 422, 429),
     summary="Apply for a business (or report a fault, complain: a ticket)",
 )
 def apply(
-    body: ApplicationIn, session: DB, customer: SignedInCustomer, now: Now
-) -> ApplicationDetail:
-    application = submit_form(session, customer, body, now, category=None)
-    return detail(session, application, personal=True)
+    body: ApplicationIn, session: DB, customer: SignedInCustomer, now: Now, config: Configured
+) -> ApplicationDetail | JSONResponse:
+    """At most `open_applications_per_customer` open applications and
+    `applications_per_customer_day` a day (Asia/Shanghai) per customer: 429 past either."""
+    try:
+        application = submit_form(session, customer, body, now, config, category=None)
+    except TooMany as exc:
+        return too_many(exc)
+    return detail(session, application)
 
 
 @router.get(
@@ -94,13 +106,13 @@ def my_application(
     number: ApplicationNumber, session: DB, customer: SignedInCustomer
 ) -> ApplicationDetail:
     found = applications.get_for_customer(session=session, customer=customer, number=number)
-    return detail(session, found, personal=True)
+    return detail(session, found)
 
 
 @router.get(
     "/staff/applications",
-    response_model=Paged[ApplicationOut],
-    responses=errors(401, 422),
+    response_model=Paged[StaffApplicationOut],
+    responses=errors(401, 403, 422),
     summary="My company's applications: by priority, then promise",
 )
 def company_queue(
@@ -110,7 +122,12 @@ def company_queue(
     status: StatusFilter = None,
     page: Page = 1,
     size: PageSize = 20,
-) -> Paged[ApplicationOut]:
+) -> Paged[StaffApplicationOut] | JSONResponse:
+    """Agents, supervisors and policy administrators (a regulator reads figures: 403)."""
+    try:
+        require_role(staff, *applications.READERS)
+    except REFUSALS as exc:
+        return refused(session, staff, "api.applications.list", status or "", now, exc)
     found = applications.for_company(
         session=session, company_id=staff.company_id, status=status, page=page, size=size
     )
@@ -120,9 +137,16 @@ def company_queue(
     elif status is not None:
         count = count.where(Application.status == status)
     audit(session, staff, "api.applications.list", status or "", now)
-    personal = can_see_personal_data(staff)
-    return Paged[ApplicationOut](
-        items=[summary(session, a, personal=personal) for a in found],
+    working = assignment.assignees(
+        session=session, company_id=staff.company_id, ids=(a.assigned_to for a in found)
+    )
+    return Paged[StaffApplicationOut](
+        items=[
+            StaffApplicationOut.model_validate(
+                {**_fields(session, a), "assignee": _username(working.get(a.assigned_to or 0))}
+            )
+            for a in found
+        ],
         page=page,
         size=size,
         total=session.scalar(count) or 0,
@@ -131,35 +155,38 @@ def company_queue(
 
 @router.get(
     "/staff/applications/{number}",
-    response_model=ApplicationDetail,
-    responses=errors(401, 404, 422),
+    response_model=StaffApplicationDetail,
+    responses=errors(401, 403, 404, 422),
     summary="One of my company's applications with its history",
 )
 def company_application(
     number: ApplicationNumber, session: DB, staff: SignedInStaff, now: Now
-) -> ApplicationDetail | JSONResponse:
+) -> StaffApplicationDetail | JSONResponse:
+    """Agents, supervisors and policy administrators (a regulator: 403)."""
     try:
+        require_role(staff, *applications.READERS)
         found = applications.get_for_company(
             session=session, company_id=staff.company_id, number=number
         )
     except REFUSALS as exc:
         return refused(session, staff, "api.applications.read", number, now, exc)
     audit(session, staff, "api.applications.read", number, now)
-    return detail(session, found, personal=can_see_personal_data(staff))
+    return staff_detail(session, found)
 
 
 @router.post(
     "/staff/applications/{number}/transitions",
-    response_model=ApplicationDetail,
+    response_model=StaffApplicationDetail,
     responses=errors(400, 401, 403, 404, 409, 422),
     summary="Move an application on (accept, start, complete, reject, cancel)",
 )
 def move(
     number: ApplicationNumber, body: TransitionIn, session: DB, staff: SignedInStaff, now: Now
-) -> ApplicationDetail | JSONResponse:
-    """Agents and supervisors; a move its lifecycle does not allow is 409."""
+) -> StaffApplicationDetail | JSONResponse:
+    """Agents and supervisors; a move its lifecycle does not allow is 409. Who accepts an
+    application becomes its assignee."""
     try:
-        require_role(staff, "agent", "supervisor")
+        require_role(staff, *applications.WORKERS)
         found = applications.get_for_company(
             session=session, company_id=staff.company_id, number=number
         )
@@ -170,18 +197,74 @@ def move(
             note=body.note,
             by=staff.username,
             now=now,
+            staff=staff,
         )
     except REFUSALS as exc:
         return refused(session, staff, f"api.applications.{body.status}", number, now, exc)
     audit(session, staff, f"api.applications.{body.status}", number, now)
-    return detail(session, found, personal=can_see_personal_data(staff))
+    return staff_detail(session, found)
+
+
+@router.put(
+    "/staff/applications/{number}/assignee",
+    response_model=StaffApplicationDetail,
+    responses=errors(400, 401, 403, 404, 409, 422),
+    summary="Hand an open application to an agent of my company",
+)
+def reassign(
+    number: ApplicationNumber, body: AssigneeIn, session: DB, staff: SignedInStaff, now: Now
+) -> StaffApplicationDetail | JSONResponse:
+    """Supervisors; an unknown or inactive username is 404, a member who is not an agent 400,
+    a closed application 409."""
+    try:
+        found = applications.get_for_company(
+            session=session, company_id=staff.company_id, number=number
+        )
+        require_role(staff, *assignment.ASSIGNS)
+        assignment.assign(session=session, application=found, username=body.username, by=staff)
+    except SanbutingError as exc:  # every refusal audited, a member who is no agent too
+        return refused(session, staff, "api.applications.assign", number, now, exc)
+    audit(session, staff, "api.applications.assign", number, now)
+    return staff_detail(session, found)
+
+
+@router.post(
+    "/staff/applications/{number}/reveal-phone",
+    response_model=RevealedPhone,
+    responses=errors(401, 403, 404, 422),
+    summary="The application's contact phone, whole: for its assignee only, audited",
+)
+def reveal_phone(
+    number: ApplicationNumber, session: DB, staff: SignedInStaff, now: Now
+) -> RevealedPhone | JSONResponse:
+    """The form's phone field (else the account's phone) of an application assigned to the
+    caller; anyone else is refused (403). Every reveal and refusal is in the audit log."""
+    try:
+        found = applications.get_for_company(
+            session=session, company_id=staff.company_id, number=number
+        )
+        revealed = assignment.reveal_phone(
+            session=session, application=found, staff=staff, via="api", now=now
+        )
+    except REFUSALS as exc:
+        return refused(session, staff, "reveal_phone", number, now, exc)
+    return RevealedPhone(
+        number=found.number, phone=revealed.phone, source=revealed.source, field=revealed.field
+    )
 
 
 def submit_form(
-    session: Session, customer: Customer, body: ApplicationIn, now: Any, *, category: str | None
+    session: Session,
+    customer: Customer,
+    body: ApplicationIn,
+    now: Any,
+    config: Settings,
+    *,
+    category: str | None,
 ) -> Application:
-    """Submit `body` for `customer` (a form that does not fit its business is 422, listing
-    every bad field and document; an account not bound to the customer is 404)."""
+    """Submit `body` for `customer` within the limits of `config` (a form that does not fit
+    its business is 422, listing every bad field and document; an account not bound to the
+    customer is 404; past a limit, `TooMany`)."""
     spec = next((b for b in catalogue.catalogue() if b.code == body.business), None)
     if spec is None:
         raise invalid(("body", "business"), f"there is no business {body.business!r}")
@@ -212,6 +295,8 @@ def submit_form(
             fields=dict(body.fields),
             documents=list(body.documents),
             now=now,
+            max_open=config.open_applications_per_customer,
+            max_per_day=config.applications_per_customer_day,
         )
     except catalogue.InvalidApplication as exc:
         raise RequestValidationError(
@@ -228,10 +313,18 @@ def submit_form(
                 for p in exc.problems
             ]
         ) from exc
-    except Conflict:
+    except (Conflict, TooMany):
         raise
     except SanbutingError as exc:
         raise invalid(("body", "business"), str(exc)) from exc
+
+
+def too_many(exc: TooMany) -> JSONResponse:
+    """The 429 problem for a limit passed, with `Retry-After` when the wait is known."""
+    answer = problems.answer(exc)
+    if exc.retry_after is not None:
+        answer.headers["Retry-After"] = str(exc.retry_after)
+    return answer
 
 
 def invalid(loc: tuple[str, ...], message: str) -> RequestValidationError:
@@ -251,73 +344,55 @@ def mine(
         codes = [b.code for b in catalogue.catalogue() if b.category == "ticket"]
         query = query.where(Application.business.in_(codes))
     rows, total = paged(session, query, page, size)
-    items = [summary(session, row[0], personal=True) for row in rows]
+    items = [summary(session, row[0]) for row in rows]
     return Paged[ApplicationOut](items=items, page=page, size=size, total=total)
 
 
-def business_out(spec: catalogue.Business) -> BusinessOut:
-    promise = spec.promise
-    fields = [
-        {
-            **{k: getattr(f, k) for k in ("name", "zh", "en", "kind", "required", "max_length")},
-            **{k: getattr(f, k) for k in ("pattern", "example", "min_days", "max_days")},
-            "minimum": None if f.minimum is None else str(f.minimum),
-            "maximum": None if f.maximum is None else str(f.maximum),
-            "choices": [{"value": c.value, "zh": c.zh, "en": c.en} for c in f.choices],
-        }
-        for f in spec.fields
-    ]
-    return BusinessOut.model_validate(
-        {
-            "code": spec.code,
-            "zh": spec.zh,
-            "en": spec.en,
-            "utilities": [str(u) for u in spec.utilities],
-            "category": spec.category,
-            "needs_account": spec.needs_account,
-            "promise": {
-                "hours": promise.hours,
-                "working_days": promise.working_days,
-                "source": promise.source,
-                "zh": catalogue.describe_promise(promise, "zh"),
-                "en": catalogue.describe_promise(promise, "en"),
-            },
-            "fields": fields,
-            "documents": [
-                {"code": d.code, "zh": d.zh, "en": d.en, "required": d.required}
-                for d in spec.documents
-            ],
-        }
+def summary(session: Session, application: Application) -> ApplicationOut:
+    return ApplicationOut.model_validate(_fields(session, application))
+
+
+def detail(session: Session, application: Application) -> ApplicationDetail:
+    return ApplicationDetail.model_validate(_detail_fields(session, application))
+
+
+def staff_detail(session: Session, application: Application) -> StaffApplicationDetail:
+    assignee = session.get(Staff, application.assigned_to) if application.assigned_to else None
+    return StaffApplicationDetail.model_validate(
+        {**_detail_fields(session, application), "assignee": _username(assignee)}
     )
 
 
-def summary(session: Session, application: Application, *, personal: bool) -> ApplicationOut:
-    return ApplicationOut.model_validate(_fields(session, application, personal))
+def _username(member: Staff | None) -> str | None:
+    return member.username if member is not None else None
 
 
-def detail(session: Session, application: Application, *, personal: bool) -> ApplicationDetail:
+def _detail_fields(session: Session, application: Application) -> dict[str, Any]:
+    """The application with its history, notes masked."""
     events = applications.history(session=session, application=application)
-    return ApplicationDetail.model_validate(
-        {
-            **_fields(session, application, personal),
-            "history": [
-                EventOut.model_validate(
-                    {"status": e.status, "note": e.note, "by": e.by, "at": read_utc(e.at)}
-                )
-                for e in events
-            ],
-            "next_statuses": list(applications.next_statuses(application)),
-        }
-    )
+    return {
+        **_fields(session, application),
+        "history": [
+            EventOut.model_validate(
+                {"status": e.status, "note": mask_text(e.note), "by": e.by, "at": read_utc(e.at)}
+            )
+            for e in events
+        ],
+        "next_statuses": list(applications.next_statuses(application)),
+    }
 
 
-def _fields(session: Session, application: Application, personal: bool) -> dict[str, Any]:
+def _fields(session: Session, application: Application) -> dict[str, Any]:
+    """The application's own fields; phone fields, and phone and ID numbers anywhere in the
+    form's text, masked (for every caller: see `sanbuting.privacy`)."""
     spec = next((b for b in catalogue.catalogue() if b.code == application.business), None)
     company = session.get(Company, application.company_id)
     account = session.get(Account, application.account) if application.account else None
-    values = applications.fields_of(application)
-    if not personal:
-        values = {k: PHONE_LIKE.sub(lambda m: mask_phone(m.group(0)), v) for k, v in values.items()}
+    phones = {f.name for f in spec.fields if f.kind == "phone"} if spec is not None else set()
+    values = {
+        name: mask_phone(value) if name in phones else mask_text(value)
+        for name, value in applications.fields_of(application).items()
+    }
     return {
         "number": application.number,
         "business": application.business,

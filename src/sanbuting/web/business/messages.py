@@ -39,6 +39,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "business.form.submit": ("提交申请", "Submit"),
     "business.form.errors": ("请修改以下内容后再提交：", "Please correct the following:"),
     "business.form.invalid": ("无法提交：{detail}", "Could not submit: {detail}"),
+    "business.limit.open": (
+        "您已有 {limit} 件申请正在办理，已达上限。"
+        "请等待其中一件办结，或撤销不再需要的申请后再提交。",
+        "You have {limit} applications open, the most allowed: wait until one is completed, "
+        "or cancel one you no longer need, then apply again.",
+    ),
+    "business.limit.day": (
+        "您今天已提交 {limit} 件申请，已达每日上限。"
+        "请明天（北京时间）再提交；如有急事，请致电客服热线。",
+        "You have submitted {limit} applications today, the most allowed in a day: apply "
+        "again tomorrow (Beijing time), or call us if it cannot wait.",
+    ),
     "business.mine.title": ("我的申请", "My applications"),
     "business.mine.none": ("您还没有提交过申请。", "You have not applied for anything yet."),
     "business.mine.number": ("申请编号", "Number"),

@@ -1,7 +1,13 @@
 """The customer's online business pages: the catalogue (grouped by utility and category), a
 business's own form with its documents checklist (bound to one of the customer's accounts when
 the business needs one), submitting it (the application number and the promised time), the
-customer's applications and each one's progress, and cancelling one not yet in progress."""
+customer's applications and each one's progress, and cancelling one not yet in progress.
+
+A customer has at most `open_applications_per_customer` open applications and submits at most
+`applications_per_customer_day` a day (the settings): past either, the form says so (429). The
+customer sees the text of their own form whole (it is theirs) except its phone fields, masked
+as everywhere; notes by staff in the history are masked like any text staff write
+(`sanbuting.privacy`)."""
 
 from __future__ import annotations
 
@@ -16,14 +22,15 @@ from sanbuting.applications import catalogue
 from sanbuting.applications import service as applications
 from sanbuting.applications.catalogue import Business, InvalidApplication
 from sanbuting.customers.service import bound_accounts
-from sanbuting.domain import Utility, mask_phone
+from sanbuting.domain import Utility
 from sanbuting.errors import NotFound, SanbutingError
+from sanbuting.privacy import mask_phone, mask_text
 from sanbuting.store.models import Account, Company
 from sanbuting.store.web_models import Customer
 from sanbuting.web import deps
 from sanbuting.web.business import messages  # noqa: F401  (registers the words)
 from sanbuting.web.console.common import business_now, when
-from sanbuting.web.i18n import language
+from sanbuting.web.i18n import language, translator
 from sanbuting.web.pages import render
 from sanbuting.web.security import CSRF_FIELD, check_csrf
 from sanbuting.web.types import ApplicationNumber, Page
@@ -112,6 +119,7 @@ def _form(
     context.setdefault("declared", set())
     context.setdefault("problems", {})
     context.setdefault("error", None)
+    context.setdefault("limit", None)
     context.setdefault("chosen_account", "")
     context.setdefault("chosen_company", "")
     return _page(
@@ -177,6 +185,7 @@ def submit(
         company = next((c for c in companies if c.code == wanted), None)
         if company is None and len(companies) == 1:
             company = companies[0]
+    settings = request.app.state.settings
     try:
         if company is None:
             raise SanbutingError("choose the utility to apply to")
@@ -189,7 +198,15 @@ def submit(
             fields=values,
             documents=declared,
             now=business_now(request),
+            max_open=settings.open_applications_per_customer,
+            max_per_day=settings.applications_per_customer_day,
         )
+    except applications.TooManyOpen as exc:
+        limit = translator(language(request))("business.limit.open", limit=exc.limit)
+        return _form(request, session, customer, spec, 429, limit=limit, **keep)
+    except applications.TooManyToday as exc:
+        limit = translator(language(request))("business.limit.day", limit=exc.limit)
+        return _form(request, session, customer, spec, 429, limit=limit, **keep)
     except InvalidApplication as exc:
         lang = _lang(request)
         problems: dict[str, list[str]] = {}
@@ -252,7 +269,10 @@ def detail(
         business=spec,
         account=account,
         fields=shown,
-        history=applications.history(session=session, application=found),
+        history=[
+            (event, mask_text(event.note))
+            for event in applications.history(session=session, application=found)
+        ],
         can_cancel=found.status in CUSTOMER_CANCELS,
         submitted=bool(submitted),
     )
