@@ -1,4 +1,6 @@
-"""`sanbuting serve`: the portal, the console and the API on one port."""
+"""`sanbuting serve`: the portal, the console and the API on one port (in demo mode also the
+sandbox payment provider and the SMS inbox); `X-Forwarded-For` believed only from the proxies
+in `SANBUTING_TRUSTED_PROXIES`."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import uvicorn
 from sanbuting.cli.app import app
 from sanbuting.domain import parse_date
 from sanbuting.settings import Settings
-from sanbuting.web.serving import TODAY_ENV, NoDelayH11Protocol, served_app
+from sanbuting.web.serving import TODAY_ENV, NoDelayH11Protocol, proxy_options, served_app
 
 
 @app.command("serve")
@@ -19,7 +21,11 @@ def serve_command(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
     demo: Annotated[
-        bool, typer.Option(help="Demo mode: a sandbox SMS inbox shows the codes sent.")
+        bool,
+        typer.Option(
+            help="Demo mode: the sandbox payment provider and an SMS inbox showing the codes "
+            "sent (never in production)."
+        ),
     ] = False,
     today: Annotated[
         str | None,
@@ -39,10 +45,11 @@ def serve_command(
     the store (SANBUTING_DATABASE_URL)."""
     if today is not None:
         parse_date(today)  # refused here, not in every worker
+    settings = Settings(demo=demo) if demo else Settings()
+    proxies = proxy_options(settings)
     if workers == 1:
-        settings = Settings(demo=demo) if demo else Settings()
         web = served_app(settings, today)
-        uvicorn.run(web, host=host, port=port, log_level="info", http=NoDelayH11Protocol)
+        uvicorn.run(web, host=host, port=port, log_level="info", http=NoDelayH11Protocol, **proxies)
         return
     if "SANBUTING_SECRET_KEY" not in os.environ:
         typer.echo("note: SANBUTING_SECRET_KEY is not set: each worker signs its own sessions")
@@ -58,4 +65,5 @@ def serve_command(
         workers=workers,
         log_level="info",
         http=NoDelayH11Protocol,
+        **proxies,
     )

@@ -1,6 +1,10 @@
 """The web application: the API under `/api/v1` (OpenAPI at `/docs`), the customer portal at
-`/`, the staff console at `/console`, and the sandbox payment provider at `/sandbox-pay`.
-Errors are problem details for the API and a page for people."""
+`/`, the staff console at `/console`; in demo mode only, the sandbox payment provider at
+`/sandbox-pay` and the SMS inbox at `/demo/sms` (without it they do not exist: 404). Errors are
+problem details for the API and a page for people, a server error included.
+
+Around the routes, outermost first: the security headers (and the answer to an unhandled
+exception), the request body limit, admission."""
 
 from __future__ import annotations
 
@@ -16,9 +20,9 @@ from sanbuting.errors import SanbutingError
 from sanbuting.guard.limits import Limits
 from sanbuting.settings import Settings
 from sanbuting.store.database import make_engine, read_sessions, sessions
-from sanbuting.web import problems
+from sanbuting.web import docs_page, failures, problems
 from sanbuting.web.admission import Admission
-from sanbuting.web.pages import render
+from sanbuting.web.body_limit import BodyLimit, BodyTooLarge
 from sanbuting.web.security import SecurityHeaders
 
 ROUTERS = (
@@ -26,9 +30,10 @@ ROUTERS = (
     "sanbuting.web.portal",
     "sanbuting.web.console",
     "sanbuting.web.business",
-    "sanbuting.web.sandbox",
 )
 """Each module has a `router`; a part not built yet is skipped."""
+DEMO_ROUTERS = ("sanbuting.web.sandbox", "sanbuting.web.portal.demo")
+"""Served only in demo mode: never in production."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Accounts, bills, ledger, payments, relief status, policies, applications, "
         "tickets and figures of a utility running sanbuting. Errors are RFC 9457 problem "
         "details. Customers and staff authenticate with a bearer token (`/api/v1/auth/…`).",
-        docs_url="/docs",
+        docs_url=None,  # `docs_page`: Swagger UI from this site, not a CDN
         redoc_url=None,
         openapi_url="/openapi.json",
     )
@@ -52,13 +57,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.database_url, app.state.sessions, settings.database_connections
     )
     app.state.limits = Limits(settings.sign_ins_per_minute, settings.codes_per_hour)
-    app.add_middleware(SecurityHeaders, secure_cookies=settings.secure_cookies)
     writers = 1 if settings.database_url.startswith("sqlite") else None  # one writer at a time
     app.add_middleware(Admission, limit=settings.database_connections, writes=writers)
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, policy_bytes=settings.policy_max_bytes
+    )
+    app.add_middleware(
+        SecurityHeaders, secure_cookies=settings.secure_cookies, on_error=failures.server_error
+    )
     problems.install(app)
     _page_errors(app)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), "static")
-    for name in ROUTERS:
+    app.include_router(docs_page.router)
+    for name in ROUTERS + (DEMO_ROUTERS if settings.demo else ()):
         _include(app, name)
 
     @app.get("/favicon.ico", include_in_schema=False)
@@ -90,13 +101,17 @@ def _page_errors(app: FastAPI) -> None:
     async def page_or_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SanbutingError)
         answer = problems.answer(exc)
-        if request.url.path.startswith(("/api/", "/sandbox-pay/notify")):
+        if failures.for_programs(request.url.path):
             return answer
         status = answer.status_code
         if status == 401:
             console = request.url.path.startswith("/console")
             return RedirectResponse("/console/signin" if console else "/signin", status_code=303)
-        back = "/console" if request.url.path.startswith("/console") else "/"
-        return render(request, "error.html", status_code=status, detail=str(exc), back=back)
+        return failures.error_page(request, status, str(exc))
+
+    async def too_large(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, BodyTooLarge)
+        return failures.too_large(request, exc.limit)
 
     app.add_exception_handler(SanbutingError, page_or_problem)
+    app.add_exception_handler(BodyTooLarge, too_large)

@@ -7,6 +7,11 @@ for sockets whose protocol number says TCP, and this one's says 0). A keep-alive
 next request then waits for the delayed acknowledgement of the previous answer's last
 segment: about 40 ms on every request (measured: 44 ms against 2 ms for a health check).
 `NoDelayH11Protocol` sets TCP_NODELAY on every connection it is given.
+
+Behind a reverse proxy the client's address comes from `X-Forwarded-For`, but only from the
+proxies named in `SANBUTING_TRUSTED_PROXIES` (`proxy_options`): uvicorn would otherwise believe
+the header from any local peer, and anyone could choose the address the per-address limits
+count. With none named the header is ignored and the peer's own address counts.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import os
 import socket
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import Any
 
 from fastapi import FastAPI
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -49,6 +55,14 @@ def served_app(settings: Settings | None = None, today: str | None = None) -> Fa
     if day:
         app.dependency_overrides[deps.now] = business_clock(parse_date(day))
     return app
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for `X-Forwarded-For`: believed from the trusted proxies only."""
+    proxies = [each.strip() for each in settings.trusted_proxies.split(",") if each.strip()]
+    if not proxies:
+        return {"proxy_headers": False, "forwarded_allow_ips": ""}
+    return {"proxy_headers": True, "forwarded_allow_ips": proxies}
 
 
 class NoDelayH11Protocol(H11Protocol):

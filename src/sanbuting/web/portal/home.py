@@ -1,70 +1,18 @@
-"""The portal's home page (quick pay, sign-in, the online business catalogue) and, in demo
-mode only, the sandbox SMS inbox: the `sms` rows of the outbox, phone masked and code shown,
-so that a new user can sign in without a phone."""
+"""The portal's home page: quick pay, sign-in, the online business catalogue (in demo mode
+also a link to the sandbox SMS inbox, `web.portal.demo`)."""
 
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import dataclass
-from datetime import datetime
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
-from sanbuting.domain import mask_phone
-from sanbuting.errors import NotFound
-from sanbuting.store.models import OutboxItem
-from sanbuting.web.deps import DB, MaybeCaller
-from sanbuting.web.portal.common import page, settings_of
+from sanbuting.web.deps import MaybeCaller
+from sanbuting.web.portal.common import page
 
 router = APIRouter()
-INBOX_ROWS = 50
-CODE = re.compile(r"(?<![0-9])[0-9]{6}(?![0-9])")
-
-
-@dataclass(frozen=True)
-class Sms:
-    phone: str
-    """Masked."""
-    text: str
-    code: str
-    """The 6-digit code in the text, shown apart for a quick copy."""
-    sent_at: datetime
-    status: str
 
 
 @router.get("/")
 def home(request: Request, who: MaybeCaller) -> Response:
     signed_in = who is not None and who.customer is not None
     return page(request, "portal/home.html", signed_in=signed_in)
-
-
-@router.get("/demo/sms")
-def sms_inbox(request: Request, session: DB, who: MaybeCaller) -> Response:
-    """The sandbox SMS inbox (demo mode only: a 404 otherwise)."""
-    if not settings_of(request).demo:
-        raise NotFound("the SMS inbox exists only in demo mode")
-    rows = session.scalars(
-        select(OutboxItem)
-        .where(OutboxItem.kind == "sms")
-        .order_by(OutboxItem.created_at.desc(), OutboxItem.id.desc())
-        .limit(INBOX_ROWS)
-    )
-    messages = []
-    for row in rows:
-        payload = json.loads(row.payload)
-        text = str(payload.get("text", ""))
-        code = CODE.search(text)
-        messages.append(
-            Sms(
-                phone=mask_phone(str(payload.get("phone", ""))),
-                text=text,
-                code=code.group(0) if code else "",
-                sent_at=row.created_at,
-                status=row.status,
-            )
-        )
-    signed_in = who is not None and who.customer is not None
-    return page(request, "portal/demo_sms.html", signed_in=signed_in, messages=messages)
