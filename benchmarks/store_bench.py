@@ -55,7 +55,7 @@ from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, LedgerLine, Posting
-from sanbuting.store.policies import activate, active
+from sanbuting.store.policies import activate, deployment_policies
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "examples" / "policies" / "2020-epidemic.yaml"
@@ -123,7 +123,7 @@ def fresh_store(backend: str, work: Path, name: str, pg_url: str, keep: bool) ->
 def activate_policies(url: str) -> None:
     engine = make_engine(url)
     with sessions(engine).begin() as session:
-        activate(session=session, path=POLICIES, by="bench", at=datetime.now(tz=UTC))
+        activate(session=session, path=POLICIES, by="bench", at=datetime.now(tz=UTC), company=None)
     engine.dispose()
 
 
@@ -242,7 +242,7 @@ def _post_phases(
         account_ids = sorted(session.scalars(select(Account.account_id)).all())
         began = time.perf_counter()
         for _ in range(20):
-            _, policies = active(session=session)
+            policies = deployment_policies(session)
         reading = (time.perf_counter() - began) / 20
     print(
         f"[{backend}] reading the active policy set (as `sanbuting pay` does per call): "

@@ -94,7 +94,7 @@ from sanbuting.store.models import (
     Run,
     StoredAction,
 )
-from sanbuting.store.policies import activate, active
+from sanbuting.store.policies import activate, deployment_policies
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(__file__).resolve()
@@ -220,7 +220,13 @@ def prepare(url: str, data: Path, folder: Path, policies: Path = POLICIES) -> No
     engine = make_engine(url)
     try:
         with sessions(engine).begin() as session:
-            activate(session=session, path=policies, by="crash-trials", at=datetime.now(UTC))
+            activate(
+                session=session,
+                path=policies,
+                by="crash-trials",
+                at=datetime.now(UTC),
+                company=None,
+            )
     finally:
         engine.dispose()
     outcome = import_and_book(
@@ -279,7 +285,7 @@ def post_batch(url: str, batch: Sequence[PaymentSpec]) -> int:
     engine = make_engine(url)
     try:
         with sessions(engine).begin() as session:
-            _, policies = active(session=session)
+            policies = deployment_policies(session)
 
         def post(spec: PaymentSpec) -> bool:
             with sessions(engine).begin() as session:
@@ -324,14 +330,14 @@ def dispatch_all(url: str, sink_path: Path) -> int:
     engine = make_engine(url)
     try:
         with sessions(engine).begin() as session:
-            _, policies = active(session=session)
+            policies = deployment_policies(session)
         sink = FileSink(sink_path)
 
         def once() -> int:
             report = run_dispatcher(
                 engine=engine,
                 sink=sink,
-                recheck=make_recheck(policies, lambda: datetime.now(UTC)),
+                recheck=make_recheck(lambda: datetime.now(UTC), policies),
                 base_delay=timedelta(0),
                 stop_when_idle=True,
             )

@@ -189,8 +189,8 @@ def test_personal_data_is_masked_unless_the_role_may_see_it(
 
 def test_policies_and_figures(world: World, client: TestClient) -> None:
     policies = get(client, world, "agent_p", "/policies")
-    assert policies["active_version"] == 1
-    assert [v["version"] for v in policies["versions"]] == [1]
+    assert (policies["deployment_version"], policies["active_version"]) == (1, None)
+    assert [(v["version"], v["scope"]) for v in policies["versions"]] == [(1, "deployment")]
     waiver = next(p for p in policies["active"] if p["id"] == "gd-power-waive-jan-2020")
     assert (waiver["effect"], waiver["start"], waiver["end"]) == (
         "waive_late_fee",

@@ -69,7 +69,7 @@ from sanbuting.store.frames import load_frames
 from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, Company, OutboxItem, Payment
-from sanbuting.store.policies import activate, active
+from sanbuting.store.policies import activate, deployment_policies
 from store_databases import BACKENDS, database
 
 POLICIES = Path(__file__).resolve().parent.parent / "examples" / "policies" / "2020-epidemic.yaml"
@@ -140,7 +140,7 @@ def prepare(url: str, folder: Path, seed: int) -> None:
     engine = make_engine(url)
     try:
         with sessions(engine).begin() as session:
-            activate(session=session, path=POLICIES, by="test", at=now())
+            activate(session=session, path=POLICIES, by="test", at=now(), company=None)
         outcome = import_and_book(
             data=data,
             start=START,
@@ -161,7 +161,7 @@ def predicted_cut_offs(engine: Engine) -> list[Target]:
     now (nothing recorded), dealt round-robin into the three groups."""
     found: dict[str, tuple[str, date, str]] = {}
     with sessions(engine).begin() as session:
-        _, policies = active(session=session)
+        policies = deployment_policies(session)
         for company in companies(session):
             decided = daily.decide(
                 load_frames(session, [company.id]), policies, company, D2, "fast", None
@@ -399,7 +399,7 @@ def test_payments_during_daily_never_get_a_paid_up_account_cut_off(
     engine = make_engine(url)
     try:
         with sessions(engine).begin() as session:
-            _, policies = active(session=session)
+            policies = deployment_policies(session)
         targets = [
             replace(t, amount_fen=clearing_amount(engine, policies, t))
             for t in predicted_cut_offs(engine)
@@ -415,7 +415,7 @@ def test_payments_during_daily_never_get_a_paid_up_account_cut_off(
             report = run_dispatcher(
                 engine=engine,
                 sink=sink,
-                recheck=make_recheck(policies, now),
+                recheck=make_recheck(now, policies),
                 stop_when_idle=True,
             )
         finally:

@@ -97,7 +97,7 @@ def dispatch(engine: Engine, sink_file: Path) -> list[str]:
     run_dispatcher(
         engine=engine,
         sink=FileSink(sink_file),
-        recheck=make_recheck([], lambda: NOW),
+        recheck=make_recheck(lambda: NOW, []),
         stop_when_idle=True,
         now=lambda: NOW,
     )

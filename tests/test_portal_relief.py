@@ -15,8 +15,9 @@ from sanbuting.domain import AccountState
 from sanbuting.engine.relief import spread_offset
 from sanbuting.payments.service import PaymentIn, post_payment
 from sanbuting.policy import parse_policies
-from sanbuting.relief.status import account_position, active_policies, protection_status
+from sanbuting.relief.status import account_position, protection_status
 from sanbuting.store.database import make_engine, sessions
+from sanbuting.store.policies import deployment_policies
 from store_databases import BACKENDS
 from test_portal_world import NOW, TODAY, account, stores
 
@@ -112,7 +113,7 @@ def test_the_position_before_and_after_a_payment(session: Session) -> None:
     post_payment(
         session=session,
         payment=PaymentIn("P1", 10500, "counter-1", datetime(2020, 3, 10, 2, tzinfo=UTC)),
-        policies=active_policies(session=session),
+        policies=deployment_policies(session),
         now=NOW,
     )
     after = account_position(session=session, account=p1, on=TODAY, now=NOW)

@@ -35,7 +35,7 @@ from sanbuting.store.models import (
     Run,
     StoredAction,
 )
-from sanbuting.store.policies import active
+from sanbuting.store.policies import deployment_policies
 from store_databases import BACKENDS, database, write_folder
 
 NOW = datetime(2020, 1, 23, 10, 0, tzinfo=UTC)
@@ -173,10 +173,10 @@ def test_through_runs_each_missing_day_and_writes_its_rows(engine: Engine) -> No
     ]
     assert run_days(engine) == [date(2020, 1, n) for n in range(1, 24)]
     with sessions(engine).begin() as session:
-        version, _ = active(session=session)
-        assert version is not None
-        used = set(session.scalars(select(Run.policy_version)))
-        assert used == {version.id}
+        version = session.scalar(select(PolicyVersion))  # the only company's own set
+        assert version is not None and version.company_id is not None
+        used = set(session.execute(select(Run.policy_version, Run.company_policy_version)))
+        assert used == {(None, version.id)}
         assert session.scalar(select(PolicyVersion.file_name)) == "policies.yaml"
         actions = session.execute(
             select(
@@ -249,7 +249,7 @@ def test_recheck_cancels_the_cut_off_of_an_account_that_paid_after_the_run(
 ) -> None:
     run_daily(engine=engine, through=date(2020, 1, 23), single=False, now=lambda: NOW)
     with sessions(engine).begin() as session:
-        _, policies = active(session=session)
+        policies = deployment_policies(session)
         paid = post_payment(
             session=session,
             payment=PaymentIn(
@@ -261,7 +261,7 @@ def test_recheck_cancels_the_cut_off_of_an_account_that_paid_after_the_run(
     assert (paid.arrears_before_fen, paid.arrears_after_fen) == (10000, 0)
 
     with sessions(engine).begin() as session:
-        _, policies = active(session=session)
+        policies = deployment_policies(session)
         verdicts = {}
         for key in ("power:disconnect:N1:2020-01-23", "power:disconnect:N2:2020-01-23"):
             item = session.scalar(select(OutboxItem).where(OutboxItem.key == key))

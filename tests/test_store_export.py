@@ -90,7 +90,7 @@ def test_export_equals_run_and_the_ledger_agrees(
         url=url,
     )
     assert "added 400 accounts" in imported.output
-    cli("policy", "activate", str(POLICIES), "--by", "test", url=url)
+    cli("policy", "activate", str(POLICIES), "--deployment", "--by", "test", url=url)
     cli("daily", "--through", "2020-02-15", url=url)
     cli("daily", "--date", "2020-02-16", url=url)
     cli("daily", "--through", "2020-03-31", url=url)

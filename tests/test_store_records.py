@@ -28,7 +28,7 @@ from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.frames import load_frames
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, Company
-from sanbuting.store.policies import activate, active
+from sanbuting.store.policies import activate, deployment_policies
 from sanbuting.store.records import load_records
 from store_databases import BACKENDS, database, import_into
 
@@ -55,7 +55,13 @@ def url(request: pytest.FixtureRequest, tmp_path: Path, generated: Path) -> Iter
         upgrade(value)
         engine = make_engine(value)
         with sessions(engine).begin() as session:
-            activate(session=session, path=POLICIES, by="test", at=datetime(2020, 1, 1, tzinfo=UTC))
+            activate(
+                session=session,
+                path=POLICIES,
+                by="test",
+                at=datetime(2020, 1, 1, tzinfo=UTC),
+                company=None,
+            )
         engine.dispose()
         import_into(value, generated, tmp_path, ORIGIN)
         yield value
@@ -76,7 +82,7 @@ def test_row_records_equal_frame_records_and_arrears_agree(url: str) -> None:
     engine = make_engine(url)
     try:
         with sessions(engine).begin() as session:
-            _, policies = active(session=session)
+            policies = deployment_policies(session)
             first = session.scalars(select(Account).order_by(Account.account_id)).first()
             assert first is not None
             for key, at, fen in ODD_PAYMENTS:

@@ -1,6 +1,8 @@
 """What-if over a small literal store, on SQLite and PostgreSQL: the figures of an uploaded
-policy set against the active one, derived by hand from the inputs below; a bad file is refused
-whole with file:line messages and changes nothing; windows are clipped to the company's origin.
+policy set against the policies in force, derived by hand from the inputs below, for every
+company the set's scope covers (the deployment: all; a company: only itself); a bad file is
+refused whole with file:line messages and changes nothing; windows (of the uploaded set and of
+the set it replaces) are clipped to the company's origin; an empty set is tried, not a 500.
 
 Rules used (contract.md, power postpaid `cn-power-1996`): a bill due 2019-12-20 is "more than
 30 days overdue" from 2020-01-20 (12-20 + 31): `notice` that day, `disconnect` 3 days later
@@ -26,7 +28,7 @@ from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Company, PolicyVersion
 from sanbuting.store.policies import activate
-from sanbuting.whatif.service import CompanyWindow, UtilityFigures, what_if
+from sanbuting.whatif.service import Figures, what_if
 from store_databases import BACKENDS, database, write_folder
 
 ACCOUNTS = """
@@ -96,47 +98,47 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         active_file.write_text(dedent(ACTIVE), encoding="utf-8")
         made = make_engine(url)
         with sessions(made).begin() as session:
-            activate(session=session, path=active_file, by="test", at=datetime.now(tz=UTC))
+            activate(
+                session=session, path=active_file, by="test", at=datetime.now(tz=UTC), company=None
+            )
         yield made
         made.dispose()
 
 
-def company_ids(engine: Engine) -> dict[str, int]:
+def company(engine: Engine, code: str) -> Company:
     with sessions(engine).begin() as session:
-        return {c.code: c.id for c in session.scalars(select(Company))}
+        found = session.scalar(select(Company).where(Company.code == code))
+        assert found is not None
+        return found
 
 
-def test_the_figures_of_an_uploaded_set_against_the_active_one(engine: Engine) -> None:
-    ids = company_ids(engine)
+def test_the_figures_of_an_uploaded_set_against_the_one_it_replaces(engine: Engine) -> None:
+    """Tried as the deployment-wide set, it replaces the active (deployment-wide) set; the
+    window runs over both sets: 01-15 (gz-exempt) to 02-29 (hb-exempt)."""
     with sessions(engine).begin() as session:
         result = what_if(
-            session=session,
-            company_ids=[ids["power"], ids["gas"]],
-            text=dedent(UPLOADED),
-            file_name="hubei.yaml",
-            on=ON,
+            session=session, scope=None, text=dedent(UPLOADED), file_name="hubei.yaml", on=ON
         )
-    assert (result.policies, result.first_day, result.last_day) == (
+    assert (result.policies, result.scope, result.first_day, result.last_day) == (
         2,
-        date(2020, 1, 20),
+        "deployment",
+        date(2020, 1, 15),
         date(2020, 2, 29),
     )
-    assert result.companies == (
-        CompanyWindow(
-            "gas", "gas", date(2020, 1, 20), date(2020, 2, 29), ON, clipped=False, name=GAS
-        ),
-        CompanyWindow(
-            "power", "power", date(2020, 1, 20), date(2020, 2, 29), ON, clipped=False, name=POWER
-        ),
-    )
-    gas, power = result.utilities
-    # Gas: S1 is in no uploaded scope (power only); its notice would come on 03-04.
-    assert gas == UtilityFigures("gas", accounts=1)
-    assert power == UtilityFigures(
+    assert (result.added, result.removed) == (("hb-exempt", "hb-waive-dec"), ("gz-exempt",))
+    gas, power = result.companies
+    # Gas: S1 is in no scope (power only); its notice would come on 03-04.
+    assert gas == Figures("gas", GAS, "gas", date(2020, 1, 15), date(2020, 2, 29), ON, accounts=1)
+    assert power == Figures(
         "power",
+        POWER,
+        "power",
+        date(2020, 1, 15),
+        date(2020, 2, 29),
+        ON,
         accounts=4,
-        touched=3,  # H1, H2, H3 (region 42)
-        arrears_fen=30000,  # on 01-25: H1 10000 + H2 20000 principal overdue, H3 0
+        touched=4,  # H1, H2, H3 (hb-exempt, region 42) and G1 (gz-exempt, removed)
+        arrears_fen=40000,  # on 01-25: H1 10000 + H2 20000 + G1 10000 principal overdue
         events_without=1,  # G1's notice prevented on 01-20 by gz-exempt
         events_with=2,  # H1's and H2's notices prevented on 01-20 by hb-exempt
         protected_without=1,
@@ -149,8 +151,25 @@ def test_the_figures_of_an_uploaded_set_against_the_active_one(engine: Engine) -
     assert result.seconds >= 0
 
 
+def test_a_company_set_is_tried_on_its_company_alone(engine: Engine) -> None:
+    """A company's own set comes after the deployment-wide one and replaces only the
+    company's own (none here): gz-exempt stays, and gas is not in the what-if at all."""
+    with sessions(engine).begin() as session:
+        result = what_if(
+            session=session,
+            scope=company(engine, "power"),
+            text=dedent(UPLOADED),
+            file_name="hubei.yaml",
+            on=ON,
+        )
+    assert (result.scope, result.first_day, result.removed) == ("power", date(2020, 1, 20), ())
+    (power,) = result.companies
+    assert (power.touched, power.arrears_fen) == (3, 30000)  # H1, H2, H3
+    assert (power.events_without, power.events_with) == (1, 3)  # G1 by gz; + H1, H2 by hb
+    assert (power.cutoffs_without, power.cutoffs_with) == (3, 1)  # G1's on 02-04 stays
+
+
 def test_a_window_before_the_origin_is_clipped_or_empty(engine: Engine) -> None:
-    ids = company_ids(engine)
     early = """
         policies:
           - id: early
@@ -165,26 +184,22 @@ def test_a_window_before_the_origin_is_clipped_or_empty(engine: Engine) -> None:
     with sessions(engine).begin() as session:
         result = what_if(
             session=session,
-            company_ids=[ids["power"]],
+            scope=company(engine, "power"),
             text=dedent(early),
             file_name="early.yaml",
             on=date(2030, 1, 1),
         )
     # Counted 01-01 (the origin) to 01-20; arrears read on the last counted day.
-    assert result.companies == (
-        CompanyWindow(
-            "power",
-            "power",
-            date(2020, 1, 1),
-            date(2020, 1, 20),
-            date(2020, 1, 20),
-            True,
-            POWER,
-        ),
+    (power,) = result.companies
+    assert (power.first, power.last, power.arrears_on, power.clipped) == (
+        date(2020, 1, 1),
+        date(2020, 1, 20),
+        date(2020, 1, 20),
+        True,
     )
-    (power,) = result.utilities
     assert (power.touched, power.arrears_fen) == (3, 30000)
-    assert (power.events_with, power.protected_with, power.cutoffs_with) == (2, 2, 0)
+    # With: gz-exempt (in force) and early both prevent notices on 01-20: G1, H1, H2.
+    assert (power.events_with, power.protected_with, power.cutoffs_with) == (3, 3, 0)
     assert (power.events_without, power.cutoffs_without) == (1, 0)  # G1 prevented on 01-20
 
     only_before = """
@@ -197,17 +212,43 @@ def test_a_window_before_the_origin_is_clipped_or_empty(engine: Engine) -> None:
     with sessions(engine).begin() as session:
         result = what_if(
             session=session,
-            company_ids=[ids["power"]],
+            scope=company(engine, "power"),
             text=dedent(only_before),
             file_name="before.yaml",
             on=ON,
         )
-    assert result.companies == (CompanyWindow("power", "power", None, None, None, True, POWER),)
-    assert result.utilities == (UtilityFigures("power", accounts=4, touched=4),)
+    assert result.companies == (
+        Figures("power", POWER, "power", clipped=True, accounts=4, touched=4),
+    )
+
+
+def test_an_empty_set_is_tried_not_refused(engine: Engine) -> None:
+    """`policies: []` is a valid set: as the deployment's it removes gz-exempt (G1 is then
+    cut off on 01-23 instead of 02-04); as a company's own set it changes nothing."""
+    gas = company(engine, "gas")
+    with sessions(engine).begin() as session:
+        removing = what_if(
+            session=session, scope=None, text="policies: []\n", file_name="none.yaml", on=ON
+        )
+        nothing = what_if(
+            session=session,
+            scope=gas,
+            text="policies: []\n",
+            file_name="none.yaml",
+            on=ON,
+        )
+    assert (removing.first_day, removing.last_day, removing.removed) == (
+        date(2020, 1, 15),
+        date(2020, 1, 31),
+        ("gz-exempt",),
+    )
+    power = removing.companies[1]
+    assert (power.touched, power.cutoffs_without, power.cutoffs_with) == (1, 2, 3)
+    assert (nothing.first_day, nothing.last_day, nothing.policies) == (None, None, 0)
+    assert nothing.companies == (Figures("gas", GAS, "gas"),)
 
 
 def test_a_bad_file_is_refused_whole_and_changes_nothing(engine: Engine) -> None:
-    ids = company_ids(engine)
     bad = """
         policies:
           - id: x
@@ -220,7 +261,7 @@ def test_a_bad_file_is_refused_whole_and_changes_nothing(engine: Engine) -> None
         with pytest.raises(PolicyError) as refused:
             what_if(
                 session=session,
-                company_ids=[ids["power"]],
+                scope=None,
                 text=dedent(bad),
                 file_name="bad.yaml",
                 on=ON,

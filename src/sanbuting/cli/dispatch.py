@@ -12,8 +12,7 @@ import typer
 from sanbuting.cli.app import app
 from sanbuting.dispatch import ConsoleSink, FileSink, Sink, run_dispatcher
 from sanbuting.payments.recheck import make_recheck
-from sanbuting.store.database import database_url, make_engine, sessions
-from sanbuting.store.policies import active
+from sanbuting.store.database import database_url, make_engine
 
 
 def _now() -> datetime:
@@ -43,13 +42,11 @@ def dispatch_command(
     for an account that has paid since is cancelled, not sent."""
     engine = make_engine(database_url())
     try:
-        with sessions(engine).begin() as session:
-            _, policies = active(session=session)
         sink: Sink = FileSink(to) if to is not None else ConsoleSink()
         report = run_dispatcher(
             engine=engine,
             sink=sink,
-            recheck=make_recheck(policies, _now),
+            recheck=make_recheck(_now),
             batch=batch,
             max_attempts=max_attempts,
             base_delay=timedelta(seconds=5),

@@ -10,13 +10,14 @@ from typing import Annotated
 import typer
 
 from sanbuting.cli.app import app
-from sanbuting.domain import SHANGHAI, parse_date, read_utc
-from sanbuting.ledger.service import rebook_all
+from sanbuting.domain import parse_date
+from sanbuting.ledger.service import rebook_company
+from sanbuting.relief.policies import policies_for
+from sanbuting.store.companies import companies
 from sanbuting.store.database import database_url, make_engine, refresh_statistics, sessions
 from sanbuting.store.export import export_store
 from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
-from sanbuting.store.policies import activate, active
 
 db = typer.Typer(
     help="The store's database (SANBUTING_DATABASE_URL; SQLite sanbuting.db by default).",
@@ -32,52 +33,6 @@ def init_command() -> None:
     upgrade(url)
     shown = url.split("@")[-1] if "@" in url else url  # never print a password
     typer.echo(f"the store at {shown} is up to date")
-
-
-policy = typer.Typer(help="Relief-policy sets in the store.", no_args_is_help=True)
-app.add_typer(policy, name="policy")
-
-
-@policy.command("activate")
-def activate_command(
-    file: Annotated[
-        Path, typer.Argument(help="The relief-policy YAML file to activate.", dir_okay=False)
-    ],
-    by: Annotated[
-        str | None,
-        typer.Option(help="Who activates it (recorded; default: the user running the command)."),
-    ] = None,
-) -> None:
-    """Check a policy file and make it the active set, as a new version with who and when;
-    a file with any problem is refused whole and the active set stays as it was."""
-    by = by or getpass.getuser()
-    engine = make_engine(database_url())
-    with sessions(engine).begin() as session:
-        done = activate(session=session, path=file, by=by, at=datetime.now(tz=SHANGHAI))
-    engine.dispose()
-    typer.echo(
-        f"policy version {done.version} active: {done.policies} policies from "
-        f"{file.name} (sha256 {done.sha256[:12]}…), by {by}"
-    )
-    if done.postings:
-        typer.echo(f"the ledger was booked again with it: {done.postings} postings")
-
-
-@policy.command("show")
-def show_command() -> None:
-    """Print the active policy set's version, file, who activated it and when."""
-    engine = make_engine(database_url())
-    with sessions(engine).begin() as session:
-        version, loaded = active(session=session)
-    engine.dispose()
-    if version is None:
-        typer.echo("no policy set has been activated")
-        return
-    typer.echo(
-        f"version {version.version}: {version.file_name}, {len(loaded)} policies, "
-        f"activated by {version.activated_by} at "
-        f"{read_utc(version.activated_at).astimezone(SHANGHAI).isoformat(timespec='seconds')}"
-    )
 
 
 @db.command("import")
@@ -109,10 +64,18 @@ def import_command(
             "`sanbuting db book`, for a very large first load)."
         ),
     ] = True,
+    encoding: Annotated[
+        str,
+        typer.Option(
+            help="The text encoding of the CSV files: utf-8 (the default) or gbk / gb18030 "
+            "(exports of billing systems that write it)."
+        ),
+    ] = "utf-8",
 ) -> None:
     """Import the contract's input files into the store and book their ledger. Rows already
     stored alike are skipped (importing the same files again adds nothing); rejected rows go
-    to --rejects, and then nothing is imported unless --allow-rejects."""
+    to --rejects, and then nothing is imported unless --allow-rejects. Columns the contract
+    does not have are named in a warning (stderr) and ignored."""
     outcome = import_and_book(
         data=data,
         start=parse_date(start) if start else None,
@@ -121,7 +84,10 @@ def import_command(
         allow_rejects=allow_rejects,
         rejects_file=rejects,
         book=book,
+        encoding=encoding,
     )
+    for warning in outcome.imported.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     typer.echo(outcome)
     if outcome.refused:
         raise typer.Exit(1)
@@ -145,9 +111,15 @@ def book_command() -> None:
     """Book every account's ledger with the active policy set (after `db import --no-book`);
     what is booked already is left alone, what changed is corrected by reversal."""
     engine = make_engine(database_url())
+    added = 0
     with sessions(engine).begin() as session:
-        _, policies = active(session=session)
-        added = rebook_all(session=session, policies=policies, now=datetime.now(tz=UTC))
+        for company in companies(session):
+            added += rebook_company(
+                session=session,
+                company=company,
+                policies=policies_for(session=session, company_id=company.id),
+                now=datetime.now(tz=UTC),
+            )
     refresh_statistics(engine)
     engine.dispose()
     typer.echo(f"booked {added} ledger postings")

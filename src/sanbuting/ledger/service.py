@@ -346,15 +346,13 @@ def arrears(*, session: Session, account: Account, on: date) -> int:
     return int(total or 0)
 
 
-def rebook_all(*, session: Session, policies: Sequence[Policy], now: datetime) -> int:
-    """Book every account again with `policies` (a new policy set may waive fees or keep a
-    prepaid meter on): what changed is corrected by reversal. Returns the postings added."""
-    added = 0
-    for company in session.scalars(select(Company).order_by(Company.code)):
-        if company.origin is None:
-            continue
-        ids = session.scalars(select(Account.id).where(Account.company_id == company.id)).all()
-        added += book_accounts(
-            session=session, company=company, accounts=ids, policies=policies, now=now
-        )
-    return added
+def rebook_company(
+    *, session: Session, company: Company, policies: Sequence[Policy], now: datetime
+) -> int:
+    """Book every account of `company` again with `policies` (a new policy set may waive fees
+    or keep a prepaid meter on): what changed is corrected by reversal. Returns the postings
+    added."""
+    if company.origin is None:
+        return 0
+    ids = session.scalars(select(Account.id).where(Account.company_id == company.id)).all()
+    return book_accounts(session=session, company=company, accounts=ids, policies=policies, now=now)

@@ -21,6 +21,7 @@ from sanbuting.domain import Action, BillingMode, local_date, read_utc
 from sanbuting.ledger.service import arrears, balances, book_accounts
 from sanbuting.payments.orders import state_of
 from sanbuting.policy import Policy
+from sanbuting.relief.policies import policies_for
 from sanbuting.rules import load_ruleset
 from sanbuting.store.models import Account, Company, OutboxItem, Payment
 
@@ -34,8 +35,9 @@ ENFORCEMENT = {
 Recheck = Callable[[Session, OutboxItem], str | None]
 
 
-def make_recheck(policies: Sequence[Policy], now: Callable[[], datetime]) -> Recheck:
-    """A recheck for the dispatcher that books with `policies`."""
+def make_recheck(now: Callable[[], datetime], policies: Sequence[Policy] | None = None) -> Recheck:
+    """A recheck for the dispatcher that books with `policies` (default: those in force for
+    each order's company)."""
 
     def recheck(session: Session, item: OutboxItem) -> str | None:
         return recheck_order(session=session, item=item, policies=policies, now=now())
@@ -44,7 +46,7 @@ def make_recheck(policies: Sequence[Policy], now: Callable[[], datetime]) -> Rec
 
 
 def recheck_order(
-    *, session: Session, item: OutboxItem, policies: Sequence[Policy], now: datetime
+    *, session: Session, item: OutboxItem, now: datetime, policies: Sequence[Policy] | None = None
 ) -> str | None:
     """None when the order still stands; otherwise why it is cancelled."""
     if item.kind == Action.RECONNECT.value and item.account is not None:
@@ -55,6 +57,8 @@ def recheck_order(
     company = session.get(Company, item.company_id)
     assert account is not None and company is not None
     day = max(item.day, _last_paid(session, account) or item.day)
+    if policies is None:
+        policies = policies_for(session=session, company_id=company.id)
     book_accounts(
         session=session,
         company=company,

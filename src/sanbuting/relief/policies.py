@@ -1,31 +1,74 @@
-"""The active relief-policy set, parsed once per version: pages and payments read it often, and
-it changes only when a policy administrator activates a new set (`store.policies.activate`)."""
+"""The relief policies in force for a company, parsed once per version.
+
+A company's policies are the latest deployment-wide set (a government's or regulator's
+announcement, which covers every company) followed by the company's own latest set, in file
+order (so an exempt of the announcement is named before one of the company's own). Pages and
+payments read them often; they change only when a set is activated (`store.policies`).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from sanbuting.policy import Policy, parse_policies
+from sanbuting.policy.limits import HIGHEST_MAX_BYTES
 from sanbuting.store.models import PolicyVersion
 
 _PARSED: dict[str, tuple[Policy, ...]] = {}
 """Parsed policy sets by the sha256 of their file (a handful of versions ever)."""
 
 
-def active_policies(*, session: Session) -> list[Policy]:
-    """The active policy set, in file order (empty before any activation)."""
-    latest = session.execute(
-        select(PolicyVersion.id, PolicyVersion.sha256)
+@dataclass(frozen=True)
+class InForce:
+    """What is in force for one company: the deployment-wide version, the company's own, and
+    the policies of both (deployment first)."""
+
+    deployment: PolicyVersion | None
+    own: PolicyVersion | None
+    policies: tuple[Policy, ...]
+
+    @property
+    def versions(self) -> tuple[PolicyVersion, ...]:
+        return tuple(v for v in (self.deployment, self.own) if v is not None)
+
+
+def latest_version(session: Session, company_id: int | None) -> PolicyVersion | None:
+    """The latest set of the deployment (`company_id` None) or of one company."""
+    owner = (
+        PolicyVersion.company_id.is_(None)
+        if company_id is None
+        else PolicyVersion.company_id == company_id
+    )
+    return session.scalar(
+        select(PolicyVersion)
+        .options(defer(PolicyVersion.text))  # read only when a version is first parsed
+        .where(owner)
         .order_by(PolicyVersion.version.desc())
         .limit(1)
-    ).first()
-    if latest is None:
-        return []
-    parsed = _PARSED.get(latest.sha256)
-    if parsed is None:
-        version = session.get(PolicyVersion, latest.id)
-        assert version is not None
-        parsed = tuple(parse_policies(version.text, version.file_name))
-        _PARSED[latest.sha256] = parsed
-    return list(parsed)
+    )
+
+
+def parsed(version: PolicyVersion) -> tuple[Policy, ...]:
+    """The policies of a stored version (parsed once per file hash)."""
+    found = _PARSED.get(version.sha256)
+    if found is None:
+        # accepted when activated: a cap lowered since must not stop it loading
+        found = tuple(parse_policies(version.text, version.file_name, max_bytes=HIGHEST_MAX_BYTES))
+        _PARSED[version.sha256] = found
+    return found
+
+
+def in_force(*, session: Session, company_id: int) -> InForce:
+    """The sets in force for the company `company_id` (see the module docstring)."""
+    deployment = latest_version(session, None)
+    own = latest_version(session, company_id)
+    policies = tuple(p for v in (deployment, own) if v is not None for p in parsed(v))
+    return InForce(deployment, own, policies)
+
+
+def policies_for(*, session: Session, company_id: int) -> list[Policy]:
+    """The policies in force for the company `company_id`, in file order."""
+    return list(in_force(session=session, company_id=company_id).policies)

@@ -28,7 +28,7 @@ from sanbuting.payments.orders import state_of
 from sanbuting.policy import Policy
 from sanbuting.policy.model import AccountFacts
 from sanbuting.policy.select import waivers_for_bill
-from sanbuting.relief.policies import active_policies
+from sanbuting.relief.policies import policies_for
 from sanbuting.rules import load_ruleset
 from sanbuting.store.database import write_aside
 from sanbuting.store.models import Account, Bill, Company, LedgerLine, Posting
@@ -120,7 +120,11 @@ def account_position(
 ) -> Position:
     """Book `account` through `on` and tell its position then (`policies` default to the
     active set; `now` stamps the postings booked). The caller owns the transaction."""
-    chosen = list(active_policies(session=session) if policies is None else policies)
+    chosen = list(
+        policies_for(session=session, company_id=account.company_id)
+        if policies is None
+        else policies
+    )
     company = session.get(Company, account.company_id)
     assert company is not None
     booked = session.scalar(select(Account.booked_through).where(Account.id == account.id))

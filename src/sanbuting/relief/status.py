@@ -25,7 +25,7 @@ from sanbuting.policy import (
     Policy,
     WaiverPolicy,
 )
-from sanbuting.relief.policies import active_policies
+from sanbuting.relief.policies import policies_for
 from sanbuting.relief.position import BillLine, Position, account_position, facts_of
 from sanbuting.store.models import Account
 
@@ -34,7 +34,6 @@ __all__ = [
     "Position",
     "Protection",
     "account_position",
-    "active_policies",
     "facts_of",
     "protection_status",
 ]
@@ -80,9 +79,13 @@ def protection_status(
     on: date,
     policies: Sequence[Policy] | None = None,
 ) -> list[Protection]:
-    """The active set's policies covering `account` whose window is current or upcoming on
-    `on`, in file order (`policies` defaults to the active set)."""
-    chosen = active_policies(session=session) if policies is None else policies
+    """The policies covering `account` whose window is current or upcoming on `on`, in file
+    order (`policies` defaults to those in force for the account's company)."""
+    chosen = (
+        policies_for(session=session, company_id=account.company_id)
+        if policies is None
+        else policies
+    )
     facts = facts_of(account)
     found = []
     for policy in chosen:

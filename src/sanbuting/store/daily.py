@@ -1,7 +1,8 @@
 """`sanbuting daily`: the engine over the store, one decided day at a time.
 
 For each company the engine runs over the store's accounts, bills, payments and usage from the
-company's origin through the requested day, with the active policy set, exactly as `sanbuting
+company's origin through the requested day, with the policies in force for the company (the
+deployment-wide set and its own, `relief.policies`), exactly as `sanbuting
 run` runs over files (so the decisions of a day never depend on how the days were batched).
 Each day not yet run is then recorded in a transaction of its own: the run, its actions and
 protection events, and an order in the outbox for every action. A day already recorded is
@@ -29,12 +30,12 @@ from sanbuting.engine.parallel import default_workers, run_parallel
 from sanbuting.errors import SanbutingError
 from sanbuting.payments.orders import order_row, queue
 from sanbuting.policy import Policy
+from sanbuting.relief.policies import InForce, in_force
 from sanbuting.rules import rulesets_by_utility
 from sanbuting.store.companies import companies
 from sanbuting.store.database import sessions
 from sanbuting.store.frames import load_frames
 from sanbuting.store.models import Account, Company, ProtectionEvent, Run, StoredAction
-from sanbuting.store.policies import active
 
 ONE_DAY = timedelta(days=1)
 
@@ -92,7 +93,6 @@ def run_daily(
     done: list[DayDone] = []
     with sessions(engine).begin() as session:
         listed = companies(session)
-        version, policies = active(session=session)
     if not listed:
         raise SanbutingError("the store has no accounts yet: run `sanbuting db import DIR` first")
     for company in listed:
@@ -103,23 +103,15 @@ def run_daily(
                 done.append(DayDone(company.code, through, 0, 0, 0, already=True))
                 continue
             frames = load_frames(session, [company.id])
+            sets = in_force(session=session, company_id=company.id)
             found = session.execute(
                 select(Account.account_id, Account.id).where(Account.company_id == company.id)
             )
             keys: dict[str, int] = dict(found.all())
         assert company.origin is not None
-        result = decide(frames, policies, company, days[-1], engine_name, workers)
+        result = decide(frames, list(sets.policies), company, days[-1], engine_name, workers)
         for day in days:
-            recorded = _record_day(
-                engine,
-                company,
-                day,
-                result,
-                keys,
-                version.id if version else None,
-                engine_name,
-                now(),
-            )
+            recorded = _record_day(engine, company, day, result, keys, sets, engine_name, now())
             done.append(recorded)
             if on_day is not None:
                 on_day(recorded)
@@ -156,7 +148,7 @@ def _record_day(
     day: date,
     result: RunTables,
     keys: dict[str, int],
-    version: int | None,
+    sets: InForce,
     engine_name: str,
     now: datetime,
 ) -> DayDone:
@@ -168,7 +160,8 @@ def _record_day(
             run = Run(
                 company_id=company.id,
                 day=day,
-                policy_version=version,
+                policy_version=sets.deployment.id if sets.deployment else None,
+                company_policy_version=sets.own.id if sets.own else None,
                 engine=engine_name,
                 finished_at=as_utc(now),
             )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from sanbuting.customers.service import set_holder
+from sanbuting.customers.service import proof_fen, set_holder
 from sanbuting.staff.service import add_staff
 from sanbuting.store.daily import run_daily
 from sanbuting.store.database import make_engine, sessions
@@ -44,6 +44,8 @@ class DemoAccount:
     holder: str
     utility: str
     billing_mode: str
+    last_bill_fen: int
+    """What binding asks besides the name: the latest bill's amount (prepaid: top-up)."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ def seed_demo(
     now = datetime.now(tz=UTC)
     try:
         with sessions(engine).begin() as session:
-            activate(session=session, path=policies, by="demo", at=now)
+            activate(session=session, path=policies, by="demo", at=now, company=None)
         import_and_book(
             data=data,
             start=start,
@@ -81,7 +83,8 @@ def seed_demo(
             for account in session.scalars(select(Account).order_by(Account.account_id)):
                 set_holder(session=session, account=account, name=holder_name(account.account_id))
                 kinds = {(a.utility, a.billing_mode) for a in picked}
-                if (account.utility, account.billing_mode) not in kinds:
+                proof = proof_fen(session=session, account=account, on=through)
+                if (account.utility, account.billing_mode) not in kinds and proof is not None:
                     picked.append(
                         DemoAccount(
                             account.account_id,
@@ -89,10 +92,15 @@ def seed_demo(
                             holder_name(account.account_id),
                             account.utility,
                             account.billing_mode,
+                            proof,
                         )
                     )
-            for company in session.scalars(select(Company).order_by(Company.code)):
+            for index, company in enumerate(
+                session.scalars(select(Company).order_by(Company.code))
+            ):
                 for role in ROLES:
+                    if role == "policy_authority" and index > 0:
+                        continue  # one holds the deployment-wide set
                     username = f"{company.code}-{role}".replace("_", "-")
                     add_staff(
                         session=session,

@@ -28,7 +28,8 @@ from sanbuting.engine.frames import (
 from sanbuting.engine.summary import summarize
 from sanbuting.errors import SanbutingError
 from sanbuting.io.outputs import write_outputs
-from sanbuting.policy import Policy, parse_policies
+from sanbuting.policy import Policy
+from sanbuting.relief.policies import parsed
 from sanbuting.store.companies import companies
 from sanbuting.store.daily import decide
 from sanbuting.store.database import sessions
@@ -55,8 +56,7 @@ def export_store(*, engine: Engine, out: Path, engine_name: str = "fast") -> dic
             last = session.scalar(select(func.max(Run.day)).where(Run.company_id == company.id))
             if last is None or company.origin is None:
                 continue
-            version = _version_of(session, company, last)
-            policies = parse_policies(version.text, version.file_name) if version else []
+            policies = [p for v in _versions_of(session, company, last) for p in parsed(v)]
             for v in _versions_used(session, company):
                 used[v.file_name] = v.sha256
             result = decide(
@@ -90,15 +90,20 @@ def export_store(*, engine: Engine, out: Path, engine_name: str = "fast") -> dic
     return summary
 
 
-def _version_of(session: Session, company: Company, day: date) -> PolicyVersion | None:
-    version_id = session.scalar(
-        select(Run.policy_version).where(Run.company_id == company.id, Run.day == day)
-    )
-    return session.get(PolicyVersion, version_id) if version_id is not None else None
+def _versions_of(session: Session, company: Company, day: date) -> list[PolicyVersion]:
+    """The sets the run of `day` used: the deployment-wide one, then the company's own."""
+    row = session.execute(
+        select(Run.policy_version, Run.company_policy_version).where(
+            Run.company_id == company.id, Run.day == day
+        )
+    ).one()
+    found = [session.get(PolicyVersion, version_id) for version_id in row if version_id]
+    return [version for version in found if version is not None]
 
 
 def _versions_used(session: Session, company: Company) -> list[PolicyVersion]:
-    ids = select(Run.policy_version).where(Run.company_id == company.id).distinct()
+    runs = select(Run).where(Run.company_id == company.id).subquery()
+    ids = select(runs.c.policy_version).union(select(runs.c.company_policy_version))
     return list(
         session.scalars(
             select(PolicyVersion).where(PolicyVersion.id.in_(ids)).order_by(PolicyVersion.version)

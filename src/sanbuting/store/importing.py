@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from sanbuting.io.rejects import write_rejects
 from sanbuting.ledger.service import book_accounts
+from sanbuting.relief.policies import policies_for
 from sanbuting.store.database import database_url, make_engine, refresh_statistics, sessions
 from sanbuting.store.imports import Imported, import_folder
 from sanbuting.store.models import Account, Company
-from sanbuting.store.policies import active
 
 
 @dataclass(frozen=True)
@@ -51,15 +51,23 @@ def import_and_book(
     rejects_file: Path,
     url: str | None = None,
     book: bool = True,
+    encoding: str | None = None,
 ) -> ImportOutcome:
-    """Import `data` and book the ledger of the accounts it touched, in one transaction."""
+    """Import `data` (its CSV files text of `encoding`, by default UTF-8) and book the ledger
+    of the accounts it touched, in one transaction."""
     engine = make_engine(url or database_url())
     now = datetime.now(tz=UTC)
     postings = 0
     try:
         with sessions(engine)() as session, session.begin():
             imported = import_folder(
-                session=session, folder=data, start=start, company_code=company, by=by, at=now
+                session=session,
+                folder=data,
+                start=start,
+                company_code=company,
+                by=by,
+                at=now,
+                encoding=encoding,
             )
             if imported.rejects:
                 write_rejects(rejects_file, imported.rejects)
@@ -81,7 +89,6 @@ class _Refused(Exception):
 
 def _book(session: Session, imported: Imported, now: datetime) -> int:
     """Book the ledger of every account the import touched."""
-    _, policies = active(session=session)
     touched = set(imported.accounts_touched)
     postings = 0
     for code in imported.companies:
@@ -92,7 +99,7 @@ def _book(session: Session, imported: Imported, now: datetime) -> int:
             session=session,
             company=company,
             accounts=[pk for pk in mine if pk in touched],
-            policies=policies,
+            policies=policies_for(session=session, company_id=company.id),
             now=now,
         )
     return postings

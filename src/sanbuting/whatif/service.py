@@ -1,29 +1,33 @@
 """What-if: what an uploaded relief-policy set would do, before it is activated.
 
 The uploaded YAML is checked whole (`policy.parse_policies`: a bad file is a `PolicyError`
-with every `file:line: message`, and nothing changes). The set's window runs from the earliest
-start to the latest end of its policies; for each company it is clipped to the days the store's
-engine can run, from the company's origin. The engine the daily run uses (`store.daily.decide`
-over `store.frames.load_frames`) runs over the company's accounts from its origin through the
-window's last day twice: once with the active set, once with the uploaded set in its place (as
-activation would do). Per utility it reports:
+with every `file:line: message`, and nothing changes). It is tried in a scope: one company's
+own set, or the deployment-wide set (which every company's policies begin with). For each
+company the scope covers, the engine the daily run uses (`store.daily.decide` over
+`store.frames.load_frames`) runs over the company's accounts from its origin through the
+window's last day twice: with the policies in force, and with the uploaded set in place of the
+set it replaces (as activation would do). The window runs from the earliest start to the
+latest end of the uploaded policies and of those they replace (so removing a policy shows
+too), clipped to the days from the company's origin. Per company it reports:
 
-- accounts touched: accounts in the scope of any uploaded policy;
+- accounts touched: accounts in the scope of any uploaded or replaced policy;
 - arrears of the touched accounts at the end of day `on` (clipped into the run), with the
-  active set: the money at stake;
+  policies in force: the money at stake;
 - protection events (人次) and protected accounts (户) inside the window, without and with;
 - would-be cut-offs (suspend, disconnect and terminate actions) inside the window, without and
   with;
-- late fees waived over the run (origin through the window's end), without and with.
+- late fees waived over the run (origin through the window's end), without and with;
 
-Nothing is written. Correct before fast: two (or three) full engine runs per company.
+and, for the file, the policy ids it adds and removes against the set it replaces. Nothing is
+written here (`whatif.trials` remembers a what-if for activation). Correct before fast: two
+(or three) full engine runs per company.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import polars as pl
@@ -32,20 +36,44 @@ from sqlalchemy.orm import Session
 from sanbuting.engine.fast.prepare import scope_expr
 from sanbuting.engine.frames import RunFrames
 from sanbuting.policy import Policy, parse_policies
+from sanbuting.relief.policies import in_force, parsed
 from sanbuting.store.daily import decide
 from sanbuting.store.frames import load_frames
 from sanbuting.store.models import Company
-from sanbuting.store.policies import active
+from sanbuting.store.policies import affected, check_ids, scope_name
 
 CUTOFFS = ("suspend", "disconnect", "terminate")
 ONE_DAY = timedelta(days=1)
+FIGURES = (
+    "accounts",
+    "touched",
+    "arrears_fen",
+    "events_without",
+    "events_with",
+    "protected_without",
+    "protected_with",
+    "cutoffs_without",
+    "cutoffs_with",
+    "waived_without_fen",
+    "waived_with_fen",
+)
+"""The figures of each company, in the order they are shown."""
 
 
 @dataclass(frozen=True)
-class UtilityFigures:
-    """One utility's figures; `_without` is the active set, `_with` the uploaded set."""
+class Figures:
+    """One company's figures; `_without` is with the policies in force, `_with` with the
+    uploaded set in place. `first`..`last` are the days counted (None: the window ended
+    before the company's origin), `arrears_on` the day its arrears are read."""
 
+    company: str
+    name: str
     utility: str
+    first: date | None = None
+    last: date | None = None
+    arrears_on: date | None = None
+    clipped: bool = False
+    """The window starts before the company's origin: counted from the origin."""
     accounts: int = 0
     touched: int = 0
     arrears_fen: int = 0
@@ -58,111 +86,125 @@ class UtilityFigures:
     waived_without_fen: int = 0
     waived_with_fen: int = 0
 
-    def plus(self, other: UtilityFigures) -> UtilityFigures:
-        summed = {
-            f.name: getattr(self, f.name) + getattr(other, f.name)
-            for f in fields(self)
-            if f.name != "utility"
-        }
-        return replace(self, **summed)
-
-
-@dataclass(frozen=True)
-class CompanyWindow:
-    """The days counted for one company: `first`..`last` (None: the window ended before the
-    company's origin, nothing to count), and the day its arrears are read."""
-
-    company: str
-    utility: str
-    first: date | None
-    last: date | None
-    arrears_on: date | None
-    clipped: bool
-    """The window starts before the company's origin: counted from the origin."""
-    name: str = ""
-    """The company's name, as staff read it (`company` is its code)."""
-
 
 @dataclass(frozen=True)
 class WhatIf:
     file_name: str
     sha256: str
     policies: int
-    first_day: date
-    last_day: date
-    """The set's window, both days included."""
-    companies: tuple[CompanyWindow, ...]
-    utilities: tuple[UtilityFigures, ...]
+    scope: str
+    """A company's code, or `deployment`."""
+    first_day: date | None
+    last_day: date | None
+    """The window, both days included (None: neither set has a policy)."""
+    companies: tuple[Figures, ...]
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    """Policy ids the file adds to, and drops from, the set it replaces."""
     seconds: float
 
 
 def what_if(
-    *, session: Session, company_ids: list[int], text: str, file_name: str, on: date
+    *, session: Session, scope: Company | None, text: str, file_name: str, on: date
 ) -> WhatIf:
-    """The figures of the uploaded set `text` over the companies `company_ids` (see the module
-    docstring); a `PolicyError` if it does not load."""
+    """The figures of the uploaded set `text` tried as `scope`'s set (None: the deployment's),
+    over every company it covers (see the module docstring); a `PolicyError` if it does not
+    load."""
     began = time.perf_counter()
     uploaded = parse_policies(text, file_name)
-    first_day = min(p.window.start for p in uploaded)
-    last_day = max(p.window.end for p in uploaded) - ONE_DAY
-    _, current = active(session=session)
-    windows: list[CompanyWindow] = []
-    totals: dict[str, UtilityFigures] = {}
-    for company_id in sorted(set(company_ids)):
-        company = session.get(Company, company_id)
-        if company is None or company.origin is None:
-            continue
-        window, figures = _company(session, company, current, uploaded, first_day, last_day, on)
-        windows.append(window)
-        before = totals.get(company.utility, UtilityFigures(company.utility))
-        totals[company.utility] = before.plus(figures)
+    check_ids(session, scope, uploaded, file_name)
+    members = affected(session, scope)
+    replaced = _replaced(session, scope, members)
+    windows = [p.window for p in (*uploaded, *replaced)]
+    first_day = min((w.start for w in windows), default=None)
+    last_day = max((w.end for w in windows), default=None)
+    if last_day is not None:
+        last_day -= ONE_DAY
+    figures = []
+    for company in members:
+        current = in_force(session=session, company_id=company.id)
+        proposed = (
+            [*uploaded, *(parsed(current.own) if current.own else ())]
+            if scope is None
+            else [*(parsed(current.deployment) if current.deployment else ()), *uploaded]
+        )
+        figures.append(
+            _company(
+                session,
+                company,
+                list(current.policies),
+                proposed,
+                [*uploaded, *replaced],
+                (first_day, last_day),
+                on,
+            )
+        )
+    new_ids, old_ids = [p.id for p in uploaded], [p.id for p in replaced]
     return WhatIf(
         file_name=file_name,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         policies=len(uploaded),
+        scope=scope_name(scope),
         first_day=first_day,
         last_day=last_day,
-        companies=tuple(windows),
-        utilities=tuple(totals[u] for u in sorted(totals)),
+        companies=tuple(figures),
+        added=tuple(i for i in new_ids if i not in old_ids),
+        removed=tuple(i for i in old_ids if i not in new_ids),
         seconds=time.perf_counter() - began,
     )
+
+
+def _replaced(session: Session, scope: Company | None, members: list[Company]) -> list[Policy]:
+    """The policies the uploaded set would replace: the deployment-wide set, or the
+    company's own."""
+    if scope is not None:
+        own = in_force(session=session, company_id=scope.id).own
+        return list(parsed(own)) if own else []
+    if not members:
+        return []
+    deployment = in_force(session=session, company_id=members[0].id).deployment
+    return list(parsed(deployment)) if deployment else []
 
 
 def _company(
     session: Session,
     company: Company,
     current: list[Policy],
-    uploaded: list[Policy],
-    first_day: date,
-    last_day: date,
+    proposed: list[Policy],
+    concerned: list[Policy],
+    window: tuple[date | None, date | None],
     on: date,
-) -> tuple[CompanyWindow, UtilityFigures]:
+) -> Figures:
     origin = company.origin
-    assert origin is not None
+    figures = Figures(company.code, company.name, company.utility)
+    first_day, last_day = window
+    if origin is None or first_day is None or last_day is None:
+        return figures
     frames = load_frames(session, [company.id])
     accounts = frames[0]
-    in_scope = pl.any_horizontal([scope_expr(p.scope) for p in uploaded])
-    touched = accounts.filter(in_scope)["account_id"]
-    figures = UtilityFigures(company.utility, accounts=accounts.height, touched=touched.len())
+    touched = accounts.filter(pl.any_horizontal([scope_expr(p.scope) for p in concerned]))
+    figures = replace(figures, accounts=accounts.height, touched=touched.height)
     if last_day < origin or accounts.height == 0:
-        window = CompanyWindow(
-            company.code, company.utility, None, None, None, first_day < origin, company.name
-        )
-        return window, figures
+        return replace(figures, clipped=first_day < origin)
     first = max(first_day, origin)
     arrears_on = min(max(on, origin), last_day)
     without = decide(frames, current, company, last_day, "fast", None)
-    with_new = decide(frames, uploaded, company, last_day, "fast", None)
+    with_new = decide(frames, proposed, company, last_day, "fast", None)
     at_on = (
         without
         if arrears_on == last_day
         else decide(frames, current, company, arrears_on, "fast", None)
     )
-    arrears = at_on.states.filter(pl.col("account_id").is_in(touched.implode()))["arrears_fen"]
+    ids = touched["account_id"].implode()
+    arrears = at_on.states.filter(pl.col("account_id").is_in(ids))["arrears_fen"]
     events_without, protected_without = _protections(without, first, last_day)
     events_with, protected_with = _protections(with_new, first, last_day)
-    figures = replace(
+    return replace(
         figures,
+        first=first,
+        last=last_day,
+        arrears_on=arrears_on,
+        clipped=first_day < origin,
         arrears_fen=int(arrears.sum() or 0),
         events_without=events_without,
         events_with=events_with,
@@ -173,16 +215,6 @@ def _company(
         waived_without_fen=int(without.fees["waived_fen"].sum() or 0),
         waived_with_fen=int(with_new.fees["waived_fen"].sum() or 0),
     )
-    window = CompanyWindow(
-        company.code,
-        company.utility,
-        first,
-        last_day,
-        arrears_on,
-        first_day < origin,
-        company.name,
-    )
-    return window, figures
 
 
 def _protections(result: RunFrames, first: date, last: date) -> tuple[int, int]:

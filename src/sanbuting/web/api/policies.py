@@ -1,18 +1,19 @@
-"""GET /policies (staff): the relief-policy set in force — each policy's effect, window, scope
-and terms — and every version activated, with who activated it and when."""
+"""GET /policies (staff): the relief policies in force for the caller's company (the
+deployment-wide set, then the company's own) — each policy's effect, window, scope and terms —
+and every version of both scopes, with who activated it and when."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from fastapi import APIRouter
-from sqlalchemy import select
 
 from sanbuting.domain import read_utc
 from sanbuting.policy import Policy
 from sanbuting.policy.model import CreditPolicy, DeferPolicy, ExemptPolicy, Scope
-from sanbuting.store.models import PolicyVersion
-from sanbuting.store.policies import active
+from sanbuting.relief.policies import in_force
+from sanbuting.store.models import Company
+from sanbuting.store.policies import versions_for
 from sanbuting.web.api.common import SECURED, Now, audit, errors
 from sanbuting.web.api.schemas import PoliciesOut, PolicyOut, PolicyVersionOut, ScopeOut
 from sanbuting.web.deps import DB, SignedInStaff
@@ -27,22 +28,25 @@ router = APIRouter(tags=["policies"], dependencies=SECURED)
     summary="The active relief policies and every version activated",
 )
 def list_policies(session: DB, staff: SignedInStaff, now: Now) -> PoliciesOut:
-    version, loaded = active(session=session)
-    versions = session.scalars(select(PolicyVersion).order_by(PolicyVersion.version.desc()))
+    company = session.get(Company, staff.company_id)
+    assert company is not None
+    sets = in_force(session=session, company_id=company.id)
     audit(session, staff, "api.policies", "", now)
     return PoliciesOut(
-        active_version=version.version if version is not None else None,
-        active=[policy_out(policy) for policy in loaded],
+        active_version=sets.own.version if sets.own is not None else None,
+        deployment_version=sets.deployment.version if sets.deployment is not None else None,
+        active=[policy_out(policy) for policy in sets.policies],
         versions=[
             PolicyVersionOut(
                 version=v.version,
+                scope="deployment" if v.company_id is None else "company",
                 file_name=v.file_name,
                 sha256=v.sha256,
                 policies=v.policies,
                 activated_by=v.activated_by,
                 activated_at=read_utc(v.activated_at),
             )
-            for v in versions
+            for v in versions_for(session, company)
         ],
     )
 

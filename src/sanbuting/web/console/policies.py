@@ -1,45 +1,50 @@
-"""Console: relief-policy sets. The versions activated so far (who and when); upload a YAML
-file to check it (every problem shown, `file:line: message`) and see its what-if figures over
-the company's accounts; activate it (policy administrators only: a new version, the ledger
-booked again). Regulators and supervisors read; regulators may also run a what-if, which
-changes nothing. Uploads are bounded in size and must be UTF-8 YAML."""
+"""Console: relief-policy sets. The versions of the staff member's scope (their company's own
+sets and the deployment-wide ones; who and when); upload a YAML file to check it (every
+problem shown, `file:line: message`, the first 100 and a count of the rest) and see its
+what-if over every company its scope covers; activate it from that what-if, with an explicit
+confirmation (`whatif.trials`: the server remembers the what-if of the exact bytes, so the
+browser never sends the file or its hash again).
+
+Scopes: a policy administrator tries and activates their company's own set; the policy
+authority the deployment-wide set (its what-if shows every company); regulators may try their
+company's scope, which changes nothing; supervisors read. Uploads are bounded in size (the
+policy cap) and must be UTF-8 YAML."""
 
 from __future__ import annotations
 
-import hashlib
 import re
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
 from sanbuting.domain import local_date
 from sanbuting.errors import PolicyError, SanbutingError
-from sanbuting.store.models import PolicyVersion
-from sanbuting.store.policies import activate
+from sanbuting.policy.limits import too_large
+from sanbuting.store.models import Company
+from sanbuting.store.policies import versions_for
 from sanbuting.store.web_models import Staff
 from sanbuting.web import deps
 from sanbuting.web.console.common import business_now, company_of, page, record
 from sanbuting.web.deps import require_role
 from sanbuting.web.security import CSRF_FIELD, check_csrf
-from sanbuting.whatif.service import WhatIf, what_if
+from sanbuting.whatif.service import FIGURES, what_if
+from sanbuting.whatif.trials import activate_trial, remember, summary
 
 routes = APIRouter(prefix="/console")
 
-READERS = ("supervisor", "policy_admin", "regulator")
-TRIERS = ("policy_admin", "regulator")
-ADMINS = ("policy_admin",)
-MAX_UPLOAD = 256 * 1024
-"""The largest policy file accepted (the 2020 set with every comment is about 12 KB)."""
+READERS = ("supervisor", "policy_admin", "regulator", "policy_authority")
+TRIERS = ("policy_admin", "regulator", "policy_authority")
+ADMINS = ("policy_admin", "policy_authority")
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 Csrf = Annotated[str, Form(alias=CSRF_FIELD, max_length=200)]
 
 
-def _versions(session: deps.DB) -> list[PolicyVersion]:
-    return list(session.scalars(select(PolicyVersion).order_by(PolicyVersion.version.desc())))
+def scope_for(session: deps.DB, staff: Staff) -> Company | None:
+    """The scope `staff` tries and activates in: the deployment (the policy authority), else
+    their company's own set."""
+    return None if staff.role == "policy_authority" else company_of(session, staff)
 
 
 def _page(
@@ -51,18 +56,26 @@ def _page(
 ) -> Response:
     context.setdefault("problems", [])
     context.setdefault("result", None)
+    context.setdefault("trial", None)
     context.setdefault("activated", None)
+    scope = scope_for(session, staff)
     return page(
         request,
         "console/policies.html",
         staff,
         status_code=status_code,
-        versions=_versions(session),
+        versions=versions_for(session, scope),
+        scope=scope,
         can_try=staff.role in TRIERS,
         can_activate=staff.role in ADMINS,
-        max_kb=MAX_UPLOAD // 1024,
+        max_kb=_max_bytes(request) // 1024,
+        figures=FIGURES,
         **context,
     )
+
+
+def _max_bytes(request: Request) -> int:
+    return deps.settings(request).policy_max_bytes
 
 
 @routes.get("/policies", response_class=HTMLResponse)
@@ -84,13 +97,13 @@ def safe_file_name(name: str | None) -> str:
     return base
 
 
-async def _read_upload(upload: UploadFile) -> tuple[str, str]:
+async def _read_upload(upload: UploadFile, limit: int) -> tuple[str, str]:
     name = safe_file_name(upload.filename)
-    raw = await upload.read(MAX_UPLOAD + 1)
-    if len(raw) > MAX_UPLOAD:
-        raise SanbutingError(f"the file is larger than {MAX_UPLOAD // 1024} KB")
+    raw = await upload.read(limit + 1)
+    if len(raw) > limit:
+        raise PolicyError([f"{name}:1: {too_large(None, limit)}"])
     try:
-        return name, raw.decode("utf-8").replace("\r\n", "\n")
+        return name, raw.decode("utf-8-sig").replace("\r\n", "\n")
     except UnicodeDecodeError:
         raise SanbutingError("the file is not UTF-8 text: save it as UTF-8 YAML") from None
 
@@ -103,14 +116,16 @@ async def try_policies(
     file: Annotated[UploadFile, File(description="The relief-policy YAML file")],
     csrf_token: Csrf,
 ) -> Response:
-    """Check the uploaded set and show its what-if figures (nothing is changed)."""
+    """Check the uploaded set and show its what-if figures; remember them for activation."""
     check_csrf(request, csrf_token)
     require_role(staff, *TRIERS)
-    name, text = await _read_upload(file)
+    scope = scope_for(session, staff)
+    name = safe_file_name(file.filename)
     try:
+        name, text = await _read_upload(file, _max_bytes(request))
         result = what_if(
             session=session,
-            company_ids=[staff.company_id],
+            scope=scope,
             text=text,
             file_name=name,
             on=local_date(business_now(request)),
@@ -118,24 +133,11 @@ async def try_policies(
     except PolicyError as exc:
         record(session, staff, "upload_policies", name, valid=False, problems=len(exc.problems))
         return _page(request, session, staff, 422, problems=exc.problems, file_name=name)
-    record(session, staff, "what_if", name, sha256=result.sha256, **_summary(result))
-    return _page(request, session, staff, result=result, text=text, file_name=name)
-
-
-def _summary(result: WhatIf) -> dict[str, object]:
-    return {
-        "policies": result.policies,
-        "seconds": round(result.seconds, 3),
-        "figures": {
-            f.utility: {
-                "touched": f.touched,
-                "arrears_fen": f.arrears_fen,
-                "cutoffs": [f.cutoffs_without, f.cutoffs_with],
-                "events": [f.events_without, f.events_with],
-            }
-            for f in result.utilities
-        },
-    }
+    trial = remember(
+        session=session, scope=scope, staff=staff, text=text, result=result, now=deps.now()
+    )
+    record(session, staff, "what_if", name, sha256=result.sha256, trial=trial.id, **summary(result))
+    return _page(request, session, staff, result=result, trial=trial.id)
 
 
 @routes.post("/policies/activate", response_class=HTMLResponse)
@@ -143,39 +145,17 @@ def activate_policies(
     request: Request,
     session: deps.DB,
     staff: deps.SignedInStaff,
-    text: Annotated[str, Form(min_length=1, max_length=MAX_UPLOAD)],
-    file_name: Annotated[str, Form(min_length=1, max_length=100)],
-    sha256: Annotated[str, Form(pattern=r"^[0-9a-f]{64}$")],
+    trial: Annotated[int, Form(ge=1, le=2**31 - 1)],
     csrf_token: Csrf,
+    confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    """Activate the set that was tried (checked again): a new version, the ledger rebooked."""
+    """Activate the set of a what-if the server made (see the module docstring)."""
     check_csrf(request, csrf_token)
     require_role(staff, *ADMINS)
-    name = safe_file_name(file_name)
-    text = text.replace("\r\n", "\n")
-    if hashlib.sha256(text.encode("utf-8")).hexdigest() != sha256:
-        raise SanbutingError("the file changed since its what-if: upload it again")
-    company = company_of(session, staff)
-    with tempfile.TemporaryDirectory(prefix="sanbuting-policy-") as folder:
-        path = Path(folder) / name
-        path.write_text(text, encoding="utf-8")
-        try:
-            done = activate(
-                session=session,
-                path=path,
-                by=f"{staff.username} ({company.code})",
-                at=deps.now(),
-            )
-        except PolicyError as exc:
-            return _page(request, session, staff, 422, problems=exc.problems, file_name=name)
-    record(
-        session,
-        staff,
-        "activate_policies",
-        name,
-        version=done.version,
-        sha256=done.sha256,
-        policies=done.policies,
-        postings=done.postings,
-    )
+    try:
+        done = activate_trial(  # audited in every company it changes
+            session=session, trial_id=trial, staff=staff, confirmed=confirm == "yes", now=deps.now()
+        )
+    except PolicyError as exc:  # an id put in force in the other scope since the what-if
+        return _page(request, session, staff, 422, problems=exc.problems, file_name=str(trial))
     return RedirectResponse(f"/console/policies?activated={done.version}", status_code=303)

@@ -14,11 +14,11 @@ from sanbuting.domain import Utility
 from sanbuting.engine.simulate import accounts_from_frames
 from sanbuting.explain import Lang
 from sanbuting.explain.account import ExplainRequest, tell
+from sanbuting.relief.policies import policies_for
 from sanbuting.rules import rulesets_by_utility
 from sanbuting.store.daily import last_run_day
 from sanbuting.store.frames import load_frames
 from sanbuting.store.models import Account, Company
-from sanbuting.store.policies import active
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def store_story(*, session: Session, company: Company, account: Account, lang: L
     if origin is None:
         return StoreStory([], None, None)
     through = last_run_day(session, company) or origin
-    _, policies = active(session=session)
+    policies = policies_for(session=session, company_id=company.id)
     rulesets = rulesets_by_utility({Utility(company.utility): company.ruleset})
     frames = load_frames(session, [company.id], accounts=[account.id])
     record = accounts_from_frames(*frames)[0]

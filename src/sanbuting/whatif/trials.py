@@ -1,0 +1,111 @@
+"""What-ifs the server remembers, and activation from them.
+
+A policy set is activated only from a what-if: the server computed it for the exact bytes
+uploaded, in one scope (a company's own set, or the deployment-wide set), on the sets then in
+force, and keeps it (`PolicyTrial`). Activation names that what-if (never a file sent again,
+never a hash the browser computed), needs an explicit confirmation, and is refused when the
+what-if is someone else's, already used, older than a day, or made on sets that have changed
+since. Who may activate what: a company's policy administrator its company's own set; the
+policy authority the deployment-wide set.
+
+Keyword-only; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sanbuting.domain import as_utc, read_utc
+from sanbuting.errors import Conflict, Forbidden, NotFound, SanbutingError
+from sanbuting.store.models import Company
+from sanbuting.store.policies import Activated, activate_text, state_of
+from sanbuting.store.web_models import PolicyTrial, Staff
+from sanbuting.whatif.service import FIGURES, WhatIf
+
+LIFETIME = timedelta(hours=24)
+"""How long a what-if may be activated from."""
+ACTIVATES = {"policy_admin": "company", "policy_authority": "deployment"}
+"""The roles that activate, and the scope each holds."""
+
+
+def remember(
+    *,
+    session: Session,
+    scope: Company | None,
+    staff: Staff | None,
+    text: str,
+    result: WhatIf,
+    now: datetime,
+) -> PolicyTrial:
+    """Keep a what-if of `text` for activation."""
+    trial = PolicyTrial(
+        company_id=scope.id if scope is not None else None,
+        staff_id=staff.id if staff is not None else None,
+        file_name=result.file_name,
+        text=text,
+        sha256=result.sha256,
+        based_on=state_of(session, scope),
+        figures=json.dumps(summary(result), ensure_ascii=False, sort_keys=True, default=str),
+        created_at=as_utc(now),
+        activated_version=None,
+    )
+    session.add(trial)
+    session.flush()
+    return trial
+
+
+def summary(result: WhatIf) -> dict[str, object]:
+    """What a what-if found, as the audit log and the trial keep it."""
+    return {
+        "scope": result.scope,
+        "policies": result.policies,
+        "added": list(result.added),
+        "removed": list(result.removed),
+        "seconds": round(result.seconds, 3),
+        "companies": {f.company: {k: getattr(f, k) for k in FIGURES} for f in result.companies},
+    }
+
+
+def activate_trial(
+    *, session: Session, trial_id: int, staff: Staff, confirmed: bool, now: datetime
+) -> Activated:
+    """Activate the set of what-if `trial_id` (see the module docstring)."""
+    scope = ACTIVATES.get(staff.role)
+    if scope is None:
+        raise Forbidden(
+            f"the {staff.role} role may not activate policies (a policy administrator "
+            "activates a company's set, the policy authority the deployment's)"
+        )
+    trial = session.scalar(select(PolicyTrial).where(PolicyTrial.id == trial_id).with_for_update())
+    if trial is None or trial.staff_id != staff.id:
+        raise NotFound("no such what-if of yours: upload the file and run the what-if first")
+    if not confirmed:
+        raise SanbutingError("confirm that you have read the what-if, then activate")
+    if trial.activated_version is not None:
+        raise Conflict(f"this what-if was activated already, as version {trial.activated_version}")
+    if read_utc(trial.created_at) + LIFETIME < as_utc(now):
+        raise Conflict("this what-if is more than a day old: run it again, then activate")
+    company: Company | None = None
+    if scope == "company":
+        if trial.company_id != staff.company_id:
+            raise Forbidden("this what-if is not of your company's set")
+        company = session.get(Company, staff.company_id)
+    elif trial.company_id is not None:
+        raise Forbidden("this what-if is of a company's own set, not the deployment's")
+    done = activate_text(
+        session=session,
+        text=trial.text,
+        file_name=trial.file_name,
+        company=company,
+        by=f"{staff.username} ({company.code if company else 'deployment'})",
+        at=now,
+        staff=staff,
+        expected_state=trial.based_on,
+    )
+    trial.activated_version = done.version
+    session.flush()
+    return done
