@@ -17,6 +17,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+from sanbuting.domain import format_yuan
 from sanbuting.store.demo import DEMO_PASSWORD, seed_demo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,11 +120,11 @@ The online service, on the store in {db.relative_to(ROOT)} (business day {TODAY}
                     {base}/demo/sms    (the demo's SMS inbox)
   staff console     {base}/console     password for every demo user: {DEMO_PASSWORD}
   API (OpenAPI)     {base}/docs
-Accounts to bind (region, account number, holder's name):""")
+Accounts to bind (region, account number, holder's name, latest bill or top-up in yuan):""")
     for account in demo.accounts:
         print(
             f"  {account.region}  {account.account_id:<12} {account.holder:<4}"
-            f"  {account.utility} {account.billing_mode}"
+            f"  {format_yuan(account.last_bill_fen):>9}  {account.utility} {account.billing_mode}"
         )
     print("Staff sign-ins (username: role):")
     for username, role, _company in demo.staff:

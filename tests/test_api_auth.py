@@ -83,12 +83,16 @@ def test_a_customer_signs_in_with_a_code_and_binds_an_account(
     assert client.get("/api/v1/me/accounts", headers=bearer(token)).json() == {"items": []}
     assert client.get("/api/v1/accounts/P2", headers=bearer(token)).status_code == 404
 
-    wrong = {"region": "440104", "account_id": "P2", "holder_name": "王小明"}
+    wrong = {"region": "440104", "account_id": "P2", "holder_name": "王小明", "last_bill_fen": 5000}
     refused = client.post("/api/v1/me/accounts", json=wrong, headers=bearer(token))
     assert refused.status_code == 404
     assert "P2" not in refused.json()["detail"] and "王" not in refused.json()["detail"]
+    name_only = {**wrong, "holder_name": "李四", "last_bill_fen": 4999}  # the name is not enough
+    assert (
+        client.post("/api/v1/me/accounts", json=name_only, headers=bearer(token)).status_code == 404
+    )
 
-    right = {**wrong, "holder_name": " 李 四 "}
+    right = {**wrong, "holder_name": " 李 四 "}  # B3, 50.00 yuan: P2's latest bill
     bound = client.post("/api/v1/me/accounts", json=right, headers=bearer(token))
     assert bound.status_code == 201, bound.text
     assert bound.json()["account_id"] == "P2"
@@ -119,6 +123,29 @@ def test_codes_are_rate_limited(world: World, client: TestClient) -> None:
     assert too_soon.status_code == 429
     assert too_soon.json()["title"] == "Too many requests"
     assert client.post("/api/v1/auth/code", json={"phone": "12345"}).status_code == 422
+
+
+def test_codes_follow_the_wall_clock_and_one_rule_in_both_channels(
+    world: World, client: TestClient
+) -> None:
+    """The API's clock is pinned to 2020-03-10 (as under `serve --today`): a code is still
+    made and expires on the wall clock, and the portal's one-a-minute gap holds in the API."""
+    assert client.post("/api/v1/auth/code", json={"phone": PHONE}).status_code == 202
+    [row] = stored(world, select(LoginCode).where(LoginCode.phone == PHONE))
+    assert abs(read_utc(row.created_at) - datetime.now(tz=UTC)) < timedelta(minutes=5)
+    code = code_sent(world, PHONE)
+    engine = make_engine(world.url)
+    with sessions(engine).begin() as session:  # the code's ten minutes pass
+        found = session.scalars(select(LoginCode).where(LoginCode.phone == PHONE)).one()
+        found.expires_at = datetime.now(tz=UTC) - timedelta(seconds=1)
+    engine.dispose()
+    expired = client.post("/api/v1/auth/verify", json={"phone": PHONE, "code": code})
+    assert expired.status_code == 401
+    portal = client.post(
+        "/signin/code",
+        data={"phone": PHONE, "csrf_token": client.cookies.get("sbt_csrf", "")},
+    )
+    assert portal.status_code == 429  # the gap since the API's code holds in the portal too
 
 
 def test_signing_in_again_rotates_and_signing_out_ends_the_session(

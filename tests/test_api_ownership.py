@@ -1,7 +1,8 @@
 """Ownership over HTTP, on SQLite and PostgreSQL: for every API route that takes an account
 number or an application number, another customer's is refused with 404 (exactly as a number
 that does not exist) while the owner gets an answer; staff of one company cannot read or work
-another company's accounts and applications.
+another company's accounts and applications; a bank channel or a cashier posts only to its own
+company's accounts.
 
 The routes are enumerated from the application itself, so a new route with an `{account_id}`
 or `{number}` in its path and no case here fails `test_every_route_with_an_id_has_a_case`."""
@@ -46,8 +47,12 @@ def call(client: TestClient, world: World, who: str, method: str, path: str, url
     if path.endswith("/payments"):
         body = {"amount_fen": 100}
         headers["Idempotency-Key"] = f"own-{who}-{url.split('/')[-2]}"
+    if path.endswith("/checkout"):
+        body = {"amount_fen": 100}
     if path.endswith("/transitions"):
         body = {"status": "accepted", "note": "checked"}
+    if path.endswith("/assignee"):
+        body = {"username": who}
     return client.request(method, url, headers=headers, json=body)
 
 
@@ -56,14 +61,23 @@ CUSTOMER_ROUTES = {
     ("GET", "/api/v1/accounts/{account_id}/bills"),
     ("GET", "/api/v1/accounts/{account_id}/ledger"),
     ("GET", "/api/v1/accounts/{account_id}/relief"),
-    ("POST", "/api/v1/accounts/{account_id}/payments"),
+    ("POST", "/api/v1/accounts/{account_id}/checkout"),
+    ("GET", "/api/v1/accounts/{account_id}/checkout/{order}"),
     ("GET", "/api/v1/applications/{number}"),
 }
+CHANNEL_ROUTES = {("POST", "/api/v1/accounts/{account_id}/payments")}
 STAFF_ROUTES = {
     ("GET", "/api/v1/staff/accounts/{account_id}"),
     ("GET", "/api/v1/staff/applications/{number}"),
     ("POST", "/api/v1/staff/applications/{number}/transitions"),
+    ("PUT", "/api/v1/staff/applications/{number}/assignee"),
+    ("POST", "/api/v1/staff/applications/{number}/reveal-phone"),
 }
+ROLE_GATED = {
+    ("PUT", "/api/v1/staff/applications/{number}/assignee"): 403,  # a supervisor assigns
+    ("POST", "/api/v1/staff/applications/{number}/reveal-phone"): 403,  # only the assignee
+}
+"""Routes an agent is refused on its own company's application (another company's is 404)."""
 
 
 def api_routes() -> Iterator[tuple[str, str]]:
@@ -88,7 +102,7 @@ def routes_with_ids() -> set[tuple[str, str]]:
 
 
 def test_every_route_with_an_id_has_a_case() -> None:
-    assert routes_with_ids() == CUSTOMER_ROUTES | STAFF_ROUTES
+    assert routes_with_ids() == CUSTOMER_ROUTES | CHANNEL_ROUTES | STAFF_ROUTES
 
 
 def submit(client: TestClient, world: World, who: str, body: dict[str, Any]) -> str:
@@ -98,16 +112,27 @@ def submit(client: TestClient, world: World, who: str, body: dict[str, Any]) -> 
     return number
 
 
-def test_a_customer_reads_only_what_is_theirs(world: World, client: TestClient) -> None:
+@pytest.fixture
+def demo_client(world: World) -> Iterator[TestClient]:
+    """A client of the application with the sandbox payment provider (demo mode)."""
+    yield from clients(world, demo=True)
+
+
+def test_a_customer_reads_only_what_is_theirs(world: World, demo_client: TestClient) -> None:
+    client = demo_client
     number = submit(client, world, "alice", CONNECTION)
-    ids = {"account_id": "P1", "number": number}
+    started = client.post(
+        "/api/v1/accounts/P1/checkout", json={"amount_fen": 100}, headers=world.auth("alice")
+    )
+    assert started.status_code == 201, started.text
+    ids = {"account_id": "P1", "number": number, "order": started.json()["order"]}
     for method, path in sorted(CUSTOMER_ROUTES):
         url = path.format(**ids)
         for stranger in ("bob", "carol"):
             refused = call(client, world, stranger, method, path, url)
             assert refused.status_code == 404, (stranger, method, url, refused.text)
             assert refused.headers["content-type"] == "application/problem+json"
-        nowhere = path.format(account_id="NOSUCH", number="SQ20990101000001")
+        nowhere = path.format(account_id="NOSUCH", number="SQ20990101000001", order="SP" + "0" * 24)
         unknown = call(client, world, "alice", method, path, nowhere)
         assert unknown.status_code == 404
         # the stranger's 404 says no more than the 404 of a number that does not exist
@@ -160,7 +185,8 @@ def test_staff_of_one_company_cannot_read_another(world: World, client: TestClie
             assert refused.status_code == 404, (who, method, url, refused.text)
             url = path.format(account_id=account, number=number)
             allowed = call(client, world, who, method, path, url)
-            assert allowed.status_code == 200, (who, method, url, allowed.text)
+            expected = ROLE_GATED.get((method, path), 200)
+            assert allowed.status_code == expected, (who, method, url, allowed.text)
     searched = client.get("/api/v1/staff/accounts", headers=world.auth("agent_g")).json()
     assert [a["account_id"] for a in searched["items"]] == ["G1"]
     assert (
@@ -189,9 +215,22 @@ def test_staff_of_one_company_cannot_read_another(world: World, client: TestClie
             "api.accounts.read.refused",
             "api.applications.read.refused",
             "api.applications.accepted.refused",
+            "reveal_phone.refused",
+            "reveal_phone.refused",
+            "api.applications.assign.refused",
+            "api.applications.assign.refused",
         )
     )
-    assert {target for who, _, target in refusals if who == "agent_g"} == {"P1", power}
+    assert {target for who, _, target in refusals if who == "agent_g"} == {"P1", power, gas}
+
+
+def test_a_channel_or_cashier_pays_only_its_own_company(world: World, client: TestClient) -> None:
+    ((method, path),) = CHANNEL_ROUTES
+    for who, own, other in (("bank_p", "P1", "G1"), ("bank_g", "G1", "P1"), ("cash_p", "P2", "G1")):
+        refused = call(client, world, who, method, path, path.format(account_id=other))
+        assert refused.status_code == 404, (who, refused.text)
+        allowed = call(client, world, who, method, path, path.format(account_id=own))
+        assert allowed.status_code == 201, (who, allowed.text)
 
 
 def test_customers_and_staff_tokens_do_not_cross(world: World, client: TestClient) -> None:

@@ -2,7 +2,8 @@
 
 Two companies: `power` (accounts P1, P2 and the prepaid K1 in Guangzhou 越秀区 440104) and
 `gas` (G1). Alice has bound P1, K1 and G1; Bob has bound P2; Carol has bound nothing. Staff of
-power: an agent, a supervisor, a regulator and a policy administrator; of gas: an agent. The
+power: an agent, a supervisor, a regulator, a policy administrator and a cashier; of gas: an
+agent. A bank channel posts payments to each company (its API key among the tokens). The
 2020 epidemic policy set is active (P1's January bill accrues no late fee in February) and
 the daily run has decided 2020-01-01 through 2020-03-09. The API's clock says 2020-03-10 12:00
 in Shanghai. Tokens are made directly in the store (the sign-in flow has tests of its own)."""
@@ -28,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sanbuting.guard.hashing import hash_password, new_token, token_hash
+from sanbuting.payments.channels import add_credential
 from sanbuting.settings import Settings
 from sanbuting.store.daily import run_daily
 from sanbuting.store.database import make_engine, sessions
@@ -76,7 +78,13 @@ STAFF = {
     "reg_p": ("power", "regulator"),
     "admin_p": ("power", "policy_admin"),
     "agent_g": ("gas", "agent"),
+    "cash_p": ("power", "cashier"),
 }
+CHANNELS = {
+    "bank_p": ("power", "bank", ["bank", "bank-icbc"], 5_000_000),
+    "bank_g": ("gas", "bank", ["bank"], 1_000_000),
+}
+"""Bank channels' API keys (tokens by name): the company they pay into, labels, limit."""
 
 
 @dataclass
@@ -123,6 +131,7 @@ def build_world(url: str, tmp_path: Path, *, daily: bool) -> World:
                 path=ROOT / "examples" / "policies" / "2020-epidemic.yaml",
                 by="test",
                 at=NOW,
+                company=None,
             )
         if daily:
             run_daily(engine=engine, through=date(2020, 3, 9), single=False, now=lambda: NOW)
@@ -155,6 +164,17 @@ def build_world(url: str, tmp_path: Path, *, daily: bool) -> World:
                 session.add(member)
                 session.flush()
                 world.tokens[who] = new_session(session, staff_id=member.id)
+            for who, (code, kind, labels, limit) in CHANNELS.items():
+                _, key = add_credential(
+                    session=session,
+                    company=companies[code],
+                    name=who.replace("_", "-"),
+                    kind=kind,
+                    channels=labels,
+                    max_amount_fen=limit,
+                    now=NOW,
+                )
+                world.tokens[who] = key
     finally:
         engine.dispose()
     return world
@@ -207,16 +227,17 @@ def worlds(backend: str, tmp_path: Path, *, daily: bool = False) -> Iterator[Wor
         yield World(url, dict(built.tokens))
 
 
-def make_app(url: str) -> FastAPI:
-    """The application over the store at `url`, its clock at NOW."""
-    app = create_app(Settings(database_url=url, secret_key="test-secret"))
+def make_app(url: str, *, demo: bool = False) -> FastAPI:
+    """The application over the store at `url`, its clock at NOW (`demo`: with the sandbox
+    payment provider)."""
+    app = create_app(Settings(database_url=url, secret_key="test-secret", demo=demo))
     app.dependency_overrides[deps.now] = lambda: NOW
     return app
 
 
-def clients(world: World) -> Iterator[TestClient]:
+def clients(world: World, *, demo: bool = False) -> Iterator[TestClient]:
     """A client of the application over the world's store, its clock at NOW."""
-    app = make_app(world.url)
+    app = make_app(world.url, demo=demo)
     with TestClient(app) as test_client:
         yield test_client
     app.state.engine.dispose()

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from sanbuting.applications import service as applications
 from sanbuting.errors import Conflict, SanbutingError, Unauthorized
+from sanbuting.guard import throttle
 from sanbuting.settings import Settings
 from sanbuting.staff import service as staff_service
 from sanbuting.store.daily import run_daily
@@ -31,6 +32,7 @@ from sanbuting.web.security import CSRF_COOKIE
 from store_databases import BACKENDS, database, write_folder
 
 PASSWORD = "correct horse battery"
+BACKOFF = throttle.Policy(free_failures=5, max_wait_seconds=3600)
 NOW = datetime(2020, 1, 25, 2, 0, tzinfo=UTC)
 ACCOUNTS = """
     account_id,utility,customer_class,region,phone
@@ -109,9 +111,9 @@ def engine(url: str) -> Iterator[Engine]:
     made.dispose()
 
 
-def make_client(url: str, **settings: object) -> TestClient:
+def make_client(url: str, address: str = "testclient", **settings: object) -> TestClient:
     app = create_app(Settings(database_url=url, secret_key="k" * 32, **settings))
-    client = TestClient(app)
+    client = TestClient(app, client=(address, 50000))
     client.get("/console/signin")  # the CSRF cookie
     return client
 
@@ -156,14 +158,24 @@ def test_passwords_are_argon2_hashes_and_refusals_do_not_tell_which(engine: Engi
         assert member.password_hash.startswith("$argon2id$")
         assert PASSWORD not in member.password_hash
         found = staff_service.authenticate(
-            session=session, username="Power-Agent", password=PASSWORD
+            session=session,
+            username="Power-Agent",
+            password=PASSWORD,
+            ip="",
+            now=NOW,
+            backoff=BACKOFF,
         )
         assert found.id == member.id
         refusals = []
         for username, password in (("power-agent", "wrong password"), ("nobody", PASSWORD)):
             with pytest.raises(Unauthorized) as refused:
                 staff_service.authenticate(
-                    session=session, username=username, password=password, now=NOW
+                    session=session,
+                    username=username,
+                    password=password,
+                    ip="",
+                    now=NOW,
+                    backoff=BACKOFF,
                 )
             refusals.append(str(refused.value))
         assert refusals == ["wrong username or password"] * 2
@@ -191,7 +203,7 @@ def test_passwords_are_argon2_hashes_and_refusals_do_not_tell_which(engine: Engi
                 password="short",
             )
         assert staff_service.can_see_personal_data(member) is False
-    assert audit_rows(engine, "power-agent") == [("sign_in_refused", "power-agent", {"ip": ""})]
+    assert audit_rows(engine, "power-agent") == [("sign_in_refused", "power-agent", {"ip": "-"})]
 
 
 def test_sign_in_the_dashboard_and_sign_out(client: TestClient, engine: Engine) -> None:
@@ -217,13 +229,6 @@ def test_sign_in_the_dashboard_and_sign_out(client: TestClient, engine: Engine) 
     assert client.get("/console", follow_redirects=False).status_code == 303
     actions = [action for action, _, _ in audit_rows(engine, "power-agent")]
     assert actions == ["sign_in_refused", "sign_in", "sign_out"]
-
-
-def test_sign_in_is_rate_limited(url: str) -> None:
-    with make_client(url, sign_ins_per_minute=3) as client:
-        codes = [sign_in(client, "power-agent", "wrong") for _ in range(4)]
-        client.app.state.engine.dispose()  # type: ignore[attr-defined]
-    assert codes == [401, 401, 401, 429]
 
 
 def test_search_masks_the_phone_for_an_agent_and_stays_in_the_company(
@@ -334,12 +339,7 @@ def test_an_agent_cannot_touch_policies(client: TestClient) -> None:
     assert client.get("/console/audit").status_code == 403
     activate = client.post(
         "/console/policies/activate",
-        data={
-            "text": "policies: []\n",
-            "file_name": "x.yaml",
-            "sha256": "0" * 64,
-            "csrf_token": csrf(client),
-        },
+        data={"trial": "1", "confirm": "yes", "csrf_token": csrf(client)},
     )
     assert activate.status_code == 403
     tried = client.post(

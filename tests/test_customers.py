@@ -1,7 +1,9 @@
 """Customers (`customers.service`) on SQLite and PostgreSQL, with explicit times: sign-in codes
 sent through the outbox and kept only as hashes, single use, dead after 10 minutes or after
-too many wrong tries, sending limited per phone; binding by region + number + holder's name
-without saying what was wrong, limited per customer; ownership; masked names."""
+too many wrong tries; sending limited per phone, per address, per number prefix and by a site
+budget that never stops a customer holding a valid code; binding by region + number + holder's
+name + the latest bill's amount without saying what was wrong, limited per customer;
+ownership; masked names."""
 
 from __future__ import annotations
 
@@ -41,13 +43,19 @@ def limits() -> Limits:
     return Limits(SETTINGS.sign_ins_per_minute, SETTINGS.codes_per_hour)
 
 
-def send(session: Session, phone: str, minutes: float = 0) -> str:
-    """Send a code at NOW + `minutes`; returns the code the SMS carries."""
-    customers.send_code(
+def send(
+    session: Session,
+    phone: str,
+    minutes: float = 0,
+    ip: str = "10.0.0.1",
+    settings: Settings = SETTINGS,
+) -> str:
+    """Send a code at NOW + `minutes` as asked from `ip`; returns the code the SMS carries."""
+    customers.request_code(
         session=session,
         phone=phone,
-        settings=SETTINGS,
-        limits=limits(),
+        ip=ip,
+        settings=settings,
         now=NOW + timedelta(minutes=minutes),
     )
     row = session.scalars(
@@ -152,8 +160,8 @@ def test_sending_is_limited_per_phone(session: Session) -> None:
 
 def test_a_phone_is_checked(session: Session) -> None:
     with pytest.raises(customers.InvalidPhone):
-        customers.send_code(
-            session=session, phone="12345", settings=SETTINGS, limits=limits(), now=NOW
+        customers.request_code(
+            session=session, phone="12345", ip="10.0.0.1", settings=SETTINGS, now=NOW
         )
     assert customers.normal_phone("+86 138-0000-0001") == ALICE
 
@@ -170,13 +178,21 @@ def test_binding_needs_region_number_and_name(session: Session) -> None:
         region="440104",
         account_id="P1",
         holder_name=" 张三 ",
+        last_bill_fen=9000,
+        on=NOW.date(),
         now=NOW,
         limits=limits(),
     )
     assert bound.account_id == "P1"
-    mistakes = [("440104", "P1", "李四"), ("440105", "P1", "张三"), ("440104", "P9", "张三")]
+    mistakes = [
+        ("440104", "P1", "李四", 9000),
+        ("440105", "P1", "张三", 9000),
+        ("440104", "P9", "张三", 9000),
+        ("440104", "P1", "张三", 8000),  # B2's amount: not the latest bill (B3, issued 03-05)
+        ("440104", "P1", "张三", 27000),  # everything owed is not a bill's amount
+    ]
     messages = set()
-    for region, number, name in mistakes:
+    for region, number, name, amount in mistakes:
         with pytest.raises(NotFound) as refused:
             customers.bind_account(
                 session=session,
@@ -184,11 +200,13 @@ def test_binding_needs_region_number_and_name(session: Session) -> None:
                 region=region,
                 account_id=number,
                 holder_name=name,
+                last_bill_fen=amount,
+                on=NOW.date(),
                 now=NOW,
                 limits=limits(),
             )
         messages.add(str(refused.value))
-    assert messages == {"no account matches that region, number and name"}
+    assert messages == {customers.NO_MATCH}
     assert [a.account_id for a in customers.bound_accounts(session=session, customer=alice)] == [
         "P1"
     ]
@@ -205,6 +223,8 @@ def test_binding_twice_is_a_no_op_and_names_compare_loosely(session: Session) ->
             region="440104",
             account_id="K1",
             holder_name=name,
+            last_bill_fen=5000,  # a prepaid meter without a top-up yet: its opening balance
+            on=NOW.date(),
             now=NOW,
             limits=checker,
         )
@@ -214,14 +234,16 @@ def test_binding_twice_is_a_no_op_and_names_compare_loosely(session: Session) ->
 def test_binding_attempts_are_limited(session: Session) -> None:
     alice = customer(session)
     checker = limits()
-    for _ in range(10):
+    for guess in range(10):
         with pytest.raises(NotFound):
             customers.bind_account(
                 session=session,
                 customer=alice,
                 region="440104",
                 account_id="P2",
-                holder_name="guess",
+                holder_name="李四",
+                last_bill_fen=4000 + guess,
+                on=NOW.date(),
                 now=NOW,
                 limits=checker,
             )
@@ -232,6 +254,8 @@ def test_binding_attempts_are_limited(session: Session) -> None:
             region="440104",
             account_id="P2",
             holder_name="李四",
+            last_bill_fen=5000,
+            on=NOW.date(),
             now=NOW,
             limits=checker,
         )
@@ -246,6 +270,8 @@ def test_owned_account_refuses_other_customers_accounts(session: Session) -> Non
         region="440104",
         account_id="P2",
         holder_name="李四",
+        last_bill_fen=5000,
+        on=NOW.date(),
         now=NOW,
         limits=limits(),
     )
@@ -262,3 +288,47 @@ def test_masked_names() -> None:
     assert customers.masked_name("欧阳小明") == "欧**明"
     assert customers.masked_name("李") == "*"
     assert customers.masked_name("") == ""
+
+
+def test_sending_is_limited_per_address_and_number_prefix(session: Session) -> None:
+    tight = SETTINGS.model_copy(update={"codes_per_ip_hour": 3, "codes_per_prefix_hour": 4})
+    for n in range(3):  # three numbers from one address
+        send(session, f"1370000000{n}", ip="10.9.9.9", settings=tight)
+    with pytest.raises(TooMany, match="from this address"):
+        send(session, "13700000009", ip="10.9.9.9", settings=tight)
+    send(session, "13700000009", ip="10.8.8.8", settings=tight)  # the prefix's fourth
+    with pytest.raises(TooMany, match="numbers like this one"):  # 1370000 is spent
+        send(session, "13700000008", ip="10.7.7.7", settings=tight)
+    send(session, "13800000008", ip="10.7.7.7", settings=tight)  # another prefix
+    sent = session.scalars(select(LoginCode.ip).order_by(LoginCode.id)).all()
+    assert sent == ["10.9.9.9"] * 3 + ["10.8.8.8", "10.7.7.7"]
+
+
+def test_the_site_budget_never_stops_a_customer_with_a_code(session: Session) -> None:
+    """The attack: pumping codes to 600 numbers spent the site's budget and every real
+    customer got 429. Now the budget stops only sending: Alice, who asked first, signs in."""
+    budget = SETTINGS.model_copy(update={"codes_per_minute": 3, "codes_per_ip_hour": 100})
+    code = send(session, ALICE, settings=budget)
+    for n in range(2):
+        send(session, f"1350000000{n}", ip=f"10.1.1.{n}", settings=budget)
+    with pytest.raises(TooMany, match="right now"):
+        send(session, "13600000009", ip="10.2.2.2", settings=budget)
+    assert verify(session, ALICE, code).phone == ALICE
+    send(session, "13600000009", minutes=1.5, ip="10.2.2.2", settings=budget)  # a new minute
+
+
+def test_codes_expire_on_the_wall_clock_in_every_channel(session: Session) -> None:
+    """The API took the business clock (`serve --today`): an expired code still signed in.
+    Both channels now call `sign_in_with_code` with the wall clock; a code made now and used
+    eleven minutes later is refused whatever day the business clock shows."""
+    code = send(session, ALICE)
+    with pytest.raises(Unauthorized):
+        customers.sign_in_with_code(
+            session=session,
+            phone=ALICE,
+            code=code,
+            ip="10.0.0.1",
+            settings=SETTINGS,
+            limits=limits(),
+            now=NOW + timedelta(minutes=11),
+        )

@@ -130,7 +130,7 @@ def build_store(url: str, tmp_path: Path) -> None:
     policy_file.write_text(POLICIES, encoding="utf-8")
     engine = make_engine(url)
     with sessions(engine).begin() as session:
-        activate(session=session, path=policy_file, by="test", at=NOW)
+        activate(session=session, path=policy_file, by="test", at=NOW, company=None)
         for account_id, name in HOLDERS.items():
             customers.set_holder(session=session, account=account(session, account_id), name=name)
     engine.dispose()
@@ -178,8 +178,21 @@ def worlds(backend: str, tmp_path: Path) -> Iterator[World]:
         engine.dispose()
 
 
+PAGE_TOKEN = re.compile(r'"X-CSRF-Token": "([^"]+)"')
+_SESSION_TOKENS: dict[str, str] = {}
+"""The CSRF token each signed-in session's pages carry, by session cookie (each is new)."""
+
+
 def csrf(client: TestClient) -> str:
-    """This browser's CSRF token (a first page visit sets it)."""
+    """The token this browser's forms carry: its session's once signed in (read from a page),
+    else its CSRF cookie's (a first page visit sets it)."""
+    session = client.cookies.get("sbt_session")
+    if session is not None:
+        if session not in _SESSION_TOKENS:
+            found = PAGE_TOKEN.search(client.get("/").text)
+            assert found is not None
+            _SESSION_TOKENS[session] = found.group(1)
+        return _SESSION_TOKENS[session]
     if "sbt_csrf" not in client.cookies:
         client.get("/")
     token = client.cookies.get("sbt_csrf")
@@ -220,11 +233,23 @@ def sign_in(world: World, phone: str, client: TestClient | None = None) -> TestC
     return browser
 
 
-def bind(browser: TestClient, account_id: str, region: str, name: str) -> Response:
+LAST_BILLS = {"P1": "90.00", "P2": "50.00", "D1": "60.00", "K1": "50.00", "G1": "20.00"}
+"""What binding asks besides the name, as of 2020-03-10: each postpaid account's latest bill
+(P1's B3 of 03-05), each prepaid meter's opening balance (no top-up yet)."""
+
+
+def bind(
+    browser: TestClient, account_id: str, region: str, name: str, last_bill: str | None = None
+) -> Response:
     return post(
         browser,
         "/accounts/bind",
-        {"region": region, "account_id": account_id, "holder_name": name},
+        {
+            "region": region,
+            "account_id": account_id,
+            "holder_name": name,
+            "last_bill": LAST_BILLS.get(account_id, "30.00") if last_bill is None else last_bill,
+        },
     )
 
 

@@ -10,7 +10,7 @@ P1 on 2020-03-10 (see test_portal_world): 183.62 pays B1 (100.00 + fee 2.10) and
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -57,6 +57,13 @@ def cash(world: World) -> int:
             select(func.sum(LedgerLine.amount_fen)).where(LedgerLine.book == "cash")
         )
         return int(total or 0)
+
+
+def provider_key(world: World) -> str:
+    """The provider's own signing key (never the sign-in key, `SECRET`)."""
+    key: str = world.app.state.settings.provider_secret
+    assert key != SECRET
+    return key
 
 
 def alice_with(world: World, account_id: str, name: str = "张三") -> None:
@@ -110,7 +117,11 @@ def test_redirect_before_the_notification(world: World) -> None:
     with world.session() as session:
         first = checkout.payment_result(session=session, order=order(world, number))
         settled = checkout.handle_notification(
-            session=session, fields=held[0], secret=SECRET, now=datetime.now(tz=UTC)
+            session=session,
+            fields=held[0],
+            secret=provider_key(world),
+            now=datetime.now(tz=UTC),
+            window=timedelta(hours=24),
         )
         assert settled is not None and isinstance(first, PaymentResult)
         assert settled.result.repeated and settled.result.parts == first.parts
@@ -130,12 +141,14 @@ def test_a_bad_signature_is_refused_and_nothing_is_posted(world: World) -> None:
         assert answer.status_code == 400
         assert answer.headers["content-type"].startswith("application/problem+json")
         assert "signature" in answer.json()["detail"]
-    resigned = signed({k: v for k, v in tampered.items() if k != "sign"}, SECRET)
+    resigned = signed({k: v for k, v in tampered.items() if k != "sign"}, provider_key(world))
     answer = world.client.post("/sandbox-pay/notify", data=resigned)
     assert answer.status_code == 400 and "amount" in answer.json()["detail"]
     unknown = signed(
-        {**{k: v for k, v in note.items() if k != "sign"}, "out_trade_no": "X"}, SECRET
+        {**{k: v for k, v in note.items() if k != "sign"}, "out_trade_no": "X"}, provider_key(world)
     )
+    sign_in_key = signed({k: v for k, v in note.items() if k != "sign"}, SECRET)
+    assert world.client.post("/sandbox-pay/notify", data=sign_in_key).status_code == 400
     assert world.client.post("/sandbox-pay/notify", data=unknown).status_code == 404
     assert (payments(world), order(world, number).notifications) == (0, 0)
     answer = world.client.post("/sandbox-pay/notify", data=note)
@@ -216,7 +229,50 @@ def test_quick_pay_without_signing_in(world: World) -> None:
     back = confirm_payment(browser, number)
     assert back == f"/quickpay/paid/{number}"
     page = browser.get(back).text
-    assert 'data-status="paid"' in page and '<td id="paid-name">李*</td>' in page
-    for secret in ("李四", ">P2<", "B4", "pay-arrears-after", "paid-parts"):
+    assert 'data-status="paid"' in page and 'id="paid-utility"' in page
+    for secret in ("李四", "李*", ">P2<", "B4", "pay-arrears-after", "paid-parts"):
         assert secret not in page, secret
     assert payments(world) == 1
+
+
+def test_a_signed_notification_of_an_order_nobody_paid_posts_nothing(world: World) -> None:
+    """The attack: a validly signed notification for an order the provider never confirmed
+    marked it paid. Now the provider's own word (its order query) must say it was paid."""
+    alice_with(world, "P1")
+    number = start_payment(world.client, "P1", "183.62")
+    with world.session() as session:
+        made = checkout.order_by_number(session=session, number=number)
+        created = made.created_at
+    fields = {
+        "out_trade_no": number,
+        "trade_no": f"T{number[2:]}",
+        "trade_status": checkout.SUCCESS,
+        "total_fen": "18362",
+        "paid_at": created.replace(tzinfo=UTC).isoformat(),
+        "notify_id": "n-1",
+        "notify_time": created.replace(tzinfo=UTC).isoformat(),
+        "sign_type": "HMAC-SHA256",
+    }
+    answer = world.client.post("/sandbox-pay/notify", data=signed(fields, provider_key(world)))
+    assert answer.status_code == 400 and "not confirmed" in answer.json()["detail"]
+    assert (payments(world), order(world, number).status) == (0, "created")
+
+
+def test_a_notification_dated_outside_its_order_window_is_refused(world: World) -> None:
+    alice_with(world, "P1")
+    behaviour(world.app).hold = True
+    number = start_payment(world.client, "P1", "183.62")
+    confirm_payment(world.client, number)
+    note = {k: v for k, v in behaviour(world.app).held[0].items() if k != "sign"}
+    for paid_at in ("2019-12-01T00:00:00+00:00", "2020-04-20T00:00:00+00:00"):
+        shifted = signed({**note, "paid_at": paid_at}, provider_key(world))
+        answer = world.client.post("/sandbox-pay/notify", data=shifted)
+        assert answer.status_code == 400 and "window" in answer.json()["detail"], answer.text
+    assert payments(world) == 0
+
+
+def test_an_online_payment_has_a_limit(world: World) -> None:
+    alice_with(world, "P1")
+    refused = post(world.client, "/accounts/P1/pay", {"amount": "50000.01"})
+    assert refused.status_code == 400 and "50000.00" in refused.text
+    assert payments(world) == 0

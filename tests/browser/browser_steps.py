@@ -56,11 +56,12 @@ def sign_in(page: Page, phone: str, *, screens: bool = False) -> None:
 
 
 def bind(page: Page, account: Pick) -> None:
-    """Bind `account` (region, number, the holder's name); ends on its page."""
+    """Bind `account` (region, number, the holder's name, its latest bill); ends on its page."""
     page.goto("/accounts")
     page.locator("#bind-region").fill(account.region)
     page.locator("#bind-account").fill(account.account_id)
     page.locator("#bind-name").fill(account.holder)
+    page.locator("#bind-amount").fill(account.last_bill)
     page.locator("#bind-submit").click()
     expect(page).to_have_url(re.compile(rf"/accounts/{account.account_id}\?bound=1$"))
     expect(page.locator("#bound-ok")).to_be_visible()

@@ -34,7 +34,10 @@ from playwright.sync_api import (
     expect,
 )
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
+from sanbuting.customers.service import proof_fen
+from sanbuting.domain import format_yuan
 from sanbuting.generate import GenerateRequest, generate
 from sanbuting.relief.status import account_position, protection_status
 from sanbuting.settings import Settings
@@ -74,6 +77,8 @@ class Pick:
     due_fen: int
     protections: int
     """Relief policies covering it, now or later ("Am I protected?")."""
+    last_bill: str
+    """What binding asks besides the name (its latest bill, or top-up, in yuan)."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +126,13 @@ def build_store(folder: Path) -> tuple[str, DemoStore]:
     return url, store
 
 
-def _pick(account: Account, arrears: int, due: int, protections: int) -> Pick:
+def _pick(
+    session: Session, account: Account, arrears: int, due: int, protections: int
+) -> Pick | None:
+    """The account as a customer knows it; None if it cannot be bound online."""
+    proof = proof_fen(session=session, account=account, on=BUSINESS_DAY)
+    if proof is None:
+        return None
     return Pick(
         account.account_id,
         account.region,
@@ -131,6 +142,7 @@ def _pick(account: Account, arrears: int, due: int, protections: int) -> Pick:
         arrears,
         due,
         protections,
+        format_yuan(proof),
     )
 
 
@@ -146,17 +158,21 @@ def pick_accounts(url: str) -> tuple[Pick, Pick, Pick]:
             for account in session.scalars(select(Account).order_by(Account.account_id)):
                 if account.billing_mode != "postpaid":
                     if power is None and account.utility == "power":
-                        power = _pick(account, 0, 0, 0)
+                        power = _pick(session, account, 0, 0, 0)
                     continue
                 position = account_position(
                     session=session, account=account, on=BUSINESS_DAY, now=stamp
                 )
                 if position.due_fen <= 0 or position.arrears_fen <= 0:
                     if power is None and account.utility == "power":
-                        power = _pick(account, position.arrears_fen, position.due_fen, 0)
+                        power = _pick(session, account, position.arrears_fen, position.due_fen, 0)
                     continue
                 shield = protection_status(session=session, account=account, on=BUSINESS_DAY)
-                chosen = _pick(account, position.arrears_fen, position.due_fen, len(shield))
+                chosen = _pick(
+                    session, account, position.arrears_fen, position.due_fen, len(shield)
+                )
+                if chosen is None:
+                    continue
                 if covered is None and any(p.active for p in shield):
                     covered = chosen
                 else:

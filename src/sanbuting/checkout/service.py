@@ -15,6 +15,12 @@ the card at a kiosk: `confirm_card_written` records that second step.
 
 Statuses: `created` → `confirmed` (the provider took the money) → `paid` (posted by the
 merchant); `created` → `cancelled`. Keyword-only; the caller owns the transaction.
+
+What the merchant believes of a notification: its signature, under the provider's own key
+(never the sign-in key); that the provider confirmed the trade (its order-query answers
+`TRADE_SUCCESS`: a validly signed notification of an order nobody paid posts nothing); the
+amount; and a trade time within a bounded window after the order was made (never back-dated
+before it). The order's times are on the business clock, as the payment's day is.
 """
 
 from __future__ import annotations
@@ -22,25 +28,26 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sanbuting.checkout.signing import signed, verified
-from sanbuting.domain import SHANGHAI, as_utc, parse_timestamp, read_utc
+from sanbuting.domain import SHANGHAI, as_utc, format_yuan, parse_timestamp, read_utc
 from sanbuting.errors import Conflict, NotFound, SanbutingError
 from sanbuting.payments.service import PaymentIn, PaymentResult, post_payment
 from sanbuting.policy import Policy
-from sanbuting.relief.policies import active_policies
+from sanbuting.relief.policies import policies_for
 from sanbuting.store.models import Account, Company, Payment
 from sanbuting.store.web_models import CheckoutOrder, Customer
 
 Purpose = Literal["bill", "topup", "ic_card"]
 PURPOSES: tuple[str, ...] = ("bill", "topup", "ic_card")
-MAX_FEN = 10**11
 CHANNEL = "sandbox-pay"
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far before its order a trade time may be (the provider's clock and ours differ)."""
 SUCCESS = "TRADE_SUCCESS"
 WAITING = "WAIT_BUYER_PAY"
 CLOSED = "TRADE_CLOSED"
@@ -52,6 +59,21 @@ class CheckoutError(SanbutingError):
 
 class BadSignature(CheckoutError):
     """A notification whose signature does not match: nothing is posted."""
+
+
+class ProviderUnavailable(CheckoutError):
+    """No payment provider is configured: online payment cannot be offered."""
+
+
+def require_provider(*, configured: bool) -> None:
+    """Refuse to start an online payment when no provider is configured (the built-in
+    sandbox provider is served only in demo mode; a real provider is configured by the
+    deployment)."""
+    if not configured:
+        raise ProviderUnavailable(
+            "online payment is not available on this site yet: pay at a service hall, "
+            "through your bank or at a self-service kiosk"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,14 +102,17 @@ def create_order(
     purpose: str,
     customer: Customer | None,
     now: datetime,
+    limit_fen: int,
 ) -> CheckoutOrder:
-    """A new order to pay `amount_fen` to `account` (`customer` None for quick pay)."""
+    """A new order to pay `amount_fen` to `account` (`customer` None for quick pay), at most
+    `limit_fen` (the online channel's limit)."""
     if purpose not in PURPOSES:
         raise CheckoutError(f"purpose {purpose!r}: use one of {', '.join(PURPOSES)}")
-    if not 0 < amount_fen <= MAX_FEN:
+    if type(amount_fen) is not int or not 0 < amount_fen <= limit_fen:
         raise CheckoutError(
-            f"an online payment is between 0.01 and {MAX_FEN // 100} yuan, "
-            f"not {amount_fen / 100:.2f}"
+            f"an online payment is between 0.01 and {format_yuan(limit_fen)} yuan, "
+            f"not {format_yuan(amount_fen) if type(amount_fen) is int else amount_fen!r}: "
+            "pay a larger sum at a service hall or through your bank"
         )
     moment = as_utc(now)
     number = f"SP{moment.astimezone(SHANGHAI):%Y%m%d%H%M%S}{secrets.randbelow(10**10):010d}"
@@ -184,10 +209,12 @@ def handle_notification(
     fields: Mapping[str, str],
     secret: str,
     now: datetime,
+    window: timedelta,
     policies: Sequence[Policy] | None = None,
 ) -> Settled | None:
     """Take a provider notification: a bad signature is `BadSignature` (nothing posted); a
-    successful trade is posted once (a duplicate returns the first result); another status
+    successful trade the provider confirmed, of the order's amount, dated within `window`
+    after the order, is posted once (a duplicate returns the first result); another status
     is acknowledged and nothing is done (None)."""
     if not verified(fields, secret):
         raise BadSignature("the notification's signature does not match: refused")
@@ -200,10 +227,18 @@ def handle_notification(
             f"the notification's amount {fields.get('total_fen')} fen is not the order's "
             f"{order.amount_fen} fen: refused"
         )
+    if provider_query(session=session, number=number).trade_status != SUCCESS:
+        raise CheckoutError(f"the provider has not confirmed order {number}: refused")
     try:
         paid_at = parse_timestamp(fields.get("paid_at", ""))
     except SanbutingError as exc:
         raise CheckoutError(f"the notification's paid_at: {exc}") from None
+    ordered = read_utc(order.created_at)
+    if not ordered - CLOCK_SKEW <= as_utc(paid_at) <= ordered + window:
+        raise CheckoutError(
+            f"the notification dates order {number}'s trade {paid_at.isoformat()}, outside "
+            f"the order's window ({ordered.isoformat()} plus {window}): refused"
+        )
     order.notifications += 1
     result = settle(session=session, order=order, paid_at=paid_at, now=now, policies=policies)
     return Settled(order.number, result)
@@ -243,7 +278,9 @@ def settle(
     account = session.get(Account, order.account)
     company = session.get(Company, order.company_id)
     assert account is not None and company is not None
-    chosen = list(active_policies(session=session) if policies is None else policies)
+    chosen = list(
+        policies_for(session=session, company_id=company.id) if policies is None else policies
+    )
     result = post_payment(
         session=session,
         payment=PaymentIn(

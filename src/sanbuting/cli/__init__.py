@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from sanbuting.cli import (  # noqa: F401  (registers)
+    channels,
     dispatch,
     explain,
     fees,
     generate,
     inputs,
     policies,
+    policy_sets,
     report,
     run,
     serve,

@@ -12,7 +12,6 @@ from sanbuting.domain import format_yuan, parse_date, parse_timestamp, parse_yua
 from sanbuting.payments.service import PaymentIn, PaymentResult, post_payment
 from sanbuting.store.daily import DayDone, run_daily
 from sanbuting.store.database import database_url, make_engine, sessions
-from sanbuting.store.policies import active
 
 
 def _now() -> datetime:
@@ -87,8 +86,7 @@ def pay_command(
     db = make_engine(database_url())
     try:
         with sessions(db).begin() as session:
-            _, policies = active(session=session)
-            result = post_payment(session=session, payment=payment, policies=policies, now=_now())
+            result = post_payment(session=session, payment=payment, now=_now())
     finally:
         db.dispose()
     typer.echo(describe(result))

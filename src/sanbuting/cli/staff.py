@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
 from sanbuting.cli.app import app, fail
 from sanbuting.errors import SanbutingError
 from sanbuting.staff.service import ROLES, add_staff
+from sanbuting.store.companies import company_by_code
 from sanbuting.store.database import database_url, make_engine, sessions
-from sanbuting.store.models import Company
 
 staff_app = typer.Typer(help="Staff of the console (roles: " + ", ".join(ROLES) + ").")
 app.add_typer(staff_app, name="staff")
@@ -23,9 +22,7 @@ app.add_typer(staff_app, name="staff")
 def add_command(
     username: Annotated[str, typer.Argument(help="The sign-in name (lowercase).")],
     company: Annotated[str, typer.Option("--company", help="The company code, e.g. power.")],
-    role: Annotated[
-        str, typer.Option("--role", help="agent, supervisor, policy_admin or regulator.")
-    ],
+    role: Annotated[str, typer.Option("--role", help=", ".join(ROLES) + ".")],
     name: Annotated[str, typer.Option("--name", help="The person's name.")],
     password_file: Annotated[
         Path | None,
@@ -46,12 +43,7 @@ def add_command(
     engine = make_engine(database_url())
     try:
         with sessions(engine).begin() as session:
-            found = session.scalar(select(Company).where(Company.code == company))
-            if found is None:
-                codes = ", ".join(session.scalars(select(Company.code).order_by(Company.code)))
-                raise SanbutingError(
-                    f"no company {company!r} in the store (companies: {codes or 'none yet'})"
-                )
+            found = company_by_code(session, company)
             member = add_staff(
                 session=session,
                 company=found,

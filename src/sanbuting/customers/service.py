@@ -1,13 +1,20 @@
 """Customers: sign-in by phone with a one-time code, binding accounts, and ownership.
 
 A code is 6 digits, kept only as a keyed hash bound to the phone, valid for
-`settings.code_ttl_minutes`, used once, and dead after `settings.code_attempts` wrong tries; it
-leaves as an `sms` row of the outbox, written in the caller's transaction. Sending is limited
-per phone (`settings.codes_per_hour` an hour, counted in the store, and one a minute) and for
-the whole site (`Limits.requests`, against SMS pumping).
+`settings.code_ttl_minutes` of wall-clock time (in every channel: the portal and the API call
+the same functions, `request_code` and `sign_in_with_code`, on the wall clock whatever day
+the business clock shows), used once, and dead after `settings.code_attempts` wrong tries; it
+leaves as an `sms` row of the outbox, written in the caller's transaction. Sending is counted
+in the store (shared by every worker) and limited per phone (`codes_per_hour` an hour, one a
+minute), per asking address (`codes_per_ip_hour`), per number prefix (`codes_per_prefix_hour`,
+the first 7 digits: one block of 10,000 numbers, against pumping through a range) and by a
+site budget (`codes_per_minute`). The budget only stops sending: a customer who already holds
+a valid code still signs in with it.
 
-A customer binds an account by its region, number and the holder's name (`Holder`); a failed
-binding never says which of the three was wrong, and binding attempts are limited per customer.
+A customer binds an account by its region, number, the holder's name (`Holder`) and the
+amount of its latest bill (`proof_fen`: what is printed on the bill, which a stranger who
+knows the number and the name does not see); a failed binding never says which part was wrong,
+and binding attempts are limited per customer.
 Every read of an account by a customer goes through `owned_account`, which answers "not found"
 for an account not bound to them, whether it exists or not.
 
@@ -21,29 +28,33 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from limits import RateLimitItemPerHour
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sanbuting.domain import as_utc, read_utc
+from sanbuting.domain import BillingMode, as_utc, local_midnight, read_utc
 from sanbuting.errors import NotFound, SanbutingError, TooMany, Unauthorized
 from sanbuting.guard.hashing import code_hash, new_code, same
 from sanbuting.guard.limits import Limits
 from sanbuting.payments.orders import queue
 from sanbuting.settings import Settings
-from sanbuting.store.models import Account, Company
+from sanbuting.store.models import Account, Bill, Company, Payment
 from sanbuting.store.web_models import Binding, Customer, Holder, LoginCode
 
 PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 CODE = re.compile(r"^[0-9]{6}$")
 ONE_HOUR = timedelta(hours=1)
+ONE_MINUTE = timedelta(minutes=1)
+ONE_DAY = timedelta(days=1)
 CODE_GAP = timedelta(seconds=60)
 """The least time between two codes sent to one phone."""
+PREFIX_DIGITS = 7
+"""A number's prefix: its first 7 digits (号段 and HLR block, 10,000 numbers)."""
 BIND_ATTEMPTS = RateLimitItemPerHour(10)
 """Binding attempts a customer may make in an hour (stops guessing holders' names)."""
 _FALLBACK = MovingWindowRateLimiter(MemoryStorage())
@@ -53,7 +64,10 @@ WRONG_CODE = (
     "the code is wrong, already used or expired: check the SMS, or ask for a new code "
     "(a code lasts {ttl} minutes and allows {tries} tries)"
 )
-NO_MATCH = "no account matches that region, number and name"
+NO_MATCH = (
+    "no account matches that region, number, name and latest bill amount: check your latest "
+    "bill (or, for a prepaid meter, your latest top-up receipt)"
+)
 SMS_TEXT = "您的登录验证码是{code}，{ttl}分钟内有效"
 
 
@@ -73,24 +87,14 @@ def normal_phone(phone: str) -> str:
     return digits
 
 
-def send_code(
-    *, session: Session, phone: str, settings: Settings, limits: Limits, now: datetime
-) -> None:
-    """Make a sign-in code for `phone` and queue the SMS that carries it (see the module)."""
+def request_code(
+    *, session: Session, phone: str, ip: str, settings: Settings, now: datetime
+) -> str:
+    """Make a sign-in code for `phone` and queue the SMS that carries it (see the module);
+    returns the phone as normalised. `now` is the wall clock."""
     phone = normal_phone(phone)
     moment = as_utc(now)
-    sent, last = session.execute(
-        select(func.count(), func.max(LoginCode.created_at)).where(
-            LoginCode.phone == phone, LoginCode.created_at > moment - ONE_HOUR
-        )
-    ).one()
-    if sent >= settings.codes_per_hour:
-        raise TooMany(
-            f"at most {settings.codes_per_hour} codes an hour are sent to one phone: "
-            "use the last code you received, or try again in an hour"
-        )
-    if last is not None and read_utc(last) > moment - CODE_GAP:
-        raise TooMany("a code was sent to this phone less than a minute ago: wait a minute")
+    _check_sending(session, phone, ip, settings, moment)
     company = session.scalar(select(Company.id).order_by(Company.id).limit(1))
     if company is None:
         raise SanbutingError("no utility is set up in the store yet: import accounts first")
@@ -98,6 +102,8 @@ def send_code(
     row = LoginCode(
         phone=phone,
         code_hash=code_hash(code, phone, settings.secret_key),
+        ip=ip[:64],
+        prefix=phone[:PREFIX_DIGITS],
         created_at=moment,
         expires_at=moment + timedelta(minutes=settings.code_ttl_minutes),
         attempts=0,
@@ -124,6 +130,71 @@ def send_code(
             }
         ],
     )
+    return phone
+
+
+def _check_sending(
+    session: Session, phone: str, ip: str, settings: Settings, moment: datetime
+) -> None:
+    """Refuse a code past any of the sending limits (see the module docstring)."""
+    hour_ago = LoginCode.created_at > moment - ONE_HOUR
+    sent, last = session.execute(
+        select(func.count(), func.max(LoginCode.created_at)).where(
+            LoginCode.phone == phone, hour_ago
+        )
+    ).one()
+    if sent >= settings.codes_per_hour:
+        raise TooMany(
+            f"at most {settings.codes_per_hour} codes an hour are sent to one phone: "
+            "use the last code you received, or try again in an hour",
+            retry_after=3600,
+        )
+    if last is not None and read_utc(last) > moment - CODE_GAP:
+        raise TooMany(
+            "a code was sent to this phone less than a minute ago: use it, or wait a minute",
+            retry_after=60,
+        )
+    counted = (
+        (LoginCode.ip == ip[:64], settings.codes_per_ip_hour, "from this address"),
+        (
+            LoginCode.prefix == phone[:PREFIX_DIGITS],
+            settings.codes_per_prefix_hour,
+            "to numbers like this one",
+        ),
+    )
+    for condition, limit, where in counted:
+        if _count(session, condition, hour_ago) >= limit:
+            raise TooMany(
+                f"too many sign-in codes were asked for {where} in the last hour: try again later",
+                retry_after=3600,
+            )
+    if _count(session, LoginCode.created_at > moment - ONE_MINUTE) >= settings.codes_per_minute:
+        raise TooMany(
+            "the site is sending too many codes right now: try again in a minute (a code "
+            "you already received still works)",
+            retry_after=60,
+        )
+
+
+def _count(session: Session, *conditions: ColumnElement[bool]) -> int:
+    return int(session.scalar(select(func.count()).select_from(LoginCode).where(*conditions)) or 0)
+
+
+def sign_in_with_code(
+    *,
+    session: Session,
+    phone: str,
+    code: str,
+    ip: str,
+    settings: Settings,
+    limits: Limits,
+    now: datetime,
+) -> Customer:
+    """Sign in with a code (the portal's and the API's one rule): tries limited per address
+    and per phone, then `verify_code`. `now` is the wall clock."""
+    limits.hit(limits.sign_in, "verify-ip", ip, what="sign-in attempts")
+    limits.hit(limits.sign_in, "verify-phone", phone.strip()[:32], what="sign-in attempts")
+    return verify_code(session=session, phone=phone, code=code, settings=settings, now=now)
 
 
 def verify_code(
@@ -184,16 +255,20 @@ def bind_account(
     region: str,
     account_id: str,
     holder_name: str,
+    last_bill_fen: int,
+    on: date,
     now: datetime,
     limits: Limits | None = None,
 ) -> Account:
-    """Bind the account with this number and region whose holder is `holder_name` (every such
-    account, if several utilities use the number; the first is returned). Binding again is a
-    no-op. A mismatch is `NotFound` without saying which part was wrong; more than
-    `BIND_ATTEMPTS` an hour is `TooMany`."""
+    """Bind the account with this number and region whose holder is `holder_name` and whose
+    latest bill (as of day `on`; a prepaid account: its latest top-up) is `last_bill_fen` —
+    something a stranger who knows the number and the name cannot see — (every such account,
+    if several utilities use the number; the first is returned). Binding again is a no-op. A
+    mismatch is `NotFound` without saying which part was wrong; more than `BIND_ATTEMPTS` an
+    hour is `TooMany`."""
     limiter = limits.limiter if limits is not None else _FALLBACK
     if not limiter.hit(BIND_ATTEMPTS, "bind", str(customer.id), customer.phone):
-        raise TooMany("too many binding attempts: wait an hour and try again")
+        raise TooMany("too many binding attempts: wait an hour and try again", retry_after=3600)
     wanted = name_key(holder_name)
     rows = session.execute(
         select(Account, Holder.name)
@@ -201,7 +276,13 @@ def bind_account(
         .where(Account.account_id == account_id.strip(), Account.region == region.strip())
         .order_by(Account.id)
     ).all()
-    found = [account for account, name in rows if wanted and name_key(name) == wanted]
+    found = [
+        account
+        for account, name in rows
+        if wanted
+        and name_key(name) == wanted
+        and proof_fen(session=session, account=account, on=on) == last_bill_fen
+    ]
     if not found:
         raise NotFound(NO_MATCH)
     bound = set(
@@ -222,6 +303,34 @@ def bind_account(
         except IntegrityError:  # bound meanwhile by the same customer's other request
             pass
     return found[0]
+
+
+def proof_fen(*, session: Session, account: Account, on: date) -> int | None:
+    """What binding asks besides the name: the amount of the account's latest bill issued by
+    day `on`; else of its latest payment by then (a prepaid meter's top-up); else a prepaid
+    meter's opening balance (its last statement before it came to this system); None when
+    there is none of these (such an account is bound at a service hall)."""
+    bill = session.scalar(
+        select(Bill.amount_fen)
+        .where(Bill.account == account.id, Bill.issued_on <= on)
+        .order_by(Bill.issued_on.desc(), Bill.bill_id.desc())
+        .limit(1)
+    )
+    if bill is not None:
+        return int(bill)
+    paid = session.scalar(
+        select(Payment.amount_fen)
+        .where(
+            Payment.account == account.id, Payment.paid_at < as_utc(local_midnight(on + ONE_DAY))
+        )
+        .order_by(Payment.paid_at.desc(), Payment.id.desc())
+        .limit(1)
+    )
+    if paid is not None:
+        return int(paid)
+    if account.billing_mode == BillingMode.PREPAID.value and account.opening_balance_fen > 0:
+        return account.opening_balance_fen  # the balance on the card's last statement
+    return None
 
 
 def bound_accounts(*, session: Session, customer: Customer) -> list[Account]:

@@ -5,13 +5,27 @@ is cancelled instead: the account was never cut off, so there is nothing to reco
 
 `post_payment` locks the account's row (`FOR UPDATE` on PostgreSQL; SQLite transactions take
 the single write lock when they begin), so payments of one account are posted one at a time.
-The same key with the same content returns the first result, stored with the payment; the same
-key with other content is refused. The caller owns the transaction.
+
+**One idempotency rule, held by the database.** A posted payment's key is unique in the whole
+deployment (a partial unique index on `payments.key` where `posted`), whichever company's
+account it names: the key is named by whoever posts (`scoped_key`: a bank channel's, a
+cashier's, a provider's order number), and two requests with one key never post twice, even
+at the same moment on two companies' accounts (the second insert waits for the first and then
+finds it). The same key with the same content returns the first result, stored with the
+payment; the same key with other content is refused. Content is the account, amount and
+channel, and the instant when the caller gave one (a retry a minute later is the same
+payment). The caller owns the transaction.
+
+Who may post is decided above this service: a payment provider's confirmed notification
+(`checkout`), a cashier, a bank or agent channel's credential (`payments.channels`), or an
+operator at the command line. A customer never posts money directly.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 
@@ -27,6 +41,7 @@ from sanbuting.ledger.entries import Entry, account_entries
 from sanbuting.ledger.service import book_records, entries_arrears
 from sanbuting.payments.orders import cancel_pending_cut_off, queue_reconnect, state_of
 from sanbuting.policy import Policy
+from sanbuting.relief.policies import policies_for
 from sanbuting.rules import load_ruleset
 from sanbuting.store.import_rows import payment_content
 from sanbuting.store.models import Account, Company, Payment
@@ -35,6 +50,21 @@ from sanbuting.store.records import load_records, payment_record
 
 class PaymentRefused(SanbutingError):
     """A payment that cannot be posted (unknown account, a key reused for another payment)."""
+
+
+MAX_FEN = 10**11
+"""No single payment is larger (a billion yuan): the channels' own limits are far lower."""
+KEY_LIMIT = 128
+"""The store's limit on a payment key."""
+
+
+def scoped_key(scope: str, key: str) -> str:
+    """The key the store keeps for a caller's `key`: named by who posts (`scope`, e.g.
+    `ch:3` for channel credential 3), a digest when it would be too long."""
+    kept = f"{scope}:{key}"
+    if len(kept) <= KEY_LIMIT:
+        return kept
+    return f"{scope}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +77,10 @@ class PaymentIn:
     channel: str | None = None
     company: str | None = None
     """The company's code; needed only when several companies have this account number."""
+    at_given: bool = True
+    """The caller named the instant (a bank's file, a provider's trade time): it is part of
+    the payment's content. False: `paid_at` is when the request came, and a retry of the key
+    later is the same payment."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,22 +120,30 @@ class PaymentResult:
 
 
 def post_payment(
-    *, session: Session, payment: PaymentIn, policies: list[Policy], now: datetime
+    *,
+    session: Session,
+    payment: PaymentIn,
+    now: datetime,
+    policies: Sequence[Policy] | None = None,
 ) -> PaymentResult:
-    """Post `payment` once (see the module docstring)."""
-    if payment.amount_fen <= 0:
-        raise PaymentRefused(f"a payment must be more than 0 fen, not {payment.amount_fen}")
+    """Post `payment` once (see the module docstring), booked with `policies` (default: those
+    in force for the account's company)."""
+    amount = payment.amount_fen
+    if type(amount) is not int or not 0 < amount <= MAX_FEN:
+        raise PaymentRefused(f"a payment is a whole number of fen from 1 to {MAX_FEN}: {amount!r}")
     if payment.paid_at.tzinfo is None:
         raise PaymentRefused("paid_at needs a UTC offset, e.g. 2020-02-03T10:15:00+08:00")
+    if not payment.key or len(payment.key) > KEY_LIMIT:
+        raise PaymentRefused(f"a payment key has 1 to {KEY_LIMIT} characters")
     account, company = _locked_account(session, payment)
-    content = payment_content(
-        payment.account_id, payment.paid_at, payment.amount_fen, payment.channel
-    )
+    content = _content(payment)
     first = _posted_before(session, company, payment.key, content)
     if first is not None:
         return first
     day = local_date(payment.paid_at)
     assert company.origin is not None
+    if policies is None:
+        policies = policies_for(session=session, company_id=company.id)
     record = load_records(session, [account.id])[0]
     ruleset = load_ruleset(company.ruleset)
     so_far = account_entries(record, ruleset, relief_for(record, policies), company.origin, day)
@@ -114,13 +156,17 @@ def post_payment(
         paid_at=as_utc(payment.paid_at),
         amount_fen=payment.amount_fen,
         channel=payment.channel,
+        posted=True,
     )
     try:
         with session.begin_nested():
             session.add(stored)
-    except IntegrityError:  # the same key posted meanwhile for another account
+    except IntegrityError:  # the same key posted meanwhile (another account, another company)
         again = _posted_before(session, company, payment.key, content)
-        assert again is not None
+        if again is None:
+            raise PaymentRefused(
+                f"payment key {payment.key!r} is taken: use a new key for a new payment"
+            ) from None
         return again
     paid = payment_record(payment.key, payment.paid_at, payment.amount_fen)
     with_payment = replace(
@@ -185,12 +231,26 @@ def _locked_account(session: Session, payment: PaymentIn) -> tuple[Account, Comp
     return found[0][0], found[0][1]
 
 
+def _content(payment: PaymentIn) -> str:
+    """The digest of what a payment asks (see `PaymentIn.at_given`)."""
+    if payment.at_given:
+        return payment_content(
+            payment.account_id, payment.paid_at, payment.amount_fen, payment.channel
+        )
+    text = f"{payment.account_id}\x1f\x1f{payment.amount_fen}\x1f{payment.channel or ''}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _posted_before(
     session: Session, company: Company, key: str, content: str
 ) -> PaymentResult | None:
-    """The first result of `key`, if it was posted with this content; refused if with other."""
+    """The first result of `key` (posted anywhere in the deployment, or imported into this
+    company), if it was posted with this content; refused if with other."""
     stored = session.scalar(
-        select(Payment).where(Payment.company_id == company.id, Payment.key == key)
+        select(Payment)
+        .where(Payment.key == key, Payment.posted | (Payment.company_id == company.id))
+        .order_by(Payment.posted.desc())
+        .limit(1)
     )
     if stored is None:
         return None

@@ -3,8 +3,11 @@
 action writes, and what a role may see.
 
 Roles: `agent` works applications and sees phone numbers masked; `supervisor` also sees
-personal data; `policy_admin` uploads, tries (what-if) and activates relief policies;
-`regulator` reads, masked. Every function is keyword-only; the caller owns the transaction.
+personal data; `policy_admin` uploads, tries (what-if) and activates its company's relief
+policies; `policy_authority` does the same for the deployment-wide set (a government's or
+regulator's announcement, which covers every company); `regulator` reads figures, masked;
+`cashier` posts payments at the counter. Every function is keyword-only; the caller owns the
+transaction.
 """
 
 from __future__ import annotations
@@ -15,23 +18,23 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sanbuting.domain import as_utc, mask_phone
+from sanbuting.domain import as_utc
 from sanbuting.errors import Conflict, SanbutingError, Unauthorized
+from sanbuting.guard import throttle
 from sanbuting.guard.hashing import hash_password, password_matches
-from sanbuting.guard.limits import Limits
+from sanbuting.privacy import mask_text
 from sanbuting.store.database import write_aside
 from sanbuting.store.models import Company
-from sanbuting.store.web_models import AuditEntry, Staff
+from sanbuting.store.web_models import STAFF_ROLES, AuditEntry, Staff
 
-ROLES = ("agent", "supervisor", "policy_admin", "regulator")
+ROLES = STAFF_ROLES
 SEES_PERSONAL_DATA = frozenset({"supervisor", "policy_admin"})
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 200
-PHONE_LIKE = re.compile(r"1[3-9][0-9]{9}")
 SIGN_IN_REFUSED = "wrong username or password"
 
 
@@ -80,50 +83,63 @@ def authenticate(
     session: Session,
     username: str,
     password: str,
-    limits: Limits | None = None,
-    ip: str = "",
-    now: datetime | None = None,
+    ip: str,
+    now: datetime,
+    backoff: throttle.Policy,
 ) -> Staff:
     """The active member of staff with this username and password, or `Unauthorized` (the
-    same message whichever was wrong). With `limits`, attempts are counted per IP and per
-    username (`TooMany` past the limit). With `now`, a wrong password for a known user is
-    audited."""
+    same message whichever was wrong). Failed tries back off per username at the address,
+    per address, and per username from unknown addresses (`guard.throttle`, in the
+    database): `TooMany` while one of them must wait, checked before the password. A wrong
+    password for a known user is audited. Commit even when it raises: the failure counts."""
     username = username.strip().lower()[:64]
-    if limits is not None:
-        limits.hit(limits.sign_in, "staff-ip", ip or "-", what="sign-in attempts")
-        limits.hit(limits.sign_in, "staff-user", username, what="sign-in attempts")
+    ip = ip or "-"
     member = session.scalar(select(Staff).where(Staff.username == username))
+    keys = throttle.keys_for(
+        session, username=username, ip=ip, staff_id=member.id if member else None
+    )
+    throttle.check(session=session, keys=keys, now=now)
     if member is None or len(password) > MAX_PASSWORD:
         password_matches(password[:MAX_PASSWORD], _dummy_hash())
+        throttle.failed(session=session, keys=keys, now=now, policy=backoff)
         raise Unauthorized(SIGN_IN_REFUSED)
     if not password_matches(password, member.password_hash) or not member.active:
-        if now is not None:
-            audit(
-                session=session,
-                staff=member,
-                action="sign_in_refused",
-                target=member.username,
-                detail={"ip": ip},
-                now=now,
-            )
+        throttle.failed(session=session, keys=keys, now=now, policy=backoff)
+        audit(
+            session=session,
+            staff=member,
+            action="sign_in_refused",
+            target=member.username,
+            detail={"ip": ip},
+            now=now,
+        )
         raise Unauthorized(SIGN_IN_REFUSED)
+    throttle.succeeded(session=session, username=username, ip=ip, staff_id=member.id, now=now)
     return member
 
 
 def audit(
     *,
     session: Session,
-    staff: Staff,
+    staff: Staff | None,
     action: str,
     target: str,
     detail: dict[str, Any],
     now: datetime,
+    company_id: int | None = None,
+    actor: str = "",
 ) -> AuditEntry:
-    """Write one staff action to the append-only audit log; anything in `detail` that looks
-    like a mobile number is masked."""
+    """Write one action to the append-only audit log of `company_id` (default: the member's
+    company): by `staff`, or by `actor` (an operator at the command line) when there is no
+    member of staff; anything in `detail` that looks like a phone or ID number is masked."""
+    if company_id is None:
+        if staff is None:
+            raise SanbutingError("an audit entry needs a member of staff or a company")
+        company_id = staff.company_id
     entry = AuditEntry(
-        staff_id=staff.id,
-        company_id=staff.company_id,
+        staff_id=staff.id if staff is not None else None,
+        actor=(actor if staff is None else "")[:100],
+        company_id=company_id,
         action=action[:64],
         target=_masked(target)[:200],
         detail=json.dumps(_scrub(detail), ensure_ascii=False, sort_keys=True, default=str),
@@ -139,7 +155,7 @@ def audit(
 
 
 def _masked(text: str) -> str:
-    return PHONE_LIKE.sub(lambda m: mask_phone(m.group(0)), text)
+    return mask_text(text)
 
 
 def _scrub(value: Any) -> Any:
@@ -163,8 +179,8 @@ def audit_log(
 ) -> list[tuple[AuditEntry, str]]:
     """The company's audit log, newest first, with each entry's username."""
     rows = session.execute(
-        select(AuditEntry, Staff.username)
-        .join(Staff, Staff.id == AuditEntry.staff_id)
+        select(AuditEntry, func.coalesce(Staff.username, AuditEntry.actor))
+        .outerjoin(Staff, Staff.id == AuditEntry.staff_id)
         .where(AuditEntry.company_id == company_id)
         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
         .offset((max(page, 1) - 1) * size)

@@ -63,3 +63,12 @@ def company_for(
 def companies(session: Session) -> list[Company]:
     """Every company, in code order."""
     return list(session.scalars(select(Company).order_by(Company.code)))
+
+
+def company_by_code(session: Session, code: str) -> Company:
+    """The company `code`; an error listing the companies there are otherwise."""
+    found = session.scalar(select(Company).where(Company.code == code))
+    if found is None:
+        codes = ", ".join(c.code for c in companies(session))
+        raise SanbutingError(f"no company {code!r} in the store (companies: {codes or 'none yet'})")
+    return found

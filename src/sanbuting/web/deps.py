@@ -1,6 +1,8 @@
 """FastAPI dependencies: a database session per request (committed when the request succeeds),
 and who is asking — a customer or a member of staff — from the session cookie (pages) or a
-bearer token (API). Sessions expire when idle."""
+bearer token (API). Sessions expire when idle. The API takes the session cookie only with the
+session's CSRF token in an `X-CSRF-Token` header for anything but GET and HEAD (a browser's
+script on this site sends it; another site cannot)."""
 
 from __future__ import annotations
 
@@ -15,11 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sanbuting.domain import read_utc
 from sanbuting.errors import Forbidden, Unauthorized
-from sanbuting.guard.hashing import token_hash
+from sanbuting.guard import throttle
+from sanbuting.guard.hashing import same, token_hash
 from sanbuting.settings import Settings
 from sanbuting.store.database import write_aside
 from sanbuting.store.web_models import Customer, Staff, WebSession
-from sanbuting.web.security import SESSION_COOKIE
+from sanbuting.web.security import REQUEST_DB, SESSION_COOKIE, remember_session
 
 TOUCH_EVERY = timedelta(minutes=1)
 """How stale a session's `last_seen_at` may get before a request writes it again."""
@@ -55,10 +58,20 @@ def db(request: Request) -> Iterator[Session]:
     reads = request.method in ("GET", "HEAD") and not getattr(endpoint, WRITES, False)
     if readers is not None and reads:
         with readers() as session:
-            yield session
+            yield from _lent(request, session)
         return
     with request.app.state.sessions.begin() as session:
+        yield from _lent(request, session)
+
+
+def _lent(request: Request, session: Session) -> Iterator[Session]:
+    """Yield the request's session, known to the request's state while the handler runs (the
+    CSRF check of a handler that never asked who is calling reads the caller's session in it)."""
+    setattr(request.state, REQUEST_DB, session)
+    try:
         yield session
+    finally:
+        setattr(request.state, REQUEST_DB, None)
 
 
 DB = Annotated[Session, Depends(db, scope="function")]
@@ -74,16 +87,56 @@ class Caller:
     staff: Staff | None = None
 
 
-def _token(request: Request) -> str | None:
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = ("GET", "HEAD")
+
+
+def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip() or None
-    return request.cookies.get(SESSION_COOKIE)
+    return None
+
+
+def cookie_may_act(request: Request, csrf_token: str) -> bool:
+    """Whether the session cookie (of a session with `csrf_token`) may act for this request:
+    always on pages (their forms are checked on their own), and through the API for GET and
+    HEAD, or with the session's CSRF token in the `X-CSRF-Token` header."""
+    if not request.url.path.startswith("/api/") or request.method in SAFE_METHODS:
+        return True
+    sent = request.headers.get(CSRF_HEADER, "")
+    return bool(sent) and same(sent, csrf_token)
+
+
+def _check_api_cookie(request: Request, web: WebSession) -> None:
+    """A change through the API by session cookie must send the session's CSRF token."""
+    if not cookie_may_act(request, web.csrf_token):
+        raise Forbidden(
+            f"a change through the API with the session cookie needs the {CSRF_HEADER} header "
+            "(the session's CSRF token): send it, or use a bearer token from /api/v1/auth/"
+        )
 
 
 def caller(request: Request, session: DB, config: Configured) -> Caller | None:
     """The signed-in caller, or None; an idle session is ended."""
-    token = _token(request)
+    bearer = _bearer(request)
+    token = bearer or request.cookies.get(SESSION_COOKIE)
+    web = _live_session(session, config, token)
+    if web is None:
+        remember_session(request, None)
+        return None
+    if bearer is None:
+        _check_api_cookie(request, web)
+    remember_session(request, web.csrf_token)
+    customer = session.get(Customer, web.customer_id) if web.customer_id else None
+    staff = session.get(Staff, web.staff_id) if web.staff_id else None
+    if staff is not None and not staff.active:
+        return None
+    return Caller(web.id, web.csrf_token, customer, staff)
+
+
+def _live_session(session: Session, config: Settings, token: str | None) -> WebSession | None:
+    """The session `token` names, unless it has been idle too long (then it is ended)."""
     if token is None or len(token) > 200:
         return None
     web = session.scalar(select(WebSession).where(WebSession.token_hash == token_hash(token)))
@@ -97,11 +150,7 @@ def caller(request: Request, session: DB, config: Configured) -> Caller | None:
     if read_utc(web.last_seen_at) + TOUCH_EVERY < moment:  # at most once a minute
         touch = update(WebSession).where(one).values(last_seen_at=moment)
         write_aside(session, lambda side: side.execute(touch))
-    customer = session.get(Customer, web.customer_id) if web.customer_id else None
-    staff = session.get(Staff, web.staff_id) if web.staff_id else None
-    if staff is not None and not staff.active:
-        return None
-    return Caller(web.id, web.csrf_token, customer, staff)
+    return web
 
 
 MaybeCaller = Annotated[Caller | None, Depends(caller)]
@@ -127,3 +176,8 @@ def require_role(member: Staff, *roles: str) -> None:
     """Refuse a member of staff whose role is not one of `roles`."""
     if member.role not in roles:
         raise Forbidden(f"the {member.role} role may not do this (needs {' or '.join(roles)})")
+
+
+def backoff(settings: Settings) -> throttle.Policy:
+    """The staff sign-in back-off the settings ask for."""
+    return throttle.Policy(settings.sign_in_free_failures, settings.sign_in_max_wait_seconds)

@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sanbuting.checkout.service import ProviderUnavailable
 from sanbuting.errors import (
     Conflict,
     Forbidden,
@@ -24,6 +25,7 @@ STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (Unauthorized, 401, "Sign in first"),
     (Conflict, 409, "Conflict"),
     (PaymentRefused, 409, "Payment refused"),
+    (ProviderUnavailable, 503, "Not available"),
     (TooMany, 429, "Too many requests"),
     (SanbutingError, 400, "Bad request"),
 )
@@ -35,11 +37,12 @@ def problem(status: int, title: str, detail: str, **extra: object) -> JSONRespon
 
 
 def answer(exc: SanbutingError) -> JSONResponse:
-    """The problem a domain error is."""
-    for kind, status, title in STATUS:
-        if isinstance(exc, kind):
-            return problem(status, title, str(exc))
-    return problem(400, "Bad request", str(exc))
+    """The problem a domain error is (a rate limit's says when to try again: `Retry-After`)."""
+    found = next(((s, t) for kind, s, t in STATUS if isinstance(exc, kind)), (400, "Bad request"))
+    answered = problem(found[0], found[1], str(exc))
+    if isinstance(exc, TooMany) and exc.retry_after is not None:
+        answered.headers["Retry-After"] = str(exc.retry_after)
+    return answered
 
 
 def install(app: FastAPI) -> None:

@@ -12,12 +12,10 @@ from sqlalchemy.orm import Session
 
 from sanbuting.customers import service as customers
 from sanbuting.domain import local_date
-from sanbuting.policy import Policy
 from sanbuting.relief.status import account_position
 from sanbuting.store.models import Account
 from sanbuting.web.api.common import (
     SECURED,
-    ActivePolicies,
     Now,
     RateLimits,
     account_out,
@@ -48,19 +46,21 @@ def my_accounts(session: DB, customer: SignedInCustomer) -> AccountList:
     status_code=201,
     response_model=AccountOut,
     responses=errors(400, 401, 404, 422, 429),
-    summary="Bind an account (region, number and the holder's name)",
+    summary="Bind an account (region, number, holder's name and latest bill amount)",
 )
 def bind(
     body: BindRequest, session: DB, customer: SignedInCustomer, limits: RateLimits, now: Now
 ) -> AccountOut:
     """Binding an account already bound answers the same; a mismatch is 404 without saying
-    which of the three was wrong."""
+    which part was wrong."""
     account = customers.bind_account(
         session=session,
         customer=customer,
         region=body.region,
         account_id=body.account_id,
         holder_name=body.holder_name,
+        last_bill_fen=body.last_bill_fen,
+        on=local_date(now),
         now=now,
         limits=limits,
     )
@@ -77,20 +77,17 @@ def position_of_mine(
     account_id: AccountId,
     session: DB,
     customer: SignedInCustomer,
-    policies: ActivePolicies,
     now: Now,
 ) -> PositionOut:
     account = customers.owned_account(session=session, customer=customer, account_id=account_id)
-    return position(session, account, policies, now, personal=False)
+    return position(session, account, now, personal=False)
 
 
-def position(
-    session: Session, account: Account, policies: list[Policy], now: datetime, *, personal: bool
-) -> PositionOut:
+def position(session: Session, account: Account, now: datetime, *, personal: bool) -> PositionOut:
     """The account as of today; the holder's name and phone number masked unless
     `personal`."""
     on = local_date(now)
-    found = account_position(session=session, account=account, on=on, policies=policies, now=now)
+    found = account_position(session=session, account=account, on=on, now=now)
     name = customers.holder_name(session=session, account=account) or ""
     return PositionOut(
         **account_out(account, company_of(session, account)).model_dump(),

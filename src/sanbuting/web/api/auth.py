@@ -13,10 +13,10 @@ from fastapi.responses import JSONResponse
 
 from sanbuting.customers import service as customers
 from sanbuting.domain import mask_phone
-from sanbuting.errors import Unauthorized
+from sanbuting.errors import TooMany, Unauthorized
 from sanbuting.staff import service as staff_service
 from sanbuting.store.models import Company
-from sanbuting.web import problems
+from sanbuting.web import deps, problems
 from sanbuting.web.api.common import SECURED, Now, RateLimits, client_ip, errors
 from sanbuting.web.api.schemas import (
     CodeRequest,
@@ -39,10 +39,10 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     responses=errors(400, 422, 429),
     summary="Send a sign-in code by SMS",
 )
-def send_code(
-    body: CodeRequest, session: DB, config: Configured, limits: RateLimits, now: Now
-) -> CodeSent:
-    customers.send_code(session=session, phone=body.phone, settings=config, limits=limits, now=now)
+def send_code(body: CodeRequest, request: Request, session: DB, config: Configured) -> CodeSent:
+    customers.request_code(
+        session=session, phone=body.phone, ip=client_ip(request), settings=config, now=deps.now()
+    )
     return CodeSent(phone=mask_phone(body.phone), expires_in=config.code_ttl_minutes * 60)
 
 
@@ -58,13 +58,16 @@ def verify(
     session: DB,
     config: Configured,
     limits: RateLimits,
-    now: Now,
 ) -> TokenOut | JSONResponse:
-    limits.hit(limits.sign_in, "verify-ip", client_ip(request), what="sign-in attempts")
-    limits.hit(limits.sign_in, "verify-phone", body.phone, what="sign-in attempts")
     try:
-        customer = customers.verify_code(
-            session=session, phone=body.phone, code=body.code, settings=config, now=now
+        customer = customers.sign_in_with_code(  # the portal's rule, on the wall clock
+            session=session,
+            phone=body.phone,
+            code=body.code,
+            ip=client_ip(request),
+            settings=config,
+            limits=limits,
+            now=deps.now(),
         )
     except Unauthorized as refused:
         return problems.answer(refused)
@@ -85,7 +88,6 @@ def staff_sign_in(
     request: Request,
     session: DB,
     config: Configured,
-    limits: RateLimits,
     now: Now,
 ) -> StaffTokenOut | JSONResponse:
     try:
@@ -93,11 +95,11 @@ def staff_sign_in(
             session=session,
             username=body.username,
             password=body.password,
-            limits=limits,
             ip=client_ip(request),
-            now=now,
+            now=deps.now(),  # security runs on the wall clock
+            backoff=deps.backoff(config),
         )
-    except Unauthorized as refused:
+    except (Unauthorized, TooMany) as refused:  # returned, not raised: the failure counts
         return problems.answer(refused)
     token = start_session(
         session=session, request=request, response=None, settings=config, staff_id=member.id

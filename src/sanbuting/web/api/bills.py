@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from sanbuting.customers import service as customers
 from sanbuting.domain import local_date
 from sanbuting.relief.status import BillLine, account_position
-from sanbuting.web.api.common import SECURED, ActivePolicies, Now, errors
+from sanbuting.web.api.common import SECURED, Now, errors
 from sanbuting.web.api.schemas import BillOut, BillPage
 from sanbuting.web.deps import DB, SignedInCustomer
 from sanbuting.web.types import AccountId, Page, PageSize
@@ -28,14 +28,13 @@ def list_bills(
     account_id: AccountId,
     session: DB,
     customer: SignedInCustomer,
-    policies: ActivePolicies,
     now: Now,
     page: Page = 1,
     size: PageSize = 20,
 ) -> BillPage:
     account = customers.owned_account(session=session, customer=customer, account_id=account_id)
     on = local_date(now)
-    found = account_position(session=session, account=account, on=on, policies=policies, now=now)
+    found = account_position(session=session, account=account, on=on, now=now)
     shown = found.bills[(page - 1) * size : page * size]
     return BillPage(
         items=[bill_out(b) for b in shown],

@@ -17,8 +17,6 @@ from sqlalchemy.orm import Session
 from sanbuting.domain import mask_phone
 from sanbuting.errors import Conflict, Forbidden, NotFound, SanbutingError
 from sanbuting.guard.limits import Limits
-from sanbuting.policy import Policy
-from sanbuting.relief.policies import active_policies
 from sanbuting.staff import service as staff_service
 from sanbuting.store.models import Account, Company
 from sanbuting.store.web_models import Staff
@@ -37,6 +35,7 @@ MEANINGS = {
     409: "The request contradicts what is stored.",
     422: "A parameter or the body is invalid.",
     429: "Too many requests: wait and try again.",
+    503: "Not available on this server (e.g. no payment provider is configured).",
 }
 Ts = TypeVarTuple("Ts")
 PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
@@ -57,13 +56,6 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 Now = Annotated[datetime, Depends(deps.now)]
 """The current time (tests and the demo override `deps.now`)."""
-
-
-def policies(session: deps.DB) -> list[Policy]:
-    return active_policies(session=session)
-
-
-ActivePolicies = Annotated[list[Policy], Depends(policies)]
 
 
 def limits(request: Request) -> Limits:

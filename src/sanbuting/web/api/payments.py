@@ -1,43 +1,69 @@
-"""POST /accounts/{account_id}/payments: pay into an account, once per `Idempotency-Key`.
+"""Payments in the API.
 
-The payment is posted now through the idempotent payment service and booked at once; the
-answer is its allocation (201). The same key again with the same body returns the first
-result (200) — even much later, though the first payment's instant is not the retry's — and
-the same key with another body (or for another of the customer's accounts) is refused (409).
-Keys are the customer's own: two customers using the same key never meet (the store keeps
-`api:CUSTOMER:KEY`)."""
+`POST /accounts/{account_id}/payments` posts money directly, once per `Idempotency-Key`, and
+only for those who hold money: a bank's or collection agent's channel (its API key as bearer
+token) or a cashier (a staff token). The account is looked up in the caller's company, the
+channel label comes from the credential, and the caller's limit applies. The same key with the
+same body returns the first result (200), with another body 409; keys are the caller's own.
+A customer's token is refused (403): customers pay through the provider.
+
+`POST /accounts/{account_id}/checkout` is the customer's way: an order with the payment
+provider and the address to send the buyer to; `GET /accounts/{account_id}/checkout/{order}`
+says whether the provider was paid and, once posted, what the payment did.
+"""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from sanbuting.checkout import service as checkout
 from sanbuting.customers import service as customers
-from sanbuting.errors import Conflict
-from sanbuting.payments.service import PaymentIn, PaymentResult, post_payment
-from sanbuting.store.models import Account, Payment
-from sanbuting.web.api.common import SECURED, ActivePolicies, Now, company_of, errors
-from sanbuting.web.api.schemas import PaymentOut, PaymentRequest
+from sanbuting.domain import as_utc, local_date
+from sanbuting.errors import Forbidden, NotFound, SanbutingError, Unauthorized
+from sanbuting.payments import channels
+from sanbuting.payments.service import PaymentIn, PaymentResult, post_payment, scoped_key
+from sanbuting.store.models import Account, Company
+from sanbuting.store.web_models import ChannelCredential, CheckoutOrder
+from sanbuting.web import deps
+from sanbuting.web.api.common import SECURED, Now, errors
+from sanbuting.web.api.schemas import CheckoutOut, CheckoutRequest, PaymentOut, PaymentRequest
 from sanbuting.web.deps import DB, SignedInCustomer
+from sanbuting.web.portal.common import OrderNumber
+from sanbuting.web.portal.pay import purpose_for
 from sanbuting.web.types import AccountId, IdempotencyKey
 
 router = APIRouter(tags=["payments"], dependencies=SECURED)
 
-CHANNEL = "online"
-"""The channel of a payment whose body names none."""
-KEY_LIMIT = 128
-"""The store's limit on a payment key."""
+REPORTED_WITHIN = timedelta(days=90)
+"""How far back a channel may date a payment it reports."""
 
 
-def store_key(customer_id: int, key: str) -> str:
-    """The key the store keeps for a customer's `key` (a digest when it would be too long)."""
-    kept = f"api:{customer_id}:{key}"
-    if len(kept) <= KEY_LIMIT:
-        return kept
-    return f"api:{customer_id}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+def payer(request: Request, session: DB, who: deps.MaybeCaller) -> channels.Payer:
+    """Who posts: a channel's API key, or a signed-in cashier; anyone else is refused."""
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    if token.startswith(channels.KEY_PREFIX):
+        credential = channels.credential_for_key(session=session, key=token)
+        if credential is None:
+            raise Unauthorized("this channel key is unknown or withdrawn: ask for a new key")
+        return channels.channel_payer(credential, None)
+    if who is None:
+        raise Unauthorized("sign in first (a cashier), or use your channel's key")
+    if who.staff is None:
+        raise Forbidden(
+            "customers pay through the payment provider: POST /api/v1/accounts/{id}/checkout"
+        )
+    settings = deps.settings(request)
+    return channels.cashier_payer(who.staff, settings.cashier_limit_fen, None)
+
+
+Payer = Annotated[channels.Payer, Depends(payer)]
 
 
 @router.post(
@@ -46,9 +72,9 @@ def store_key(customer_id: int, key: str) -> str:
     response_model=PaymentOut,
     responses={
         200: {"model": PaymentOut, "description": "A repeat of the key: the first result."},
-        **errors(400, 401, 404, 409, 422),
+        **errors(400, 401, 403, 404, 409, 422),
     },
-    summary="Pay into an account (idempotent by key)",
+    summary="Post a payment (bank or agent channel, or cashier; idempotent by key)",
 )
 def pay(
     account_id: AccountId,
@@ -56,42 +82,144 @@ def pay(
     key: IdempotencyKey,
     response: Response,
     session: DB,
-    customer: SignedInCustomer,
-    policies: ActivePolicies,
+    who: Payer,
     now: Now,
 ) -> PaymentOut:
-    account = customers.owned_account(session=session, customer=customer, account_id=account_id)
-    company = company_of(session, account)
-    # Payments of one account one at a time (PostgreSQL; SQLite holds its write lock).
-    session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
-    kept = store_key(customer.id, key)
-    channel = body.channel or CHANNEL
-    first = session.scalar(select(Payment).where(Payment.key == kept).limit(1))
-    if first is not None:
-        if (first.account, first.amount_fen, first.channel) != (
-            account.id,
-            body.amount_fen,
-            channel,
-        ) or first.result is None:
-            raise Conflict(
-                f"the key {key!r} was already used for another payment: "
-                "use a new key for a new payment"
-            )
-        result = PaymentResult.from_json(first.result)
-        response.status_code = 200
-        return _out(result, key, repeated=True)
+    if body.channel is not None and body.channel != who.channel:
+        who = _relabelled(session, who, body.channel)
+    channels.check_limit(who, body.amount_fen)
+    account, company = _company_account(session, who.company_id, account_id)
+    paid_at, given = _paid_at(body.paid_at, who, now, company)
     result = post_payment(
         session=session,
-        payment=PaymentIn(account.account_id, body.amount_fen, kept, now, channel, company.code),
-        policies=policies,
+        payment=PaymentIn(
+            account_id=account.account_id,
+            amount_fen=body.amount_fen,
+            key=scoped_key(who.scope, key),
+            paid_at=paid_at,
+            channel=who.channel,
+            company=company.code,
+            at_given=given,
+        ),
         now=now,
     )
     if result.repeated:
         response.status_code = 200
-    return _out(result, key, repeated=result.repeated)
+    return _out(result, key)
 
 
-def _out(result: PaymentResult, key: str, *, repeated: bool) -> PaymentOut:
+def _relabelled(session: Session, who: channels.Payer, asked: str) -> channels.Payer:
+    """`who` under the label the body asks for, if its credential has it."""
+    if who.scope.startswith("ch:"):
+        credential = session.get(ChannelCredential, int(who.scope[3:]))
+        assert credential is not None
+        return channels.channel_payer(credential, asked)
+    raise Forbidden(f"a cashier's payments are {who.channel!r}, not {asked!r}")
+
+
+def _paid_at(
+    reported: datetime | None, who: channels.Payer, now: datetime, company: Company
+) -> tuple[datetime, bool]:
+    """When the payment counts: now, or (a channel only) the instant it reports, within the
+    last `REPORTED_WITHIN` and not before the company's books begin."""
+    if reported is None:
+        return now, False
+    if not who.scope.startswith("ch:"):
+        raise Forbidden("a cashier's payment is dated now: leave paid_at out")
+    if reported.tzinfo is None:
+        raise SanbutingError("paid_at needs a UTC offset, e.g. 2020-02-03T10:15:00+08:00")
+    moment = as_utc(reported)
+    if not as_utc(now) - REPORTED_WITHIN <= moment <= as_utc(now) + timedelta(minutes=5):
+        raise SanbutingError(
+            "paid_at must be within the last 90 days and not in the future: post older "
+            "payments through the payments file"
+        )
+    if company.origin is not None and local_date(moment) < company.origin:
+        raise SanbutingError(
+            f"paid_at is before {company.code}'s books begin ({company.origin}): "
+            "it cannot be posted"
+        )
+    return moment, True
+
+
+def _company_account(session: Session, company_id: int, account_id: str) -> tuple[Account, Company]:
+    found = session.execute(
+        select(Account, Company)
+        .join(Company, Company.id == Account.company_id)
+        .where(Account.company_id == company_id, Account.account_id == account_id)
+    ).first()
+    if found is None:
+        raise NotFound(f"no account {account_id!r} in your company")
+    return found[0], found[1]
+
+
+def _out(result: PaymentResult, key: str) -> PaymentOut:
     fields = asdict(result)
-    fields.update(key=key, repeated=repeated)
+    fields.update(key=key)
     return PaymentOut.model_validate(fields)
+
+
+# The customer's way: an order with the payment provider ------------------------------------
+
+
+@router.post(
+    "/accounts/{account_id}/checkout",
+    status_code=201,
+    response_model=CheckoutOut,
+    responses=errors(400, 401, 404, 422, 503),
+    summary="Start an online payment: an order with the payment provider (customers)",
+)
+def start_checkout(
+    request: Request,
+    account_id: AccountId,
+    body: CheckoutRequest,
+    session: DB,
+    customer: SignedInCustomer,
+    now: Now,
+) -> CheckoutOut:
+    account = customers.owned_account(session=session, customer=customer, account_id=account_id)
+    settings = deps.settings(request)
+    checkout.require_provider(configured=settings.demo)
+    order = checkout.create_order(
+        session=session,
+        account=account,
+        amount_fen=body.amount_fen,
+        purpose=purpose_for(account),
+        customer=customer,
+        now=now,
+        limit_fen=settings.online_limit_fen,
+    )
+    return _checkout_out(session, account, order)
+
+
+@router.get(
+    "/accounts/{account_id}/checkout/{order}",
+    response_model=CheckoutOut,
+    responses=errors(401, 404, 422),
+    summary="An online payment's state, and what it did once posted (customers)",
+)
+def checkout_state(
+    account_id: AccountId,
+    order: OrderNumber,
+    session: DB,
+    customer: SignedInCustomer,
+) -> CheckoutOut:
+    account = customers.owned_account(session=session, customer=customer, account_id=account_id)
+    found = checkout.order_by_number(session=session, number=order)
+    if found.account != account.id:
+        raise NotFound(f"no payment order {order}")
+    return _checkout_out(session, account, found)
+
+
+def _checkout_out(session: Session, account: Account, order: CheckoutOrder) -> CheckoutOut:
+    result = checkout.payment_result(session=session, order=order)
+    return CheckoutOut.model_validate(
+        {
+            "order": order.number,
+            "account_id": account.account_id,
+            "amount_fen": order.amount_fen,
+            "status": order.status,
+            "checkout_url": f"/sandbox-pay/checkout/{order.number}",
+            "payment": _out(result, order.number) if result is not None else None,
+        }
+    )

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from sanbuting.customers import service as customers
 from sanbuting.domain import local_date
 from sanbuting.relief.status import protection_status
-from sanbuting.web.api.common import SECURED, ActivePolicies, Now, errors
+from sanbuting.web.api.common import SECURED, Now, errors
 from sanbuting.web.api.schemas import ProtectionOut, ReliefOut
 from sanbuting.web.deps import DB, SignedInCustomer
 from sanbuting.web.types import AccountId
@@ -27,12 +27,11 @@ def relief_status(
     account_id: AccountId,
     session: DB,
     customer: SignedInCustomer,
-    policies: ActivePolicies,
     now: Now,
 ) -> ReliefOut:
     account = customers.owned_account(session=session, customer=customer, account_id=account_id)
     on = local_date(now)
-    found = protection_status(session=session, account=account, on=on, policies=policies)
+    found = protection_status(session=session, account=account, on=on)
     return ReliefOut(
         as_of=on,
         protections=[

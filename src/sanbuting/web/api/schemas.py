@@ -10,11 +10,12 @@ from typing import Annotated, Generic, Literal, TypeVar
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from sanbuting.io.ids import ID_MAX_LENGTH, ID_PATTERN
 from sanbuting.web.types import Code, Fen, LongText, Phone, Region, ShortText
 
 # Aliases web/types.py does not have (kept here; the lead may move them there).
 AccountNumber = Annotated[
-    str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", max_length=64, description="户号")
+    str, Field(pattern=ID_PATTERN, max_length=ID_MAX_LENGTH, description="户号, or a bill's id")
 ]
 Username = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Staff sign-in.")]
 Password = Annotated[str, Field(min_length=1, max_length=200)]
@@ -133,9 +134,13 @@ class AccountList(BaseModel):
 
 
 class BindRequest(Strict):
+    """An account's region, number, holder's name and latest bill amount (a prepaid meter:
+    its latest top-up): all must match."""
+
     region: Region
     account_id: AccountNumber
     holder_name: ShortText
+    last_bill_fen: Fen
 
 
 class PositionOut(AccountOut):
@@ -201,8 +206,13 @@ class PostingOut(BaseModel):
 
 
 class PaymentRequest(Strict):
+    """A payment a channel or a cashier posts. The channel label comes from the credential;
+    `channel` may only pick among its labels. `paid_at`, for a bank or agent reporting when
+    the customer paid (within the last 90 days): a cashier's payment is dated now."""
+
     amount_fen: Fen
     channel: Channel | None = None
+    paid_at: datetime | None = None
 
 
 class PartOut(BaseModel):
@@ -225,6 +235,23 @@ class PaymentOut(BaseModel):
     arrears_after_fen: Amount
     reconnect_queued: bool
     repeated: bool
+
+
+class CheckoutRequest(Strict):
+    """A customer's online payment: an order with the payment provider."""
+
+    amount_fen: Fen
+
+
+class CheckoutOut(BaseModel):
+    """An order with the payment provider: where to send the buyer, and its state."""
+
+    order: Annotated[str, Field(max_length=40)]
+    account_id: AccountNumber
+    amount_fen: Amount
+    status: Literal["created", "confirmed", "paid", "cancelled"]
+    checkout_url: Annotated[str, Field(max_length=200)]
+    payment: PaymentOut | None = None
 
 
 # relief
@@ -271,6 +298,9 @@ class PolicyOut(BaseModel):
 
 class PolicyVersionOut(BaseModel):
     version: Count
+    scope: Literal["deployment", "company"] = Field(
+        description="The deployment-wide set (every company) or the company's own."
+    )
     file_name: Name
     sha256: Annotated[str, Field(max_length=64)]
     policies: Count
@@ -279,7 +309,11 @@ class PolicyVersionOut(BaseModel):
 
 
 class PoliciesOut(BaseModel):
-    active_version: Count | None
+    """The policies in force for the caller's company: the deployment-wide set's, then the
+    company's own, and the versions of both scopes."""
+
+    active_version: Count | None = Field(description="The company's own set in force.")
+    deployment_version: Count | None = Field(description="The deployment-wide set in force.")
     active: list[PolicyOut] = Field(max_length=10_000)
     versions: list[PolicyVersionOut] = Field(max_length=10_000)
 

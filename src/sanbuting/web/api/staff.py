@@ -17,7 +17,6 @@ from sanbuting.web.api.accounts import position
 from sanbuting.web.api.common import (
     REFUSALS,
     SECURED,
-    ActivePolicies,
     Now,
     account_out,
     audit,
@@ -83,11 +82,11 @@ def search_accounts(
     summary="Where one of my company's accounts stands today",
 )
 def account_detail(
-    account_id: AccountId, session: DB, staff: SignedInStaff, policies: ActivePolicies, now: Now
+    account_id: AccountId, session: DB, staff: SignedInStaff, now: Now
 ) -> PositionOut | JSONResponse:
     try:
         account = staff_account(session, staff, account_id)
     except REFUSALS as exc:
         return refused(session, staff, "api.accounts.read", account_id, now, exc)
     audit(session, staff, "api.accounts.read", account_id, now)
-    return position(session, account, policies, now, personal=can_see_personal_data(staff))
+    return position(session, account, now, personal=can_see_personal_data(staff))

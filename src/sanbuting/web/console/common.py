@@ -12,21 +12,30 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from sanbuting.applications.service import READERS
 from sanbuting.domain import SHANGHAI, read_utc
 from sanbuting.guard.limits import Limits
 from sanbuting.staff.service import audit, can_see_personal_data
 from sanbuting.store.models import Company
-from sanbuting.store.web_models import Staff
+from sanbuting.store.web_models import STAFF_ROLES, Staff
 from sanbuting.web import deps
 from sanbuting.web.console import messages  # noqa: F401  (registers the console's words)
 from sanbuting.web.pages import render
 
 NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("dashboard", "/console", ("agent", "supervisor", "policy_admin", "regulator")),
-    ("accounts", "/console/accounts", ("agent", "supervisor", "policy_admin", "regulator")),
-    ("applications", "/console/applications", ("agent", "supervisor", "policy_admin", "regulator")),
-    ("policies", "/console/policies", ("supervisor", "policy_admin", "regulator")),
-    ("audit", "/console/audit", ("supervisor", "policy_admin", "regulator")),
+    ("dashboard", "/console", STAFF_ROLES),
+    (
+        "accounts",
+        "/console/accounts",
+        ("agent", "supervisor", "policy_admin", "regulator", "cashier"),
+    ),
+    ("applications", "/console/applications", READERS),
+    (
+        "policies",
+        "/console/policies",
+        ("supervisor", "policy_admin", "regulator", "policy_authority"),
+    ),
+    ("audit", "/console/audit", ("supervisor", "policy_admin", "regulator", "policy_authority")),
 )
 """The console's menu: (key, path, the roles that see it)."""
 

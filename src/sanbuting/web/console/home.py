@@ -1,6 +1,7 @@
-"""The console's door and first page: staff sign-in (username and password, rate-limited per
-address and username; a new session each time), sign-out, and the dashboard — open
-applications by status and the day's figures of the staff member's company."""
+"""The console's door and first page: staff sign-in (username and password, backing off after
+failures per username and address in the database, `guard.throttle`; a new session each
+time), sign-out, and the dashboard — open applications by status and the day's figures of the
+staff member's company."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 
 from sanbuting.applications import service as applications
 from sanbuting.domain import as_utc, local_date, local_midnight
-from sanbuting.errors import Unauthorized
+from sanbuting.errors import TooMany, Unauthorized
 from sanbuting.staff import service as staff_service
 from sanbuting.store.daily import last_run_day
 from sanbuting.store.models import OutboxItem, Payment, ProtectionEvent, Run, StoredAction
@@ -23,10 +24,10 @@ from sanbuting.web.console.common import (
     business_now,
     client_ip,
     company_of,
-    limits,
     page,
     record,
 )
+from sanbuting.web.deps import backoff
 from sanbuting.web.security import CSRF_FIELD, check_csrf
 from sanbuting.web.sessions import end_session, start_session
 
@@ -60,17 +61,19 @@ def signin(
             session=session,
             username=username,
             password=password,
-            limits=limits(request),
             ip=client_ip(request),
             now=deps.now(),
+            backoff=backoff(settings),
         )
-    except Unauthorized:
+    except (Unauthorized, TooMany) as refused:  # returned, not raised: the failure counts
+        waiting = isinstance(refused, TooMany)
         return page(
             request,
             "console/signin.html",
             None,
-            status_code=401,
-            error="console.signin.refused",
+            status_code=429 if waiting else 401,
+            error="console.signin.wait" if waiting else "console.signin.refused",
+            wait=refused.retry_after if isinstance(refused, TooMany) else None,
             username=username[:64],
         )
     response = RedirectResponse("/console", status_code=303)
@@ -106,6 +109,7 @@ def dashboard(request: Request, session: deps.DB, staff: deps.SignedInStaff) -> 
         staff,
         company=company,
         counts=counts,
+        reads_queue=staff.role in applications.READERS,
         open_statuses=applications.OPEN,
         today=today,
         figures=_today(session, company.id, today),

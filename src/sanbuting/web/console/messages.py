@@ -7,6 +7,11 @@ from sanbuting.web.i18n import register
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "console.name": ("三不停 · 员工工作台", "sanbuting staff console"),
+    "console.demo.banner": (
+        "演示模式：沙箱支付与演示短信收件箱已开启，请勿用于生产",
+        "Demo mode: the sandbox payment provider and the demo SMS inbox are on. "
+        "Never use it in production.",
+    ),
     "console.nav.dashboard": ("工作台", "Dashboard"),
     "console.nav.accounts": ("查询户号", "Accounts"),
     "console.nav.applications": ("业务工单", "Applications"),
@@ -16,6 +21,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "console.role.supervisor": ("班长", "supervisor"),
     "console.role.policy_admin": ("政策管理员", "policy administrator"),
     "console.role.regulator": ("监管（只读）", "regulator (read-only)"),
+    "console.role.cashier": ("收费员", "cashier"),
+    "console.role.policy_authority": ("主管部门政策管理员", "policy authority"),
     "console.signin.title": ("员工登录", "Staff sign-in"),
     "console.signin.username": ("用户名", "Username"),
     "console.signin.password": ("密码", "Password"),
@@ -112,6 +119,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "console.application.history": ("办理经过", "History"),
     "console.application.work": ("办理", "Work it"),
     "console.application.note": ("办理说明", "Note"),
+    "console.application.assignee": ("经办人", "Assignee"),
+    "console.application.unassigned": ("尚未分派", "Not assigned yet"),
+    "console.assign.to": ("改派给", "Hand to"),
+    "console.assign.button": ("改派", "Reassign"),
+    "console.reveal.button": ("查看完整联系电话", "Show the whole contact phone"),
+    "console.reveal.audited": ("查看将记入操作日志", "Each look is written to the audit log"),
+    "console.reveal.shown": (
+        "联系电话：{phone}（已记入操作日志）",
+        "Contact phone: {phone} (logged)",
+    ),
+    "console.reveal.refused": (
+        "只有该申请的经办人可以查看完整联系电话，如需查看请联系班长改派给您。",
+        "Only the application's assignee may see its whole contact phone: ask a supervisor "
+        "to assign it to you.",
+    ),
     "console.move.accepted": ("受理", "Accept"),
     "console.move.in_progress": ("开始办理", "Start work"),
     "console.move.completed": ("办结", "Complete"),
@@ -119,10 +141,29 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "console.move.cancelled": ("撤销", "Cancel"),
     "console.policies.title": ("纾困政策", "Relief policies"),
     "console.policies.shared": (
-        "政策集由本系统各单位共用：启用新版本将替换当前政策集，并按新政策重新记账。",
-        "Policy sets are shared by every company of this deployment: activating a version "
-        "replaces the active set and books the ledger again with it.",
+        "每个单位有自己的政策集；主管部门发布的全局政策集适用于本系统所有单位，排在各单位自己的政策之前。"
+        "启用新版本将替换同一范围内的现行政策集，并按新政策重新记账。",
+        "Each company has its own policy set; the deployment-wide set (a government's or "
+        "regulator's announcement) covers every company and comes before each company's own. "
+        "Activating a version replaces the set of the same scope and books the ledger again.",
     ),
+    "console.policies.scope": ("范围", "Scope"),
+    "console.policies.scope.deployment": ("全局（所有单位）", "deployment-wide (every company)"),
+    "console.policies.scope.mine": ("本单位试算范围：{scope}", "You try and activate: {scope}"),
+    "console.policies.confirm": (
+        "我已核对以上试算结果，确认启用此政策集",
+        "I have read the what-if above and confirm activating this set",
+    ),
+    "console.whatif.changes": (
+        "新增政策：{added}；删除政策：{removed}",
+        "Policies added: {added}; removed: {removed}",
+    ),
+    "console.whatif.nothing": ("无", "none"),
+    "console.whatif.empty": (
+        "上传的政策集与被替换的政策集均为空：没有可试算的政策期间。",
+        "Both the uploaded set and the set it replaces are empty: there is no window to try.",
+    ),
+    "console.whatif.company": ("单位", "Company"),
     "console.policies.activated": ("已启用第 {version} 版", "Version {version} is active"),
     "console.policies.version": ("版本", "Version"),
     "console.policies.file": ("文件", "File"),

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from sanbuting.customers import service as customers
 from sanbuting.customers.statement import ledger_history, recent_usage
-from sanbuting.errors import NotFound, TooMany, UnknownRegion
+from sanbuting.errors import NotFound, SanbutingError, TooMany, UnknownRegion
 from sanbuting.regions import full_name
 from sanbuting.relief.status import Position, account_position, protection_status
 from sanbuting.store.models import Account
@@ -25,6 +25,7 @@ from sanbuting.web.portal.common import (
     CsrfToken,
     FormShort,
     FormText,
+    amount_fen,
     check_form,
     committed,
     limits_of,
@@ -107,6 +108,7 @@ def bind(
     region: FormShort = "",
     account_id: FormText = "",
     holder_name: FormText = "",
+    last_bill: FormShort = "",
     csrf: CsrfToken = None,
 ) -> Response:
     check_form(request, csrf)
@@ -118,11 +120,13 @@ def bind(
             region=region,
             account_id=account_id,
             holder_name=holder_name,
+            last_bill_fen=amount_fen(last_bill),
+            on=today(request),
             now=wall_now(),
             limits=limits_of(request),
         )
-    except (NotFound, TooMany) as exc:
-        status = 404 if isinstance(exc, NotFound) else 429
+    except (NotFound, TooMany, SanbutingError) as exc:
+        status = 404 if isinstance(exc, NotFound) else 429 if isinstance(exc, TooMany) else 400
         refused = _accounts_page(
             request, session, customer, error=str(exc), entered=entered, status_code=status
         )

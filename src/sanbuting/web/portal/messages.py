@@ -6,6 +6,10 @@ from sanbuting.web.i18n import register
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "portal.yuan": ("元", "yuan"),
+    "portal.demo.notice": (
+        "演示模式：本站支付为沙箱模拟，不会真实扣款",
+        "Demo mode: payments here go to a sandbox; no real money moves",
+    ),
     "portal.asof": ("以上按 {day} 日终计算", "As of the end of {day}"),
     "portal.nav.accounts": ("我的户号", "My accounts"),
     "portal.nav.business": ("业务办理", "Services"),
@@ -23,6 +27,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "portal.field.region": ("地区代码（6位，见账单）", "Region code (6 digits, on your bill)"),
     "portal.field.region_optional": ("地区代码（选填，6位）", "Region code (optional, 6 digits)"),
     "portal.field.holder": ("户主姓名", "Account holder's name"),
+    "portal.field.last_bill": (
+        "最近一期账单金额（元；预付费表填最近一次充值金额）",
+        "Your latest bill's amount (yuan; a prepaid meter: your latest top-up)",
+    ),
     "portal.quickpay.title": ("快捷缴费（免登录）", "Quick pay (no sign-in)"),
     "portal.quickpay.lead": (
         "输入户号即可缴费；只显示户名（已隐藏部分）和应缴金额。",
@@ -68,8 +76,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "portal.bind.title": ("绑定户号", "Bind an account"),
     "portal.bind.lead": (
-        "三项都与档案一致才能绑定；为保护户主隐私，不会提示哪一项不符。",
-        "All three must match our records; to protect holders, we do not say which one did not.",
+        "各项都与档案一致才能绑定；为保护户主隐私，不会提示哪一项不符。",
+        "Every item must match our records; to protect holders, we do not say which did not.",
     ),
     "portal.bind.submit": ("绑定", "Bind"),
     "portal.bind.done": ("绑定成功。", "Account bound."),
@@ -147,6 +155,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Pay online first, then write the amount to your IC card at a kiosk or card reader (圈存).",
     ),
     "portal.pay.go": ("去支付", "Go to payment"),
+    "portal.pay.unavailable": (
+        "本站尚未开通在线支付，请到营业厅、银行或自助缴费终端缴费。",
+        "Online payment is not available on this site yet: pay at a service hall, through "
+        "your bank or at a self-service kiosk.",
+    ),
+    "portal.paid.service": ("业务", "Service"),
     "portal.pay.sandbox": (
         "支付由内置的沙箱支付服务完成，不会真实扣款。",
         "Payment goes through the built-in sandbox provider: no real money moves.",

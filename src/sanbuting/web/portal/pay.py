@@ -25,9 +25,11 @@ from sanbuting.web.portal.common import (
     FormShort,
     OrderNumber,
     amount_fen,
+    business_now,
     check_form,
     committed,
     page,
+    settings_of,
     today,
     wall_now,
 )
@@ -89,6 +91,7 @@ def _pay_page(
         request,
         "portal/pay.html",
         signed_in=True,
+        provider=settings_of(request).demo,
         account=account,
         position=position,
         purpose=purpose,
@@ -118,14 +121,17 @@ def pay(
 ) -> Response:
     check_form(request, csrf)
     account = _owned(session, customer, account_id)
+    settings = settings_of(request)
     try:
+        checkout.require_provider(configured=settings.demo)
         order = checkout.create_order(
             session=session,
             account=account,
             amount_fen=amount_fen(amount),
             purpose=purpose_for(account),
             customer=customer,
-            now=wall_now(),
+            now=business_now(request),
+            limit_fen=settings.online_limit_fen,
         )
     except SanbutingError as exc:
         return _pay_page(request, session, account, error=str(exc), entered=amount, status_code=400)

@@ -1,7 +1,8 @@
 """Quick pay without signing in (as utilities allow): the account number (and its region when
-the number is not enough) gives only the holder's masked name and the amount due, and the
-payment goes through the sandbox provider like any other. Nothing else of the account is
-shown, here or on the result page; lookups are rate-limited per address against enumeration.
+the number is not enough) gives only the kind of service and the amount due — no part of the
+holder's name, which binding an account must not let a stranger learn — and the payment goes
+through the payment provider like any other. Nothing else of the account is shown, here or on
+the result page; lookups are rate-limited per address against enumeration.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from sanbuting.web.portal.common import (
     FormText,
     OrderNumber,
     amount_fen,
+    business_now,
     check_form,
     client_ip,
     committed,
     limits_of,
     page,
+    settings_of,
     today,
     wall_now,
 )
@@ -69,10 +72,9 @@ def _quickpay_page(
         position = account_position(
             session=session, account=account, on=today(request), now=wall_now()
         )
-        name = customers.holder_name(session=session, account=account)
         purpose = purpose_for(account)
         context |= {
-            "masked": customers.masked_name(name) if name else "***",
+            "utility": account.utility,
             "due": position.due_fen,
             "purpose": purpose,
             "amount": amount
@@ -150,13 +152,16 @@ def quickpay(
     except SanbutingError as exc:
         return _quickpay_page(request, session, who, error=str(exc), status_code=400)
     try:
+        settings = settings_of(request)
+        checkout.require_provider(configured=settings.demo)
         order = checkout.create_order(
             session=session,
             account=account,
             amount_fen=amount_fen(amount),
             purpose=purpose_for(account),
             customer=None,
-            now=wall_now(),
+            now=business_now(request),
+            limit_fen=settings.online_limit_fen,
         )
     except SanbutingError as exc:
         return _quickpay_page(
@@ -188,13 +193,12 @@ def quickpay_paid(request: Request, number: OrderNumber, session: DB, who: Maybe
     order = _quick_order(session, number)
     account = session.get(Account, order.account)
     assert account is not None
-    name = customers.holder_name(session=session, account=account)
     shown = page(
         request,
         "portal/paid.html",
         signed_in=_signed_in(who),
         quick=True,
-        masked=customers.masked_name(name) if name else "***",
+        utility=account.utility,
         back="/",
         card_action=f"/quickpay/paid/{number}/card",
         **outcome(session, order),

@@ -2,9 +2,10 @@
 
 `/signin` asks for the phone; `/signin/code` sends the code (through the outbox) and asks for
 it; `/signin/verify` checks it, starts a new session (the old one ends: the token rotates, and
-the CSRF token with it) and goes to the customer's accounts. Both posts are rate-limited per
-address (`Limits.sign_in`); code sending is limited per phone by `customers.service`. A wrong
-code is answered on the page and the request still commits, so the try is counted.
+the CSRF token with it) and goes to the customer's accounts. Sending and checking follow the
+one rule the API follows too (`customers.service.request_code`, `sign_in_with_code`: limits
+per phone, address, number prefix and a site budget, on the wall clock). A wrong code is
+answered on the page and the request still commits, so the try is counted.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from fastapi.responses import RedirectResponse, Response
 from sanbuting.customers import service as customers
 from sanbuting.domain import mask_phone
 from sanbuting.errors import SanbutingError, TooMany, Unauthorized
-from sanbuting.guard.hashing import new_token
 from sanbuting.web.deps import DB, MaybeCaller
 from sanbuting.web.portal.common import (
     CsrfToken,
@@ -28,7 +28,6 @@ from sanbuting.web.portal.common import (
     settings_of,
     wall_now,
 )
-from sanbuting.web.security import CSRF_COOKIE
 from sanbuting.web.sessions import end_session, start_session
 
 router = APIRouter()
@@ -67,15 +66,12 @@ def send_code(
     request: Request, session: DB, phone: FormShort = "", csrf: CsrfToken = None
 ) -> Response:
     check_form(request, csrf)
-    limits = limits_of(request)
     try:
-        limits.hit(limits.sign_in, "signin", client_ip(request), what="sign-in attempts")
-        clean = customers.normal_phone(phone)
-        customers.send_code(
+        clean = customers.request_code(  # the API's rule too
             session=session,
-            phone=clean,
+            phone=phone,
+            ip=client_ip(request),
             settings=settings_of(request),
-            limits=limits,
             now=wall_now(),
         )
     except TooMany as exc:
@@ -94,12 +90,16 @@ def verify(
     csrf: CsrfToken = None,
 ) -> Response:
     check_form(request, csrf)
-    limits = limits_of(request)
     settings = settings_of(request)
     try:
-        limits.hit(limits.sign_in, "signin", client_ip(request), what="sign-in attempts")
-        customer = customers.verify_code(
-            session=session, phone=phone, code=code, settings=settings, now=wall_now()
+        customer = customers.sign_in_with_code(  # the API's rule too
+            session=session,
+            phone=phone,
+            code=code,
+            ip=client_ip(request),
+            settings=settings,
+            limits=limits_of(request),
+            now=wall_now(),
         )
     except TooMany as exc:
         return _signin_page(request, stage="code", phone=phone, error=str(exc), status_code=429)
@@ -109,19 +109,12 @@ def verify(
     except SanbutingError as exc:
         return _signin_page(request, stage="code", phone=phone, error=str(exc), status_code=400)
     response = RedirectResponse("/accounts", status_code=303)
-    start_session(
+    start_session(  # a new session, and with it a new CSRF token (cookie too)
         session=session,
         request=request,
         response=response,
         settings=settings,
         customer_id=customer.id,
-    )
-    response.set_cookie(
-        CSRF_COOKIE,
-        new_token(),
-        httponly=True,
-        samesite="strict",
-        secure=settings.secure_cookies,
     )
     return committed(session, response)
 

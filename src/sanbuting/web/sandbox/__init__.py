@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
@@ -78,7 +79,7 @@ def confirm(
     csrf: CsrfToken = None,
 ) -> Response:
     check_form(request, csrf)
-    secret = settings_of(request).secret_key
+    secret = settings_of(request).provider_secret
     mode = behaviour(request.app)
     count = max(mode.repeat, 2 if notify == "twice" else 1)
     with request.app.state.sessions.begin() as session:  # committed before the notification
@@ -128,8 +129,13 @@ def notify(
         "sign_type": sign_type,
         SIGN_FIELD: sign,
     }
+    settings = settings_of(request)
     checkout.handle_notification(
-        session=session, fields=fields, secret=settings_of(request).secret_key, now=wall_now()
+        session=session,
+        fields=fields,
+        secret=settings.provider_secret,
+        now=wall_now(),
+        window=timedelta(hours=settings.notification_window_hours),
     )
     return committed(session, PlainTextResponse("success"))
 

@@ -1,0 +1,131 @@
+"""One idempotency rule, held by the database, on SQLite and PostgreSQL: a posted payment's key
+is unique in the whole deployment, so one key fired at the same moment at two companies'
+accounts posts once (the attack posted twice, 20 tries out of 20, because uniqueness was per
+company while the check looked across companies). The API and `post_payment` share the rule:
+the API only names the key by its caller (`scoped_key`)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from sanbuting.payments.service import PaymentIn, PaymentRefused, post_payment, scoped_key
+from sanbuting.store.database import make_engine, sessions
+from sanbuting.store.models import Company, Payment
+from sanbuting.store.policies import deployment_policies
+from store_databases import BACKENDS
+from test_api_world import NOW, World, worlds
+
+TRIES = 20
+
+
+@pytest.fixture(params=BACKENDS)
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    yield from worlds(request.param, tmp_path)
+
+
+def _post(url: str, account: str, company: str, key: str, start: threading.Barrier) -> str:
+    engine = make_engine(url)
+    try:
+        with sessions(engine).begin() as session:
+            policies = deployment_policies(session)
+        start.wait()  # (outside a transaction: SQLite's first would hold the write lock)
+        with sessions(engine).begin() as session:
+            result = post_payment(
+                session=session,
+                payment=PaymentIn(account, 500, key, NOW, "bank", company),
+                policies=policies,
+                now=NOW,
+            )
+            return "repeated" if result.repeated else "posted"
+    except PaymentRefused:
+        return "refused"
+    finally:
+        engine.dispose()
+
+
+def test_one_key_at_two_companies_at_once_posts_once(world: World) -> None:
+    for attempt in range(TRIES):
+        key = f"race-{attempt}"
+        start = threading.Barrier(2)
+        outcomes: list[str] = []
+        threads = [
+            threading.Thread(
+                target=lambda a, c, k, s, o: o.append(_post(world.url, a, c, k, s)),
+                args=(account, company, key, start, outcomes),
+            )
+            for account, company in (("P1", "power"), ("G1", "gas"))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(outcomes) == ["posted", "refused"], (attempt, outcomes)
+    engine = make_engine(world.url)
+    with sessions(engine).begin() as session:
+        posted = session.scalar(
+            select(func.count()).select_from(Payment).where(Payment.key.startswith("race-"))
+        )
+    engine.dispose()
+    assert posted == TRIES
+
+
+def test_the_database_itself_refuses_a_second_posted_payment_of_a_key(world: World) -> None:
+    """The rule is the database's, not only the service's: a direct insert is refused."""
+    engine = make_engine(world.url)
+    with sessions(engine).begin() as session:
+        post_payment(
+            session=session,
+            payment=PaymentIn("P1", 100, "held-by-db", NOW, "bank", "power"),
+            policies=deployment_policies(session),
+            now=NOW,
+        )
+    with pytest.raises(IntegrityError), sessions(engine).begin() as session:
+        gas = session.scalar(select(Company).where(Company.code == "gas"))
+        assert gas is not None
+        first = session.scalar(select(Payment).where(Payment.key == "held-by-db"))
+        assert first is not None
+        session.add(
+            Payment(
+                company_id=gas.id,
+                key="held-by-db",
+                content="x" * 64,
+                account=first.account,
+                paid_at=datetime(2020, 3, 10, tzinfo=UTC),
+                amount_fen=100,
+                channel="bank",
+                posted=True,
+            )
+        )
+        session.flush()
+    engine.dispose()
+
+
+def test_a_retry_without_an_instant_is_the_same_payment(world: World) -> None:
+    """A caller that does not name the instant (a cashier, a bank posting now) retrying its
+    key later gets the first result, not a refusal."""
+    engine = make_engine(world.url)
+    first_at = datetime(2020, 3, 10, 4, 0, tzinfo=UTC)
+    later = datetime(2020, 3, 10, 4, 7, tzinfo=UTC)
+    results = []
+    for moment in (first_at, later):
+        with sessions(engine).begin() as session:
+            results.append(
+                post_payment(
+                    session=session,
+                    payment=PaymentIn(
+                        "P2", 300, scoped_key("cashier:9", "k-1"), moment, "counter", at_given=False
+                    ),
+                    policies=deployment_policies(session),
+                    now=moment,
+                )
+            )
+    engine.dispose()
+    assert [r.repeated for r in results] == [False, True]
+    assert results[1].paid_on == results[0].paid_on
