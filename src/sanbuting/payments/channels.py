@@ -48,6 +48,8 @@ class Payer:
     scope: str
     who: str
     """For the audit log and messages: `bank channel icbc-gz`, `cashier li.counter`."""
+    reports_time: bool
+    """A channel reports when the customer paid; a cashier's payment is dated now."""
 
 
 def add_credential(
@@ -122,6 +124,7 @@ def channel_payer(credential: ChannelCredential, asked: str | None) -> Payer:
         max_amount_fen=credential.max_amount_fen,
         scope=f"ch:{credential.id}",
         who=f"{credential.kind} channel {credential.name}",
+        reports_time=True,
     )
 
 
@@ -140,7 +143,17 @@ def cashier_payer(member: Staff, limit_fen: int, asked: str | None) -> Payer:
         max_amount_fen=limit_fen,
         scope=f"cashier:{member.id}",
         who=f"cashier {member.username}",
+        reports_time=False,
     )
+
+
+def payer_for(
+    source: ChannelCredential | Staff, asked: str | None, cashier_limit_fen: int
+) -> Payer:
+    """The payer a credential or a member of staff is, under the label `asked` (if any)."""
+    if isinstance(source, ChannelCredential):
+        return channel_payer(source, asked)
+    return cashier_payer(source, cashier_limit_fen, asked)
 
 
 def check_limit(payer: Payer, amount_fen: int) -> None:

@@ -29,7 +29,7 @@ from sanbuting.errors import Forbidden, NotFound, SanbutingError, Unauthorized
 from sanbuting.payments import channels
 from sanbuting.payments.service import PaymentIn, PaymentResult, post_payment, scoped_key
 from sanbuting.store.models import Account, Company
-from sanbuting.store.web_models import ChannelCredential, CheckoutOrder
+from sanbuting.store.web_models import ChannelCredential, CheckoutOrder, Staff
 from sanbuting.web import deps
 from sanbuting.web.api.common import SECURED, Now, errors
 from sanbuting.web.api.schemas import CheckoutOut, CheckoutRequest, PaymentOut, PaymentRequest
@@ -44,26 +44,26 @@ REPORTED_WITHIN = timedelta(days=90)
 """How far back a channel may date a payment it reports."""
 
 
-def payer(request: Request, session: DB, who: deps.MaybeCaller) -> channels.Payer:
-    """Who posts: a channel's API key, or a signed-in cashier; anyone else is refused."""
+def money_holder(request: Request, session: DB, who: deps.MaybeCaller) -> ChannelCredential | Staff:
+    """Who may post: a channel's API key, or a signed-in member of staff (a cashier, checked
+    by `channels.cashier_payer`); a customer or nobody is refused."""
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else ""
     if token.startswith(channels.KEY_PREFIX):
         credential = channels.credential_for_key(session=session, key=token)
         if credential is None:
             raise Unauthorized("this channel key is unknown or withdrawn: ask for a new key")
-        return channels.channel_payer(credential, None)
+        return credential
     if who is None:
         raise Unauthorized("sign in first (a cashier), or use your channel's key")
     if who.staff is None:
         raise Forbidden(
             "customers pay through the payment provider: POST /api/v1/accounts/{id}/checkout"
         )
-    settings = deps.settings(request)
-    return channels.cashier_payer(who.staff, settings.cashier_limit_fen, None)
+    return who.staff
 
 
-Payer = Annotated[channels.Payer, Depends(payer)]
+MoneyHolder = Annotated[ChannelCredential | Staff, Depends(money_holder)]
 
 
 @router.post(
@@ -82,11 +82,11 @@ def pay(
     key: IdempotencyKey,
     response: Response,
     session: DB,
-    who: Payer,
+    holder: MoneyHolder,
+    settings: deps.Configured,
     now: Now,
 ) -> PaymentOut:
-    if body.channel is not None and body.channel != who.channel:
-        who = _relabelled(session, who, body.channel)
+    who = channels.payer_for(holder, body.channel, settings.cashier_limit_fen)
     channels.check_limit(who, body.amount_fen)
     account, company = _company_account(session, who.company_id, account_id)
     paid_at, given = _paid_at(body.paid_at, who, now, company)
@@ -108,15 +108,6 @@ def pay(
     return _out(result, key)
 
 
-def _relabelled(session: Session, who: channels.Payer, asked: str) -> channels.Payer:
-    """`who` under the label the body asks for, if its credential has it."""
-    if who.scope.startswith("ch:"):
-        credential = session.get(ChannelCredential, int(who.scope[3:]))
-        assert credential is not None
-        return channels.channel_payer(credential, asked)
-    raise Forbidden(f"a cashier's payments are {who.channel!r}, not {asked!r}")
-
-
 def _paid_at(
     reported: datetime | None, who: channels.Payer, now: datetime, company: Company
 ) -> tuple[datetime, bool]:
@@ -124,7 +115,7 @@ def _paid_at(
     last `REPORTED_WITHIN` and not before the company's books begin."""
     if reported is None:
         return now, False
-    if not who.scope.startswith("ch:"):
+    if not who.reports_time:
         raise Forbidden("a cashier's payment is dated now: leave paid_at out")
     if reported.tzinfo is None:
         raise SanbutingError("paid_at needs a UTC offset, e.g. 2020-02-03T10:15:00+08:00")
