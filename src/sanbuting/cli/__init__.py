@@ -9,6 +9,7 @@ from sanbuting.cli import (  # noqa: F401  (registers)
     fees,
     generate,
     inputs,
+    orders,
     policies,
     policy_sets,
     report,

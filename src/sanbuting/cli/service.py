@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from sanbuting.cli.app import app, fail
 from sanbuting.domain import format_yuan, parse_date, parse_timestamp, parse_yuan
+from sanbuting.jobs.preview import preview
 from sanbuting.payments.service import PaymentIn, PaymentResult, post_payment
 from sanbuting.store.daily import DayDone, run_daily
 from sanbuting.store.database import database_url, make_engine, sessions
@@ -27,14 +30,33 @@ def daily_command(
         str | None,
         typer.Option("--through", help="Run every day from the last one run through this."),
     ] = None,
+    preview: Annotated[
+        str | None,
+        typer.Option(
+            "--preview",
+            help="Write what this day would record (the dunning proposal), recording nothing.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --preview: the CSV file to write (default: print it).", dir_okay=False
+        ),
+    ] = None,
+    lang: Annotated[
+        str, typer.Option(help="With --preview: the reasons' language, zh or en.")
+    ] = "zh",
     engine: Annotated[str, typer.Option(help="fast or reference.")] = "fast",
     workers: Annotated[int | None, typer.Option(help="Threads (default: one per core).")] = None,
 ) -> None:
     """Run the engine over the store: record each day's actions and protection events and
     queue its orders in the outbox, one transaction per day. A day already run is not run
-    again."""
-    if (date is None) == (through is None):
-        raise fail("give exactly one of --date D and --through D")
+    again. With --preview D, say what day D would record and why, and record nothing."""
+    if sum(option is not None for option in (date, through, preview)) != 1:
+        raise fail("give exactly one of --date D, --through D and --preview D")
+    if preview is not None:
+        _preview(parse_date(preview), out, lang, engine)
+        return
     day = parse_date(date or through or "")
 
     def show(done: DayDone) -> None:
@@ -115,3 +137,25 @@ def describe(result: PaymentResult) -> str:
     if result.reconnect_queued:
         lines.append("  reconnection ordered at once (queued in the outbox)")
     return "\n".join(lines)
+
+
+def _preview(day: dt.date, out: Path | None, lang: str, engine: str) -> None:
+    if lang not in ("zh", "en"):
+        raise fail(f"--lang {lang!r}: use zh or en")
+    db = make_engine(database_url())
+    try:
+        proposal = preview(
+            engine=db, day=day, lang="en" if lang == "en" else "zh", engine_name=engine
+        )
+    finally:
+        db.dispose()
+    for code in proposal.recorded:
+        typer.echo(
+            f"{code}: {day} is recorded already (or before its origin); nothing to propose",
+            err=True,
+        )
+    if out is None:
+        typer.echo(proposal.csv(), nl=False)
+        return
+    proposal.write(out)
+    typer.echo(f"wrote {out}: {len(proposal.rows)} proposed actions for {day}")

@@ -68,6 +68,42 @@ def explain(request: ExplainRequest) -> Explanation:
     return tell(request, account, phone, policies, rulesets, rejects=len(inputs.rejects))
 
 
+def setting_for(
+    account: Account, ruleset: Ruleset, in_scope: list[Policy], start: date, lang: Lang
+) -> Setting:
+    """What the narrator needs of an account besides its notes."""
+    return Setting(
+        lang=lang,
+        utility=account.utility,
+        billing_mode=account.billing_mode,
+        start=start,
+        opening_balance=account.balance_fen,
+        low_balance_below_fen=ruleset.prepaid.low_balance_below_fen,
+        bills={bill.bill_id: bill for bill in account.bills},
+        policies={policy.id: policy for policy in in_scope},
+    )
+
+
+def reasons_on(
+    account: Account,
+    policies: list[Policy],
+    rulesets: dict[Utility, Ruleset],
+    start: date,
+    day: date,
+    lang: Lang = "zh",
+) -> dict[tuple[str, str], str]:
+    """Why each action of `day` is taken, keyed by (action, bill id): the words `explain`
+    uses for it, from a run of the account from `start` through `day`."""
+    ruleset = rulesets[account.utility]
+    _, story = story_of(account, policies, rulesets, start, day)
+    in_scope = [p for p in policies if p.scope.matches(account.facts)]
+    narrator = Narrator(setting_for(account, ruleset, in_scope, start, lang))
+    return {
+        (str(facts.get("action") or ""), str(facts.get("bill_id") or "")): text
+        for facts, text in narrator.reasons_on(story.notes, day)
+    }
+
+
 def tell(
     request: ExplainRequest,
     account: Account,
@@ -80,18 +116,7 @@ def tell(
     ruleset = rulesets[account.utility]
     result, story = story_of(account, policies, rulesets, request.start, request.end)
     in_scope = [p for p in policies if p.scope.matches(account.facts)]
-    narrator = Narrator(
-        Setting(
-            lang=request.lang,
-            utility=account.utility,
-            billing_mode=account.billing_mode,
-            start=request.start,
-            opening_balance=account.balance_fen,
-            low_balance_below_fen=ruleset.prepaid.low_balance_below_fen,
-            bills={bill.bill_id: bill for bill in account.bills},
-            policies={policy.id: policy for policy in in_scope},
-        )
-    )
+    narrator = Narrator(setting_for(account, ruleset, in_scope, request.start, request.lang))
     teller = _Teller(request, account, narrator)
     days = narrator.tell(story.notes)
     lines = teller.header(phone, ruleset, in_scope)

@@ -120,6 +120,24 @@ class Narrator:
         self.flush()
         return self.lines
 
+    def reasons_on(self, notes: Sequence[Note], day: date) -> list[tuple[dict[str, object], str]]:
+        """Each action decided on `day` with its reason, in the words `tell` uses (the notes
+        up to `day` are told first, for the money the reasons quote)."""
+        self.balance = self.setting.opening_balance
+        self._steps = {(n.day, _str(n.facts, "action")): n.facts for n in notes if n.kind == "step"}
+        found: list[tuple[dict[str, object], str]] = []
+        for note in notes:
+            if note.day > day or note.kind == "step":
+                continue
+            if note.day < self.setting.start:
+                self.track(note)
+            elif note.kind == "action" and note.day == day:
+                self.track(note)
+                found.append((note.facts, self.action_line(day, note.facts)))
+            else:
+                self.tell_note(note)
+        return found
+
     def track(self, note: Note) -> None:
         """Keep the money up to date with one note (before and during the period)."""
         facts = note.facts

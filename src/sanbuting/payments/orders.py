@@ -5,7 +5,9 @@ termination, a reconnection, a 保電 switch, a low-balance alert) is an order s
 out: it goes to the outbox in the run's transaction, under a key that names it for good
 (`company:action:account:day`, plus the bill for reminders). A payment that clears a cut-off
 account's arrears queues its reconnection under the same key the run would give it that day,
-so the two never make two orders.
+so the two never make two orders. A company that requires approval has its enforcement orders
+(notice, suspension, cut-off, termination) written `held`: they stand (the decision is made)
+but are not sent until a supervisor releases the day (`release_day`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from sanbuting.domain import AccountState, Action, as_utc
-from sanbuting.store.models import CANCELLED, DONE, PENDING, Account, Company, OutboxItem
+from sanbuting.store.models import CANCELLED, DONE, HELD, PENDING, Account, Company, OutboxItem
 
 STATE_AFTER = {
     Action.SUSPEND.value: AccountState.SUSPENDED,
@@ -46,9 +48,9 @@ def last_state_order(
     *, session: Session, account: Account, carried_out: bool = False
 ) -> OutboxItem | None:
     """The account's last state-changing order (suspend, disconnect, terminate, reconnect) still
-    standing: pending or done, not cancelled at dispatch nor given up; only the done ones (the
-    field has carried them out) with `carried_out`."""
-    statuses = [DONE] if carried_out else [PENDING, DONE]
+    standing: held, pending or done, not cancelled at dispatch nor given up; only the done ones
+    (the field has carried them out) with `carried_out`."""
+    statuses = [DONE] if carried_out else [HELD, PENDING, DONE]
     return session.scalar(
         select(OutboxItem)
         .where(
@@ -75,11 +77,12 @@ def cancel_pending_cut_off(*, session: Session, account: Account, now: datetime,
     dispatcher holds is skipped: its re-check, waiting for this payment's account lock, sees
     the arrears at 0 and cancels it. True if an order was cancelled here."""
     last = last_state_order(session=session, account=account)
-    if last is None or last.status != PENDING or STATE_AFTER[last.kind] not in CUT_OFF:
+    unsent = (PENDING, HELD)
+    if last is None or last.status not in unsent or STATE_AFTER[last.kind] not in CUT_OFF:
         return False
     claimed = session.scalar(
         select(OutboxItem)
-        .where(OutboxItem.id == last.id, OutboxItem.status == PENDING)
+        .where(OutboxItem.id == last.id, OutboxItem.status.in_(unsent))
         .with_for_update(skip_locked=True)
     )
     if claimed is None:
@@ -106,8 +109,9 @@ def order_row(
     policy_id: str = "",
     now: datetime,
     source: str = "daily",
+    held: bool = False,
 ) -> dict[str, Any]:
-    """An outbox row for one action."""
+    """An outbox row for one action (`held`: waiting for a supervisor's release)."""
     payload = {
         "company": company.code,
         "account_id": account_id,
@@ -124,7 +128,7 @@ def order_row(
         "kind": action,
         "account": account,
         "payload": json.dumps(payload, ensure_ascii=False, sort_keys=True),
-        "status": "pending",
+        "status": HELD if held else PENDING,
         "attempts": 0,
         "next_attempt_at": as_utc(now),
         "created_at": as_utc(now),

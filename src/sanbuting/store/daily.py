@@ -22,7 +22,7 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sanbuting.domain import Utility, as_utc
+from sanbuting.domain import ENFORCEMENT_ACTIONS, Utility, as_utc
 from sanbuting.engine.buckets import Frames, automatic_buckets, run_in_buckets
 from sanbuting.engine.fast import run_fast
 from sanbuting.engine.frames import RunFrames, RunTables
@@ -38,6 +38,7 @@ from sanbuting.store.frames import load_frames
 from sanbuting.store.models import Account, Company, ProtectionEvent, Run, StoredAction
 
 ONE_DAY = timedelta(days=1)
+ENFORCEMENT = frozenset(action.value for action in ENFORCEMENT_ACTIONS)
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,7 @@ def _record_day(
                         bill_id=r["bill_id"] or "",
                         policy_id=r["policy_id"] or "",
                         now=now,
+                        held=company.requires_approval and str(r["action"]) in ENFORCEMENT,
                     )
                     for r in actions.iter_rows(named=True)
                 ],

@@ -47,6 +47,8 @@ class Company(Base):
     origin: Mapped[date | None] = mapped_column(Date)
     """The day the imported states and balances are as of: the first day the daily run
     decides."""
+    requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Enforcement orders of a recorded day wait (`HELD`) until a supervisor releases them."""
 
 
 class Account(Base):
@@ -155,9 +157,10 @@ class LedgerLine(Base):
     bill: Mapped[int | None] = mapped_column(ForeignKey("bills.id"))
 
 
-PENDING, DONE, CANCELLED, DEAD = "pending", "done", "cancelled", "dead"
+PENDING, DONE, CANCELLED, DEAD, HELD = "pending", "done", "cancelled", "dead", "held"
 """An outbox row's status: waiting to be sent; sent; found no longer to apply (the account
-paid); given up after its attempts."""
+paid); given up after its attempts; decided but waiting for a supervisor's release (a company
+that requires approval of its enforcement orders)."""
 
 
 class OutboxItem(Base):

@@ -16,7 +16,7 @@ from sanbuting.web.deps import require_role
 from sanbuting.web.types import Page
 
 routes = APIRouter(prefix="/console")
-READERS = ("supervisor", "policy_admin", "regulator")
+READERS = ("supervisor", "policy_admin", "regulator", "policy_authority")
 PAGE_SIZE = 100
 
 
