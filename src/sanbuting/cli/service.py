@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from sanbuting.cli.app import app, fail
+from sanbuting.cli.bank_files import post_file
 from sanbuting.domain import format_yuan, parse_date, parse_timestamp, parse_yuan
 from sanbuting.jobs.preview import preview
 from sanbuting.payments.service import PaymentIn, PaymentResult, post_payment
@@ -84,9 +85,11 @@ def daily_command(
 
 @app.command("pay")
 def pay_command(
-    account: Annotated[str, typer.Argument(help="The account number (戶號).")],
-    yuan: Annotated[str, typer.Argument(help="The amount in yuan, e.g. 172.00.")],
-    key: Annotated[str, typer.Option(help="The idempotency key: the same key never posts twice.")],
+    account: Annotated[str | None, typer.Argument(help="The account number (户号).")] = None,
+    yuan: Annotated[str | None, typer.Argument(help="The amount in yuan, e.g. 172.00.")] = None,
+    key: Annotated[
+        str | None, typer.Option(help="The idempotency key: the same key never posts twice.")
+    ] = None,
     channel: Annotated[str, typer.Option(help="counter, app, bank, kiosk, …")] = "counter",
     at: Annotated[
         str | None,
@@ -95,8 +98,32 @@ def pay_command(
     company: Annotated[
         str | None, typer.Option(help="The company, if several hold this account number.")
     ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="A bank's file of payments (the payments table): each row posted once by its "
+            "payment_id.",
+            dir_okay=False,
+        ),
+    ] = None,
+    results: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --file: the result file (default: FILE.results.csv).", dir_okay=False
+        ),
+    ] = None,
+    encoding: Annotated[str, typer.Option(help="With --file: utf-8, gbk or gb18030.")] = "utf-8",
 ) -> None:
-    """Post a payment at the counter and print how it was allocated."""
+    """Post a payment at the counter and print how it was allocated; or, with --file, post a
+    bank's file of payments and write a result for every row (posted, repeated, refused)."""
+    if file is not None:
+        if account is not None or yuan is not None or key is not None:
+            raise fail("with --file, give no account, amount or key: the file holds them")
+        post_file(file, results or file.with_suffix(".results.csv"), company, encoding, _now)
+        return
+    if account is None or yuan is None or key is None:
+        raise fail("give ACCOUNT YUAN --key K, or --file FILE")
     payment = PaymentIn(
         account_id=account,
         amount_fen=parse_yuan(yuan),
@@ -104,6 +131,7 @@ def pay_command(
         paid_at=parse_timestamp(at) if at else _now(),
         channel=channel,
         company=company,
+        at_given=at is not None,
     )
     db = make_engine(database_url())
     try:

@@ -32,7 +32,15 @@ from sanbuting.store.models import Account, Company
 from sanbuting.store.web_models import ChannelCredential, CheckoutOrder, Staff
 from sanbuting.web import deps
 from sanbuting.web.api.common import SECURED, Now, errors
-from sanbuting.web.api.schemas import CheckoutOut, CheckoutRequest, PaymentOut, PaymentRequest
+from sanbuting.web.api.schemas import (
+    BatchOut,
+    BatchRequest,
+    BatchResult,
+    CheckoutOut,
+    CheckoutRequest,
+    PaymentOut,
+    PaymentRequest,
+)
 from sanbuting.web.deps import DB, SignedInCustomer
 from sanbuting.web.portal.common import OrderNumber
 from sanbuting.web.portal.pay import purpose_for
@@ -86,11 +94,28 @@ def pay(
     settings: deps.Configured,
     now: Now,
 ) -> PaymentOut:
-    who = channels.payer_for(holder, body.channel, settings.cashier_limit_fen)
+    result = _post_one(session, holder, settings.cashier_limit_fen, account_id, key, body, now)
+    if result.repeated:
+        response.status_code = 200
+    return _out(result, key)
+
+
+def _post_one(
+    session: Session,
+    holder: ChannelCredential | Staff,
+    cashier_limit_fen: int,
+    account_id: str,
+    key: str,
+    body: PaymentRequest,
+    now: datetime,
+) -> PaymentResult:
+    """One payment as the holder posts it: its payer's label and limit, the account in its
+    company, the instant, the key in its namespace."""
+    who = channels.payer_for(holder, body.channel, cashier_limit_fen)
     channels.check_limit(who, body.amount_fen)
     account, company = _company_account(session, who.company_id, account_id)
     paid_at, given = _paid_at(body.paid_at, who, now, company)
-    result = post_payment(
+    return post_payment(
         session=session,
         payment=PaymentIn(
             account_id=account.account_id,
@@ -103,9 +128,47 @@ def pay(
         ),
         now=now,
     )
-    if result.repeated:
-        response.status_code = 200
-    return _out(result, key)
+
+
+@router.post(
+    "/payments/batch",
+    response_model=BatchOut,
+    responses=errors(401, 403, 422),
+    summary="Post up to 1,000 payments (a bank's file): each once by its key, each with a result",
+)
+def pay_batch(
+    body: BatchRequest, session: DB, holder: MoneyHolder, settings: deps.Configured, now: Now
+) -> BatchOut:
+    """Each payment is posted in a savepoint of its own: a refused one (unknown account, over
+    the limit, a key used for another payment) is answered with its reason and undoes nothing
+    else. The same batch sent again answers `repeated` for every payment posted."""
+    results: list[BatchResult] = []
+    for item in body.payments:
+        request = PaymentRequest(
+            amount_fen=item.amount_fen, channel=item.channel, paid_at=item.paid_at
+        )
+        try:
+            with session.begin_nested():
+                done = _post_one(
+                    session,
+                    holder,
+                    settings.cashier_limit_fen,
+                    item.account_id,
+                    item.key,
+                    request,
+                    now,
+                )
+        except SanbutingError as exc:
+            results.append(BatchResult(key=item.key, status="refused", detail=str(exc)))
+            continue
+        results.append(
+            BatchResult(
+                key=item.key,
+                status="repeated" if done.repeated else "posted",
+                payment=_out(done, item.key),
+            )
+        )
+    return BatchOut(results=results)
 
 
 def _paid_at(

@@ -237,6 +237,32 @@ class PaymentOut(BaseModel):
     repeated: bool
 
 
+class BatchItem(Strict):
+    """One payment of a batch: its key (the bank's own), account, amount and, optionally,
+    when it was paid and the label (among the credential's)."""
+
+    key: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{8,128}$")]
+    account_id: AccountNumber
+    amount_fen: Fen
+    paid_at: datetime | None = None
+    channel: Channel | None = None
+
+
+class BatchRequest(Strict):
+    payments: list[BatchItem] = Field(min_length=1, max_length=1000)
+
+
+class BatchResult(BaseModel):
+    key: Annotated[str, Field(max_length=128)]
+    status: Literal["posted", "repeated", "refused"]
+    detail: Annotated[str, Field(max_length=2000)] = ""
+    payment: PaymentOut | None = None
+
+
+class BatchOut(BaseModel):
+    results: list[BatchResult] = Field(max_length=1000)
+
+
 class CheckoutRequest(Strict):
     """A customer's online payment: an order with the payment provider."""
 

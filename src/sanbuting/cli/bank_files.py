@@ -1,0 +1,52 @@
+"""`sanbuting pay --file`: a bank's day of payments posted from a file (`jobs.bank_file`),
+with a progress bar and a result file a row per input row."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+from sanbuting.jobs.bank_file import post_rows, read_bank_file, write_results
+from sanbuting.store.database import database_url, make_engine
+
+
+def post_file(
+    path: Path, results: Path, company: str | None, encoding: str, now: Callable[[], datetime]
+) -> None:
+    rows, refused = read_bank_file(path, encoding)
+    progress = Progress(
+        *Progress.get_default_columns()[:1],
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        console=Console(stderr=True),
+    )
+    task = progress.add_task("payments", total=len(rows))
+    engine = make_engine(database_url())
+    try:
+        with progress:
+            posted = post_rows(
+                engine=engine,
+                rows=rows,
+                now=now,
+                company=company,
+                on_batch=lambda n: progress.advance(task, n),
+            )
+    finally:
+        engine.dispose()
+    every = refused + posted
+    write_results(results, every)
+    counts = Counter(result.result for result in every)
+    typer.echo(
+        f"{path.name}: {counts['posted']} posted, {counts['repeated']} repeated (posted "
+        f"before), {counts['refused']} refused; a result for every row in {results}"
+    )
+    if counts["refused"]:
+        raise typer.Exit(1)

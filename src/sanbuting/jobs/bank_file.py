@@ -1,0 +1,190 @@
+"""A bank's (or collection agent's) day of payments, posted from a file, exactly once by key.
+
+The file is the contract's `payments` table (`payment_id, account_id, paid_at, amount_fen,
+channel`), CSV in UTF-8 (or GBK with `--encoding`): each row's `payment_id` is its
+idempotency key. Rows are checked first (the contract's rules: ids, an instant with its UTC
+offset, a whole number of fen above 0, a short channel); a bad row is refused with its line
+and reason and the others go on. Good rows are posted in batches, one transaction a batch and
+a savepoint a row (`payments.service.post_payment`), so a refused row never undoes its
+neighbours and a crash loses at most the batch being written, which a rerun of the same file
+posts (the keys posted before answer `repeated`). Every row gets a result: `posted`,
+`repeated` or `refused` with the reason, written to a result file for the bank.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from sanbuting.domain import parse_timestamp
+from sanbuting.errors import InputFileError, SanbutingError
+from sanbuting.io.encodings import chosen_encoding
+from sanbuting.io.ids import id_problem
+from sanbuting.payments.service import MAX_FEN, PaymentIn, PaymentRefused, post_payment
+from sanbuting.store.database import sessions
+
+HEADER = ("payment_id", "account_id", "paid_at", "amount_fen", "channel")
+RESULT_COLUMNS = (
+    "line",
+    "payment_id",
+    "account_id",
+    "amount_fen",
+    "result",
+    "reason",
+    "arrears_after_fen",
+)
+MAX_ROWS = 2_000_000
+"""The most rows one file may hold (a large bank's day is a few hundred thousand)."""
+BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class BankRow:
+    line: int
+    payment_id: str
+    account_id: str
+    paid_at: datetime
+    amount_fen: int
+    channel: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RowResult:
+    line: int
+    payment_id: str
+    account_id: str
+    amount_fen: str
+    result: str
+    """posted, repeated or refused."""
+    reason: str = ""
+    arrears_after_fen: str = ""
+
+
+def read_bank_file(
+    path: Path, encoding: str | None = None
+) -> tuple[list[BankRow], list[RowResult]]:
+    """The good rows of the file, and a `refused` result for every bad one."""
+    try:
+        text = path.read_bytes().decode(chosen_encoding(encoding))
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            f"{path.name}: not {chosen_encoding(encoding)} text (byte {exc.start}): save it as "
+            "UTF-8 or pass --encoding gbk"
+        ) from None
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
+    header = [cell.strip() for cell in next(reader, [])]
+    missing = [name for name in HEADER[:4] if name not in header]
+    if missing:
+        raise InputFileError(
+            f"{path.name}:1: the header lacks {', '.join(missing)}: it must name "
+            f"{', '.join(HEADER)}"
+        )
+    good: list[BankRow] = []
+    refused: list[RowResult] = []
+    for line, cells in enumerate(reader, start=2):
+        if line - 1 > MAX_ROWS:
+            raise InputFileError(f"{path.name}: more than {MAX_ROWS:,} rows: split the file")
+        if not any(cell.strip() for cell in cells):
+            if cells:  # a row of only separators is refused, not skipped
+                refused.append(RowResult(line, "", "", "", "refused", "the row holds no value"))
+            continue
+        values = {
+            name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)
+        }
+        row, reason = _checked(line, values)
+        if row is None:
+            refused.append(
+                RowResult(
+                    line,
+                    values.get("payment_id", "")[:64],
+                    values.get("account_id", "")[:64],
+                    values.get("amount_fen", "")[:20],
+                    "refused",
+                    reason,
+                )
+            )
+        else:
+            good.append(row)
+    return good, refused
+
+
+def _checked(line: int, values: dict[str, str]) -> tuple[BankRow | None, str]:
+    for name in ("payment_id", "account_id"):
+        problem = id_problem(values.get(name, ""))
+        if problem is not None:
+            return None, f"{name}: {problem}"
+    try:
+        paid_at = parse_timestamp(values.get("paid_at", ""))
+    except SanbutingError as exc:
+        return None, f"paid_at: {exc}"
+    amount = values.get("amount_fen", "")
+    if not amount.isascii() or not amount.isdigit() or not 0 < int(amount) <= MAX_FEN:
+        return None, f"amount_fen: a whole number of fen from 1 to {MAX_FEN}, not {amount[:20]!r}"
+    channel = values.get("channel") or None
+    if channel is not None and (len(channel) > 32 or not channel.isprintable()):
+        return None, "channel: at most 32 printable characters"
+    return BankRow(
+        line, values["payment_id"], values["account_id"], paid_at, int(amount), channel
+    ), ""
+
+
+def post_rows(
+    *,
+    engine: Engine,
+    rows: list[BankRow],
+    now: Callable[[], datetime],
+    company: str | None = None,
+    key_scope: str | None = None,
+    batch: int = BATCH,
+    on_batch: Callable[[int], None] | None = None,
+) -> list[RowResult]:
+    """Post the rows (see the module docstring); `key_scope` names the keys of a channel
+    (`ch:3`), else the rows' own `payment_id` are the keys."""
+    results: list[RowResult] = []
+    for chunk in _chunks(rows, batch):
+        with sessions(engine).begin() as session:
+            for row in chunk:
+                key = f"{key_scope}:{row.payment_id}" if key_scope else row.payment_id
+                payment = PaymentIn(
+                    row.account_id, row.amount_fen, key, row.paid_at, row.channel, company
+                )
+                try:
+                    with session.begin_nested():
+                        done = post_payment(session=session, payment=payment, now=now())
+                except PaymentRefused as exc:
+                    results.append(_result(row, "refused", str(exc)))
+                    continue
+                outcome = "repeated" if done.repeated else "posted"
+                results.append(_result(row, outcome, "", str(done.arrears_after_fen)))
+        if on_batch is not None:
+            on_batch(len(chunk))
+    return results
+
+
+def _result(row: BankRow, outcome: str, reason: str, arrears: str = "") -> RowResult:
+    return RowResult(
+        row.line, row.payment_id, row.account_id, str(row.amount_fen), outcome, reason, arrears
+    )
+
+
+def _chunks(rows: list[BankRow], size: int) -> Iterator[list[BankRow]]:
+    for offset in range(0, len(rows), size):
+        yield rows[offset : offset + size]
+
+
+def write_results(path: Path, results: list[RowResult]) -> None:
+    """The result file: a row per input row, in line order."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(RESULT_COLUMNS)
+        for result in sorted(results, key=lambda r: r.line):
+            writer.writerow([getattr(result, column) for column in RESULT_COLUMNS])
