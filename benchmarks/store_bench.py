@@ -46,11 +46,11 @@ from typing import Any
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine
 
-import sanbuting.store.daily as daily_module
+import sanbuting.jobs.daily as daily_module
 from sanbuting.domain import SHANGHAI
 from sanbuting.generate import GenerateRequest, generate
+from sanbuting.jobs.daily import run_daily
 from sanbuting.payments.service import PaymentIn, PaymentResult, post_payment
-from sanbuting.store.daily import run_daily
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
@@ -423,7 +423,8 @@ def daily_step_command(args: argparse.Namespace) -> None:
     for attribute, label in (
         ("load_frames", "load frames"),
         ("decide", "decide"),
-        ("_record_day", "record days"),
+        ("record_day", "record days"),
+        ("resume", "resume a checkpoint"),
     ):
         setattr(daily_module, attribute, timed(label, getattr(daily_module, attribute)))
     engine = make_engine(os.environ["SANBUTING_DATABASE_URL"])

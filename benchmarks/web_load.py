@@ -2,7 +2,7 @@
 payment posting, at fixed arrival rates, against an unloaded baseline taken first in the same
 process.
 
-The script builds the demo store (`store.demo.seed_demo` over `sanbuting generate --accounts N
+The script builds the demo store (`jobs.demo.seed_demo` over `sanbuting generate --accounts N
 --seed 2021` data, 2020 epidemic policies, the daily run through the business day; SQLite under
 --work, cached; or PostgreSQL in a schema of its own with --database-url; or an existing store
 with --store), serves it with uvicorn in a subprocess on 127.0.0.1 (the application of
@@ -66,9 +66,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sanbuting.domain import parse_date
 from sanbuting.generate import GenerateRequest, generate
+from sanbuting.jobs.demo import seed_demo
 from sanbuting.settings import Settings
 from sanbuting.store.database import make_engine
-from sanbuting.store.demo import seed_demo
 from sanbuting.store.models import Account, Bill, OutboxItem
 from sanbuting.store.web_models import Holder
 from sanbuting.web import deps

@@ -75,9 +75,9 @@ from sqlalchemy.orm import Session, aliased
 
 from sanbuting.dispatch import FileSink, run_dispatcher
 from sanbuting.domain import SHANGHAI, read_utc
+from sanbuting.jobs.daily import run_daily
 from sanbuting.payments.recheck import make_recheck
 from sanbuting.payments.service import PaymentIn, post_payment
-from sanbuting.store.daily import run_daily
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
@@ -732,7 +732,7 @@ def fork_server() -> Any:
             [
                 "sanbuting.payments.service",
                 "sanbuting.payments.recheck",
-                "sanbuting.store.daily",
+                "sanbuting.jobs.daily",
                 "sanbuting.dispatch",
                 "psycopg",
             ]

@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 
 from sanbuting.domain import format_yuan
-from sanbuting.store.demo import DEMO_PASSWORD, seed_demo
+from sanbuting.jobs.demo import DEMO_PASSWORD, seed_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 SANBUTING = str(Path(sys.executable).with_name("sanbuting"))

@@ -29,9 +29,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sanbuting.guard.hashing import hash_password, new_token, token_hash
+from sanbuting.jobs.daily import run_daily
 from sanbuting.payments.channels import add_credential
 from sanbuting.settings import Settings
-from sanbuting.store.daily import run_daily
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade

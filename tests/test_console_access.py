@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from sanbuting.applications import service as applications
 from sanbuting.errors import Conflict, SanbutingError, Unauthorized
 from sanbuting.guard import throttle
+from sanbuting.jobs.daily import run_daily
 from sanbuting.settings import Settings
 from sanbuting.staff import service as staff_service
-from sanbuting.store.daily import run_daily
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade

@@ -21,10 +21,10 @@ import pytest
 from sqlalchemy import Engine, select
 
 from sanbuting.dispatch import FileSink, run_dispatcher
+from sanbuting.jobs.daily import run_daily
 from sanbuting.payments.orders import state_of
 from sanbuting.payments.recheck import make_recheck
 from sanbuting.payments.service import PaymentIn, PaymentResult, post_payment
-from sanbuting.store.daily import run_daily
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, OutboxItem

@@ -28,13 +28,13 @@ from typer.testing import CliRunner
 from sanbuting.cli import app
 from sanbuting.dispatch.dispatcher import run_dispatcher
 from sanbuting.dispatch.sinks import FileSink
+from sanbuting.jobs.daily import run_daily
 from sanbuting.jobs.preview import preview
 from sanbuting.jobs.releases import held_days, release_day
 from sanbuting.payments.recheck import make_recheck
 from sanbuting.payments.service import PaymentIn, post_payment
 from sanbuting.settings import Settings
 from sanbuting.staff.service import add_staff
-from sanbuting.store.daily import run_daily
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Company, OutboxItem, Run, StoredAction

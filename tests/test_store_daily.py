@@ -21,9 +21,9 @@ from typer.testing import CliRunner, Result
 
 from sanbuting.cli import app
 from sanbuting.errors import SanbutingError
+from sanbuting.jobs.daily import run_daily
 from sanbuting.payments.recheck import recheck_order
 from sanbuting.payments.service import PaymentIn, post_payment
-from sanbuting.store.daily import DayDone, run_daily
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
@@ -36,6 +36,7 @@ from sanbuting.store.models import (
     StoredAction,
 )
 from sanbuting.store.policies import deployment_policies
+from sanbuting.store.runs import DayDone
 from store_databases import BACKENDS, database, write_folder
 
 NOW = datetime(2020, 1, 23, 10, 0, tzinfo=UTC)

@@ -39,10 +39,10 @@ from sqlalchemy.orm import Session
 from sanbuting.customers.service import proof_fen
 from sanbuting.domain import format_yuan
 from sanbuting.generate import GenerateRequest, generate
+from sanbuting.jobs.demo import DEMO_PASSWORD, DemoStore, holder_name, seed_demo
 from sanbuting.relief.status import account_position, protection_status
 from sanbuting.settings import Settings
 from sanbuting.store.database import make_engine, sessions
-from sanbuting.store.demo import DEMO_PASSWORD, DemoStore, holder_name, seed_demo
 from sanbuting.store.models import Account, Company
 from sanbuting.web import deps
 from sanbuting.web.app import create_app

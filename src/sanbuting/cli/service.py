@@ -12,10 +12,11 @@ import typer
 from sanbuting.cli.app import app, fail
 from sanbuting.cli.bank_files import post_file
 from sanbuting.domain import format_yuan, parse_date, parse_timestamp, parse_yuan
+from sanbuting.jobs.daily import run_daily
 from sanbuting.jobs.preview import preview
 from sanbuting.payments.service import PaymentIn, PaymentResult, post_payment
-from sanbuting.store.daily import DayDone, run_daily
 from sanbuting.store.database import database_url, make_engine, sessions
+from sanbuting.store.runs import DayDone
 
 
 def _now() -> datetime:

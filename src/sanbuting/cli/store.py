@@ -11,11 +11,11 @@ import typer
 
 from sanbuting.cli.app import app
 from sanbuting.domain import parse_date
+from sanbuting.jobs.export import export_store
 from sanbuting.ledger.service import rebook_company
 from sanbuting.relief.policies import policies_for
 from sanbuting.store.companies import companies
 from sanbuting.store.database import database_url, make_engine, refresh_statistics, sessions
-from sanbuting.store.export import export_store
 from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 

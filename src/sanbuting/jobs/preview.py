@@ -29,13 +29,14 @@ from sanbuting.domain import Utility
 from sanbuting.engine.simulate import accounts_from_frames
 from sanbuting.explain.account import reasons_on
 from sanbuting.explain.catalogue import TEXT, Lang
+from sanbuting.jobs.daily import decide
 from sanbuting.relief.policies import policies_for
 from sanbuting.rules import rulesets_by_utility
 from sanbuting.store.companies import companies
-from sanbuting.store.daily import decide, last_run_day
 from sanbuting.store.database import sessions
 from sanbuting.store.frames import load_frames
 from sanbuting.store.models import Account, Company
+from sanbuting.store.runs import last_run_day
 
 COLUMNS = ("account_id", "action", "step", "bill_id", "policy_id", "reason", "company")
 

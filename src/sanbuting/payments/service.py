@@ -43,6 +43,7 @@ from sanbuting.payments.orders import cancel_pending_cut_off, queue_reconnect, s
 from sanbuting.policy import Policy
 from sanbuting.relief.policies import policies_for
 from sanbuting.rules import load_ruleset
+from sanbuting.store import checkpoints
 from sanbuting.store.import_rows import payment_content
 from sanbuting.store.models import Account, Company, Payment
 from sanbuting.store.records import load_records, payment_record
@@ -208,6 +209,10 @@ def post_payment(
         reconnect_queued=queued,
     )
     stored.result = result.to_json()
+    checkpoints.lock_company(session, company.id, exclusive=False)
+    checkpoints.mark_dirty(
+        session=session, company_id=company.id, accounts=[(account.account_id, day)]
+    )
     session.flush()
     return result
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from sanbuting.io.rejects import write_rejects
 from sanbuting.ledger.service import book_accounts
 from sanbuting.relief.policies import policies_for
+from sanbuting.store import checkpoints
 from sanbuting.store.database import database_url, make_engine, refresh_statistics, sessions
 from sanbuting.store.imports import Imported, import_folder
 from sanbuting.store.models import Account, Company
@@ -73,6 +74,7 @@ def import_and_book(
                 write_rejects(rejects_file, imported.rejects)
                 if not allow_rejects:
                     raise _Refused
+            _mark_dirty(session, imported)
             if book:
                 postings = _book(session, imported, now)
         refresh_statistics(engine)
@@ -85,6 +87,24 @@ def import_and_book(
 
 class _Refused(Exception):
     """Rows were rejected and not allowed: roll the import back."""
+
+
+def _mark_dirty(session: Session, imported: Imported) -> None:
+    """Accounts given rows dated on or before a company's newest checkpoint are derived again
+    by the next run (`store.checkpoints`)."""
+    if not imported.earliest:
+        return
+    found = session.execute(
+        select(Account.id, Account.account_id, Account.company_id).where(
+            Account.id.in_(list(imported.earliest))
+        )
+    ).all()
+    by_company: dict[int, list[tuple[str, date]]] = {}
+    for pk, account_id, company_id in found:
+        by_company.setdefault(company_id, []).append((account_id, imported.earliest[pk]))
+    for company_id, accounts in by_company.items():
+        checkpoints.lock_company(session, company_id, exclusive=False)
+        checkpoints.mark_dirty(session=session, company_id=company_id, accounts=accounts)
 
 
 def _book(session: Session, imported: Imported, now: datetime) -> int:

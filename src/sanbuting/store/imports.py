@@ -10,7 +10,7 @@ transaction, so a crash leaves the store as it was before.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -49,6 +49,9 @@ class Imported:
     booked again)."""
     warnings: tuple[str, ...] = ()
     """What the files held that was ignored (e.g. a column the contract does not have)."""
+    earliest: dict[int, date] = field(default_factory=dict)
+    """Per touched account (store id), the earliest day its new rows are dated: a checkpoint
+    of that day or later no longer holds for it (`store.checkpoints`)."""
 
 
 def import_folder(
@@ -77,15 +80,23 @@ def import_folder(
 
     pk = _account_keys(session, companies)
     touched: set[int] = set()
-    for name, model, rows in (
-        ("bills", Bill, bill_rows),
-        ("payments", Payment, payment_rows),
-        ("usage", Usage, usage_rows),
+    earliest: dict[int, date] = {}
+    for name, model, rows, dated in (
+        ("bills", Bill, bill_rows, pl.col("issued_on")),
+        (
+            "payments",
+            Payment,
+            payment_rows,
+            pl.col("paid_at").dt.convert_time_zone("Asia/Shanghai").dt.date(),
+        ),
+        ("usage", Usage, usage_rows, pl.col("day")),
     ):
         frame = rows(_with_account(getattr(inputs, name), pk, name, conflicts))
         new, same = split_new(frame, _stored(session, model, companies), name, conflicts)
         _insert(session, model.__table__, new)
         touched.update(new.get_column("account").to_list())
+        for account, day in new.group_by("account").agg(dated.min().alias("d")).iter_rows():
+            earliest[account] = min(day, earliest.get(account, day))
         added[name], unchanged[name] = new.height, same
 
     rejects = sorted_rejects([*inputs.rejects, *conflicts.rejects])
@@ -97,6 +108,7 @@ def import_folder(
         sorted(c.code for c in companies.values()),
         sorted(touched | set(_new_accounts(session, companies, accounts))),
         inputs.warnings,
+        earliest,
     )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -80,6 +81,7 @@ class Bill(Base):
     __table_args__ = (
         UniqueConstraint("company_id", "bill_id"),
         CheckConstraint("amount_fen > 0", name="bill_amount_positive"),
+        Index("ix_bills_issued_on_company", "company_id", "issued_on"),
         CheckConstraint("due_on >= issued_on", name="due_not_before_issue"),
     )
 
@@ -104,6 +106,7 @@ class Payment(Base):
     __table_args__ = (
         UniqueConstraint("company_id", "key"),
         CheckConstraint("amount_fen > 0", name="payment_amount_positive"),
+        Index("ix_payments_paid_at_company", "company_id", "paid_at"),
         Index(
             "uq_payments_posted_key",
             "key",
@@ -256,6 +259,35 @@ class ProtectionEvent(Base):
     deferred_to: Mapped[date | None] = mapped_column(Date)
 
 
+class Checkpoint(Base):
+    """The engine's state after a recorded day (`engine.fast.checkpoint`), as two Arrow IPC
+    tables: the next day resumes from it instead of the origin (`store.checkpoints`)."""
+
+    __tablename__ = "checkpoints"
+    __table_args__ = (UniqueConstraint("company_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    day: Mapped[date] = mapped_column(Date)
+    run: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    accounts: Mapped[bytes] = mapped_column(LargeBinary)
+    bills: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CheckpointDirty(Base):
+    """An account whose rows dated on or before a checkpoint's day changed after it was made
+    (a back-dated payment, an import): the next run derives it again."""
+
+    __tablename__ = "checkpoint_dirty"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    account_id: Mapped[str] = mapped_column(String(64))
+    since: Mapped[date] = mapped_column(Date)
+
+
 class Usage(Base):
     """A prepaid account's consumption on one day."""
 
@@ -263,6 +295,7 @@ class Usage(Base):
     __table_args__ = (
         UniqueConstraint("account", "day"),
         CheckConstraint("amount_fen >= 0", name="usage_amount_not_negative"),
+        Index("ix_usage_day_company", "company_id", "day"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

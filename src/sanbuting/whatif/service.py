@@ -3,7 +3,7 @@
 The uploaded YAML is checked whole (`policy.parse_policies`: a bad file is a `PolicyError`
 with every `file:line: message`, and nothing changes). It is tried in a scope: one company's
 own set, or the deployment-wide set (which every company's policies begin with). For each
-company the scope covers, the engine the daily run uses (`store.daily.decide` over
+company the scope covers, the engine the daily run uses (`jobs.daily.decide` over
 `store.frames.load_frames`) runs over the company's accounts from its origin through the
 window's last day twice: with the policies in force, and with the uploaded set in place of the
 set it replaces (as activation would do). The window runs from the earliest start to the
@@ -35,9 +35,9 @@ from sqlalchemy.orm import Session
 
 from sanbuting.engine.fast.prepare import scope_expr
 from sanbuting.engine.frames import RunFrames
+from sanbuting.jobs.daily import decide
 from sanbuting.policy import Policy, parse_policies
 from sanbuting.relief.policies import in_force, parsed
-from sanbuting.store.daily import decide
 from sanbuting.store.frames import load_frames
 from sanbuting.store.models import Company
 from sanbuting.store.policies import affected, check_ids, scope_name

@@ -4,9 +4,10 @@ and a run resumed from them with only the rows dated after that day.
 A checkpoint holds, per account, its facts (what `prepare` reads: utility, class, region,
 mode, tags, state and balance as imported, credit limit) and its ladder memory (`kernel.L_*`:
 state, cut-off and notice days, episode, relief memory, protected days, money, arming); and,
-per bill still open (principal left, or a finalized fee not fully paid, or not issued yet),
-its facts and running money (`layout.B_*`). A bill that is settled (principal 0, fee
-finalized and paid) can change nothing any more and is left out: the open items.
+per bill issued by its day and still open (principal left, or a finalized fee not fully
+paid), its facts and running money (`layout.B_*`): the open items. A settled bill (principal
+0, fee finalized and paid) can change nothing any more and is left out; a bill issued later
+is a later row.
 
 `resume` prepares the kernel's arrays from the checkpoint's accounts, its open bills and the
 bills, payments and usage dated after its day, puts each account's memory and each bill's
@@ -91,7 +92,11 @@ def checkpoint_of(
         & (b(f"b{lay.B_CHARGED}") != lay.NONE)
         & (b(f"b{lay.B_FEE_PAID}") == b(f"b{lay.B_CHARGED}"))
     )
-    open_bills = bills.select(BILL_FACTS).join(money, on="bill_id", how="inner").filter(~settled)
+    open_bills = (
+        bills.select(BILL_FACTS)
+        .join(money, on="bill_id", how="inner")
+        .filter(~settled, pl.col("issued_on") <= day)  # a later bill is a later row
+    )
     return Checkpoint(day, fingerprint(policies, run.rulesets), table, open_bills)
 
 

@@ -16,8 +16,8 @@ from sanbuting.applications import service as applications
 from sanbuting.domain import as_utc, local_date, local_midnight
 from sanbuting.errors import TooMany, Unauthorized
 from sanbuting.staff import service as staff_service
-from sanbuting.store.daily import last_run_day
 from sanbuting.store.models import OutboxItem, Payment, ProtectionEvent, Run, StoredAction
+from sanbuting.store.runs import last_run_day
 from sanbuting.store.web_models import Application
 from sanbuting.web import deps
 from sanbuting.web.console.common import (

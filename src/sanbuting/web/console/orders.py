@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sanbuting.explain.catalogue import Lang
 from sanbuting.jobs.preview import preview
 from sanbuting.jobs.releases import held_days, release_day
-from sanbuting.store.daily import last_run_day
+from sanbuting.store.runs import last_run_day
 from sanbuting.web import deps
 from sanbuting.web.console.common import company_of, page
 from sanbuting.web.deps import require_role

@@ -16,9 +16,9 @@ from sanbuting.explain import Lang
 from sanbuting.explain.account import ExplainRequest, tell
 from sanbuting.relief.policies import policies_for
 from sanbuting.rules import rulesets_by_utility
-from sanbuting.store.daily import last_run_day
 from sanbuting.store.frames import load_frames
 from sanbuting.store.models import Account, Company
+from sanbuting.store.runs import last_run_day
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,10 @@ from sanbuting.engine.frames import (
 from sanbuting.engine.summary import summarize
 from sanbuting.errors import SanbutingError
 from sanbuting.io.outputs import write_outputs
+from sanbuting.jobs.daily import decide
 from sanbuting.policy import Policy
 from sanbuting.relief.policies import parsed
 from sanbuting.store.companies import companies
-from sanbuting.store.daily import decide
 from sanbuting.store.database import sessions
 from sanbuting.store.frames import load_frames
 from sanbuting.store.models import (

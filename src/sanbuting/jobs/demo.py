@@ -14,8 +14,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from sanbuting.customers.service import proof_fen, set_holder
+from sanbuting.jobs.daily import run_daily
 from sanbuting.staff.service import add_staff
-from sanbuting.store.daily import run_daily
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade

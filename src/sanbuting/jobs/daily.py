@@ -1,0 +1,357 @@
+"""`sanbuting daily`: the engine over the store, one decided day at a time, at the cost of the
+day rather than of the history.
+
+For each company the days not yet recorded are decided exactly as `sanbuting run` over files
+would decide them from the company's origin with the policies in force (the deployment-wide
+set and its own, `relief.policies`), and each day is recorded in a transaction of its own
+(`store.runs.record_day`): the run, its actions and protection events, an outbox order for
+every action. A day already recorded is never decided again; a crash loses at most the day
+being written, which the next run writes. Orders are re-checked when dispatched, so a payment
+that lands after the run's read is never cut off.
+
+**Checkpoints.** The last day a run records is written with a checkpoint of every account's
+state (`engine.fast.checkpoint`, `store.checkpoints`). The next run resumes from it: it reads
+the checkpoint and only the rows dated after its day, and decides the new days. Accounts
+whose earlier rows changed since (a back-dated payment, an import; a new account) are
+derived again from the origin, alone; another policy set, or a company too large or too odd
+for one run (amounts near the 64-bit limit), runs from the origin. Either way the decisions
+are those of the run from the origin (`tests/test_checkpoints.py`, `tests/test_store_export.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import polars as pl
+from sqlalchemy import ColumnElement, Engine, func, select
+from sqlalchemy.orm import Session
+
+from sanbuting.domain import Utility, as_utc, local_date, local_midnight, read_utc
+from sanbuting.engine.buckets import Frames, automatic_buckets, run_in_buckets
+from sanbuting.engine.fast import FastRun, _max_ppm, _risky_accounts, run_fast
+from sanbuting.engine.fast.checkpoint import (
+    BILL_FACTS,
+    Checkpoint,
+    checkpoint_of,
+    fingerprint,
+    resume,
+)
+from sanbuting.engine.frames import RunFrames, RunTables
+from sanbuting.engine.parallel import default_workers, run_parallel
+from sanbuting.errors import SanbutingError
+from sanbuting.policy import Policy
+from sanbuting.relief.policies import in_force
+from sanbuting.rules import rulesets_by_utility
+from sanbuting.rules.schema import Ruleset
+from sanbuting.store import checkpoints
+from sanbuting.store.companies import companies
+from sanbuting.store.database import sessions
+from sanbuting.store.frames import load_frames
+from sanbuting.store.models import Account, Bill, Company, Payment, Usage
+from sanbuting.store.runs import DayDone, last_run_day, record_day
+
+ONE_DAY = timedelta(days=1)
+ONE_RUN_ACCOUNTS = 2_000_000
+"""Above this many accounts a company runs from the origin bucket by bucket, unchecked."""
+REDERIVE_SHARE = 0.3
+"""When more than this share of the accounts is dirty, one run from the origin is cheaper."""
+
+
+def days_to_run(company: Company, last: date | None, through: date, *, single: bool) -> list[date]:
+    """The days a run through `through` records (`single`: only `through`, which must be the
+    next day, or a day run before)."""
+    assert company.origin is not None
+    first = company.origin if last is None else last + ONE_DAY
+    if single:
+        if last is not None and through <= last:
+            return []
+        if through != first:
+            what = "its first day" if last is None else f"the next day after {last}"
+            raise SanbutingError(
+                f"{company.code}: {through} is not {what} ({first}); run "
+                f"`sanbuting daily --through {through}` to run every day up to it"
+            )
+    if through < first:
+        return []
+    return [first + timedelta(days=n) for n in range((through - first).days + 1)]
+
+
+def run_daily(
+    *,
+    engine: Engine,
+    through: date,
+    single: bool,
+    now: Callable[[], datetime],
+    engine_name: str = "fast",
+    workers: int | None = None,
+    on_day: Callable[[DayDone], None] | None = None,
+) -> list[DayDone]:
+    """Run every company through `through` (see the module docstring)."""
+    with sessions(engine).begin() as session:
+        listed = companies(session)
+    if not listed:
+        raise SanbutingError("the store has no accounts yet: run `sanbuting db import DIR` first")
+    done: list[DayDone] = []
+    for company in listed:
+        done.extend(_company(engine, company, through, single, now, engine_name, workers, on_day))
+    return done
+
+
+@dataclass
+class _Seen:
+    """The rows a run read dated after `base` (all, when `base` is None) and on or before the
+    day its checkpoint is of: looked for again when the checkpoint is saved, since rows that
+    arrived meanwhile are not in it."""
+
+    base: date | None
+    payments: set[str]
+    bills: set[str]
+    usage: set[tuple[str, date]]
+
+    @classmethod
+    def of(cls, base: date | None, frames: Frames, last: date) -> _Seen:
+        _, bills, payments, usage = frames
+        return cls(
+            base,
+            set(payments.filter(pl.col("paid_on") <= last)["payment_id"].to_list()),
+            set(bills.filter(pl.col("issued_on") <= last)["bill_id"].to_list()),
+            set(usage.filter(pl.col("date") <= last).select("account_id", "date").iter_rows()),
+        )
+
+
+@dataclass
+class _Plan:
+    """A run that will leave a checkpoint: the engine run, the frames it was made from, what
+    it read, and the dirty marks it derived again."""
+
+    run: FastRun
+    accounts: pl.DataFrame
+    bills: pl.DataFrame
+    seen: _Seen
+    dirty_ids: list[int]
+
+
+def _company(
+    engine: Engine,
+    company: Company,
+    through: date,
+    single: bool,
+    now: Callable[[], datetime],
+    engine_name: str,
+    workers: int | None,
+    on_day: Callable[[DayDone], None] | None,
+) -> list[DayDone]:
+    assert company.origin is not None
+    with sessions(engine).begin() as session:
+        last = last_run_day(session, company)
+        days = days_to_run(company, last, through, single=single)
+        if not days:
+            return [DayDone(company.code, through, 0, 0, 0, already=True)]
+        sets = in_force(session=session, company_id=company.id)
+        policies = list(sets.policies)
+        rulesets = rulesets_by_utility({Utility(company.utility): company.ruleset})
+        keys: dict[str, int] = dict(
+            session.execute(
+                select(Account.account_id, Account.id).where(Account.company_id == company.id)
+            ).all()
+        )
+        plan = None
+        if engine_name == "fast" and last is not None:
+            plan = _resumed(session, company, last, days[-1], keys, policies, rulesets, workers)
+        frames = None if plan is not None else load_frames(session, [company.id])
+    if plan is None and frames is not None and engine_name == "fast":
+        plan = _from_origin(company, frames, policies, rulesets, days[-1], workers)
+    if plan is not None:
+        result: RunTables = plan.run.advance(days[-1], snapshot=False)
+    else:
+        assert frames is not None
+        result = decide(frames, policies, company, days[-1], engine_name, workers)
+    done = []
+    for day in days:
+        then = None
+        if plan is not None and day == days[-1]:
+            then = _saver(company, plan, policies, day, now())
+        recorded = record_day(
+            engine, company, day, result, keys, sets, engine_name, now(), then=then
+        )
+        done.append(recorded)
+        if on_day is not None:
+            on_day(recorded)
+    return done
+
+
+def _from_origin(
+    company: Company,
+    frames: Frames,
+    policies: list[Policy],
+    rulesets: dict[Utility, Ruleset],
+    through: date,
+    workers: int | None,
+) -> _Plan | None:
+    """A run from the origin that will leave a checkpoint, if the company suits one run."""
+    assert company.origin is not None
+    accounts, bills, _, _ = frames
+    too_odd = _risky_accounts(frames, through, _max_ppm(rulesets)).len() > 0
+    if accounts.height > ONE_RUN_ACCOUNTS or too_odd or len(policies) > 62:
+        return None
+    run = FastRun(frames, policies, rulesets, company.origin, workers or default_workers())
+    return _Plan(run, accounts, bills, _Seen.of(None, frames, through), [])
+
+
+def _resumed(
+    session: Session,
+    company: Company,
+    last: date,
+    through: date,
+    keys: dict[str, int],
+    policies: list[Policy],
+    rulesets: dict[Utility, Ruleset],
+    workers: int | None,
+) -> _Plan | None:
+    """A run resumed from the checkpoint of `last`, with its dirty and new accounts derived
+    again; None when there is no such checkpoint for these policies."""
+    saved = checkpoints.load(session, company.id, last)
+    if saved is None or saved.fingerprint != fingerprint(policies, rulesets):
+        return None
+    dirty_ids, dirty = checkpoints.dirty(session, company.id)
+    known = set(saved.accounts["account_id"].to_list())
+    again = (dirty | (set(keys) - known)) & set(keys)
+    if len(again) > REDERIVE_SHARE * max(len(keys), 1):
+        return None
+    if again:
+        saved = _derived_again(session, company, saved, again, keys, policies, rulesets, last)
+    later = load_frames(session, [company.id], after=last)
+    run = resume(saved, later, policies, rulesets, workers or default_workers())
+    bills = pl.concat(
+        [saved.bills.select(BILL_FACTS), later[1].select(BILL_FACTS)], how="vertical_relaxed"
+    )
+    return _Plan(run, saved.accounts, bills, _Seen.of(last, later, through), dirty_ids)
+
+
+def _derived_again(
+    session: Session,
+    company: Company,
+    saved: Checkpoint,
+    again: set[str],
+    keys: dict[str, int],
+    policies: list[Policy],
+    rulesets: dict[Utility, Ruleset],
+    last: date,
+) -> Checkpoint:
+    """`saved` with the accounts of `again` run from the origin through `last` on every row
+    they have (their rows dated after `last` go to the resumed run, as everyone's do)."""
+    assert company.origin is not None
+    frames = load_frames(session, [company.id], accounts=[keys[a] for a in sorted(again)])
+    run = FastRun(frames, policies, rulesets, company.origin, threads=1)
+    run.advance(last, snapshot=False)
+    fresh = checkpoint_of(run, frames[0], frames[1], policies)
+    keep = ~pl.col("account_id").is_in(sorted(again))
+    return Checkpoint(
+        saved.day,
+        saved.fingerprint,
+        pl.concat([saved.accounts.filter(keep), fresh.accounts], how="vertical_relaxed").sort(
+            "account_id"
+        ),
+        pl.concat(
+            [saved.bills.filter(keep), fresh.bills],
+            how="vertical_relaxed",
+        ),
+    )
+
+
+def _saver(
+    company: Company, plan: _Plan, policies: list[Policy], day: date, now: datetime
+) -> Callable[[Session, int], None]:
+    """Write the checkpoint of `day` in that day's transaction, holding the company's row, and
+    mark the accounts of rows dated on or before `day` that the run did not read."""
+
+    def save(session: Session, run_id: int) -> None:
+        checkpoints.lock_company(session, company.id, exclusive=True)
+        made = checkpoint_of(plan.run, plan.accounts, plan.bills, policies)
+        checkpoints.save(
+            session=session, company_id=company.id, run=run_id, checkpoint=made, now=now
+        )
+        unseen = _unseen(session, company, plan.seen, day)
+        if unseen:
+            checkpoints.mark_dirty(session=session, company_id=company.id, accounts=unseen)
+        checkpoints.clear_dirty(session, plan.dirty_ids)
+
+    return save
+
+
+def _unseen(session: Session, company: Company, seen: _Seen, day: date) -> list[tuple[str, date]]:
+    """Accounts with rows dated (after `seen.base` and) on or before `day` that the run did
+    not read (they arrived while it ran), with the day of each such row. Rows are never
+    deleted, so a table whose count is what the run read has nothing new."""
+    first = seen.base + ONE_DAY if seen.base is not None else None
+    found: list[tuple[str, date]] = []
+    paid = [
+        Payment.company_id == company.id,
+        Payment.paid_at < as_utc(local_midnight(day + ONE_DAY)),
+    ]
+    if first is not None:
+        paid.append(Payment.paid_at >= as_utc(local_midnight(first)))
+    if _count(session, Payment, paid) != len(seen.payments):
+        payments = session.execute(
+            select(Payment.key, Account.account_id, Payment.paid_at)
+            .join(Account, Account.id == Payment.account)
+            .where(*paid)
+        ).all()
+        found.extend(
+            (a, local_date(read_utc(at))) for k, a, at in payments if k not in seen.payments
+        )
+    issued = [Bill.company_id == company.id, Bill.issued_on <= day]
+    if first is not None:
+        issued.append(Bill.issued_on >= first)
+    if _count(session, Bill, issued) != len(seen.bills):
+        bills = session.execute(
+            select(Bill.bill_id, Account.account_id, Bill.issued_on)
+            .join(Account, Account.id == Bill.account)
+            .where(*issued)
+        ).all()
+        found.extend((a, on) for b, a, on in bills if b not in seen.bills)
+    used = [Usage.company_id == company.id, Usage.day <= day]
+    if first is not None:
+        used.append(Usage.day >= first)
+    if _count(session, Usage, used) != len(seen.usage):
+        usage = session.execute(
+            select(Account.account_id, Usage.day)
+            .join(Account, Account.id == Usage.account)
+            .where(*used)
+        ).all()
+        found.extend((a, on) for a, on in usage if (a, on) not in seen.usage)
+    return found
+
+
+def _count(
+    session: Session,
+    model: type[Payment] | type[Bill] | type[Usage],
+    conditions: list[ColumnElement[bool]],
+) -> int:
+    return int(session.scalar(select(func.count()).select_from(model).where(*conditions)) or 0)
+
+
+def decide(
+    frames: Frames,
+    policies: list[Policy],
+    company: Company,
+    through: date,
+    engine_name: str,
+    workers: int | None,
+) -> RunFrames:
+    """The engine's decisions for the company's accounts from its origin through `through`."""
+    assert company.origin is not None
+    rulesets = rulesets_by_utility({Utility(company.utility): company.ruleset})
+    if engine_name == "reference":
+        return run_parallel(frames, policies, rulesets, company.origin, through, workers=workers)
+    if engine_name != "fast":
+        raise SanbutingError(f"engine {engine_name!r}: daily runs use fast or reference")
+    threads = workers or default_workers()
+    origin = company.origin
+    return run_in_buckets(
+        frames,
+        automatic_buckets(frames[0].height),
+        lambda bucket: run_fast(bucket, policies, rulesets, origin, through, threads),
+    )
