@@ -16,8 +16,8 @@ and rolled back). It then runs `run_daily` through D2 in a thread while other th
 those payments (paid on the cut-off day, 09:00), in three groups whose timing is forced with
 hooks on the run (no product code changed):
 
-- before: posted after the run has read the company and before it records any day (the run's
-  decision step waits for them), so the run queues the stale cut-off and no reconnection;
+- before: posted after the run has read the company and before it records any day (the run
+  waits for them then), so the run queues the stale cut-off and no reconnection;
 - after: posted once the run has recorded the cut-off's day and while it is still running (the
   run waits for them after that day), so the cut-off is queued; the payment finds it not yet
   sent and cancels it, and queues no reconnection (the account was never cut off);
@@ -57,12 +57,12 @@ from sqlalchemy.orm import Session
 from sanbuting.dispatch import FileSink, run_dispatcher
 from sanbuting.domain import SHANGHAI, BillingMode, local_date, read_utc
 from sanbuting.generate import GenerateRequest, generate
+from sanbuting.jobs import daily
 from sanbuting.ledger.service import arrears, balances, book_accounts
 from sanbuting.payments.orders import order_key
 from sanbuting.payments.recheck import make_recheck
 from sanbuting.payments.service import PaymentIn, post_payment
 from sanbuting.policy import Policy
-from sanbuting.store import daily
 from sanbuting.store.companies import companies
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.frames import load_frames
@@ -70,6 +70,7 @@ from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, Company, OutboxItem, Payment
 from sanbuting.store.policies import activate, deployment_policies
+from sanbuting.store.runs import DayDone
 from store_databases import BACKENDS, database
 
 POLICIES = Path(__file__).resolve().parent.parent / "examples" / "policies" / "2020-epidemic.yaml"
@@ -257,15 +258,22 @@ def run_race(
     docstring says (`codes`: the companies, in the order the run takes them)."""
     race.read = {code: threading.Event() for code in codes}
     race.before_posted = {code: threading.Event() for code in codes}
-    original = daily.decide
+    original = daily.record_day
+    decided: set[str] = set()
 
-    def deciding(frames: Any, policies_: Any, company: Company, *rest: Any) -> Any:
-        race.note(f"read {company.code}")
-        race.read[company.code].set()
-        race.wait(race.before_posted[company.code], f"payments before {company.code} is recorded")
-        return original(frames, policies_, company, *rest)
+    def recording(engine: Engine, company: Company, *rest: Any, **named: Any) -> Any:
+        """The run has read the store and decided the company's days (from the origin or a
+        checkpoint); before it records the first of them, the payments 'before' land."""
+        if company.code not in decided:
+            decided.add(company.code)
+            race.note(f"read {company.code}")
+            race.read[company.code].set()
+            race.wait(
+                race.before_posted[company.code], f"payments before {company.code} is recorded"
+            )
+        return original(engine, company, *rest, **named)
 
-    def recorded(done: daily.DayDone) -> None:
+    def recorded(done: DayDone) -> None:
         race.note(f"recorded {done.company} {done.day}")
         due = [t for t in race.of(done.company, "after") if t.day == done.day]
         if due:
@@ -273,7 +281,7 @@ def run_race(
             race.after.put((due, posted))
             race.wait(posted, f"payments after {done.company} {done.day} is recorded")
 
-    monkeypatch.setattr(daily, "decide", deciding)
+    monkeypatch.setattr(daily, "record_day", recording)
 
     def guarded(work: Callable[[Engine], None]) -> Callable[[], None]:
         def run() -> None:
@@ -315,7 +323,7 @@ def run_race(
     for thread in threads:
         thread.join(WAIT * 3)
         assert not thread.is_alive(), f"{thread.name} is stuck"
-    monkeypatch.setattr(daily, "decide", original)
+    monkeypatch.setattr(daily, "record_day", original)
     if race.errors:
         raise race.errors[0]
 

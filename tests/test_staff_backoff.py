@@ -7,10 +7,13 @@ process's memory with no back-off (about 28,800 guesses a day), and the real use
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
+from sanbuting.domain import read_utc
+from sanbuting.guard import throttle
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.web_models import SignInThrottle, StaffAddress
 from test_console_access import PASSWORD, make_client, sign_in, url  # noqa: F401  (fixture)
@@ -22,11 +25,44 @@ def stop(client: object) -> None:
     client.app.state.engine.dispose()  # type: ignore[attr-defined]
 
 
+def lengthen_waits(store: str) -> None:
+    """Make every wait the failures earned an hour long, so that it cannot pass while a slow
+    machine runs the test (the doubling itself is checked with explicit times below)."""
+    engine = make_engine(store)
+    with sessions(engine).begin() as session:
+        for row in session.scalars(select(SignInThrottle)):
+            if row.blocked_until > row.last_failure_at:
+                row.blocked_until = row.last_failure_at + timedelta(hours=1)
+    engine.dispose()
+
+
+def test_each_failure_past_the_free_ones_doubles_the_wait(url: str) -> None:  # noqa: F811
+    policy = throttle.Policy(free_failures=FREE, max_wait_seconds=60)
+    keys = ["user-ip:x:10.0.0.1"]
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    engine = make_engine(url)
+    waits = []
+    with sessions(engine).begin() as session:
+        for n in range(FREE + 8):
+            moment = start + timedelta(minutes=n)
+            throttle.failed(session=session, keys=keys, now=moment, policy=policy)
+            row = session.get(SignInThrottle, keys[0], populate_existing=True)
+            assert row is not None
+            waits.append(int((read_utc(row.blocked_until) - moment).total_seconds()))
+        late = start + timedelta(days=2)  # a key that has not failed for a day starts afresh
+        throttle.failed(session=session, keys=keys, now=late, policy=policy)
+        fresh = session.get(SignInThrottle, keys[0], populate_existing=True)
+        assert fresh is not None and fresh.failures == 1
+    engine.dispose()
+    assert waits == [0, 0, 0, 1, 2, 4, 8, 16, 32, 60, 60]
+
+
 def test_failures_back_off_and_the_wait_is_in_the_database(url: str) -> None:  # noqa: F811
     with make_client(url, "10.0.0.66", sign_in_free_failures=FREE) as attacker:
         codes = [sign_in(attacker, "power-agent", f"guess-{n}") for n in range(FREE + 1)]
-        assert codes == [401] * (FREE + 1)  # the fourth failure starts a wait of 1 s
-        assert sign_in(attacker, "power-agent", "guess-x") == 429  # at once: waits
+        assert codes == [401] * (FREE + 1)  # the fourth failure starts a wait
+        lengthen_waits(url)
+        assert sign_in(attacker, "power-agent", "guess-x") == 429
         assert sign_in(attacker, "power-agent", PASSWORD) == 429  # even the right password
         stop(attacker)
     # another worker, or the server after a restart: a new application over the same store
@@ -37,7 +73,7 @@ def test_failures_back_off_and_the_wait_is_in_the_database(url: str) -> None:  #
     with sessions(engine).begin() as session:
         keys = dict(session.execute(select(SignInThrottle.key, SignInThrottle.failures)).all())
     engine.dispose()
-    assert keys == {
+    assert keys == {  # refusals while waiting are not counted: nothing was tried
         "user-ip:power-agent:10.0.0.66": FREE + 1,
         "ip:10.0.0.66": FREE + 1,
         "user:power-agent": FREE + 1,  # 10.0.0.66 was never the user's own address
@@ -49,8 +85,9 @@ def test_the_real_user_signs_in_from_their_own_address(url: str) -> None:  # noq
         assert sign_in(office, "power-agent") == 303  # the user's own address, known now
         stop(office)
     with make_client(url, "10.0.0.66", sign_in_free_failures=FREE) as attacker:
-        for n in range(FREE + 3):
-            sign_in(attacker, "power-agent", f"guess-{n}")
+        for n in range(FREE + 1):
+            assert sign_in(attacker, "power-agent", f"guess-{n}") == 401
+        lengthen_waits(url)
         assert sign_in(attacker, "power-agent", "guess") == 429
         stop(attacker)
     with make_client(url, "10.0.0.77", sign_in_free_failures=FREE) as stranger:
@@ -74,11 +111,12 @@ def test_the_api_backs_off_as_the_console_does(url: str, tmp_path: Path) -> None
             client.post(
                 "/api/v1/auth/staff", json={"username": "power-agent", "password": f"g-{n}"}
             ).status_code
-            for n in range(FREE + 2)
+            for n in range(FREE + 1)
         ]
+        lengthen_waits(url)
         waited = client.post(
             "/api/v1/auth/staff", json={"username": "power-agent", "password": PASSWORD}
         )
         stop(client)
-    assert answers == [401] * (FREE + 1) + [429]
-    assert waited.status_code == 429 and int(waited.headers["retry-after"]) >= 1
+    assert answers == [401] * (FREE + 1)
+    assert waited.status_code == 429 and int(waited.headers["retry-after"]) > 3000

@@ -175,13 +175,12 @@ def test_resumed_days_equal_the_origin_run_whatever_arrives(universe: Universe, 
         url = f"sqlite:///{folder / 'store.db'}"
         upgrade(url)
         for n, frames in enumerate((first, second)):
-            if n == 1:
-                if final is not universe.policies:
-                    engine = make_engine(url)
-                    with sessions(engine).begin() as session:
-                        path = policy_file(folder, "final.yaml", final)
-                        activate(session=session, path=path, by="t", at=NOW, company=None)
-                    engine.dispose()
+            if n == 1 and final is not universe.policies:
+                engine = make_engine(url)
+                with sessions(engine).begin() as session:
+                    path = policy_file(folder, "final.yaml", final)
+                    activate(session=session, path=path, by="t", at=NOW, company=None)
+                engine.dispose()
             outcome = import_and_book(
                 data=write(folder / f"in{n}", frames),
                 start=universe.start,

@@ -73,7 +73,7 @@ def failed(*, session: Session, keys: list[str], now: datetime, policy: Policy) 
     """Count one failure under each of `keys` and set how long each must wait."""
     moment = as_utc(now)
     for key in keys:
-        row = session.get(SignInThrottle, key, with_for_update=True)
+        row = session.get(SignInThrottle, key, with_for_update=True, populate_existing=True)
         free = policy.free_failures * (ADDRESS_FACTOR if key.startswith("ip:") else 1)
         if row is None or read_utc(row.last_failure_at) + FORGET_AFTER <= moment:
             failures = 1

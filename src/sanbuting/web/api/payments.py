@@ -133,7 +133,7 @@ def _post_one(
 @router.post(
     "/payments/batch",
     response_model=BatchOut,
-    responses=errors(401, 403, 422),
+    responses=errors(400, 401, 403, 422),
     summary="Post up to 1,000 payments (a bank's file): each once by its key, each with a result",
 )
 def pay_batch(
