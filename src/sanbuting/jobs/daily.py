@@ -50,7 +50,7 @@ from sanbuting.store.companies import companies
 from sanbuting.store.database import sessions
 from sanbuting.store.frames import load_frames
 from sanbuting.store.models import Account, Bill, Company, Payment, Usage
-from sanbuting.store.runs import DayDone, last_run_day, record_day
+from sanbuting.store.runs import DayDone, account_keys, last_run_day, record_day
 
 ONE_DAY = timedelta(days=1)
 ONE_RUN_ACCOUNTS = 2_000_000
@@ -152,14 +152,9 @@ def _company(
         sets = in_force(session=session, company_id=company.id)
         policies = list(sets.policies)
         rulesets = rulesets_by_utility({Utility(company.utility): company.ruleset})
-        keys: dict[str, int] = dict(
-            session.execute(
-                select(Account.account_id, Account.id).where(Account.company_id == company.id)
-            ).all()
-        )
         plan = None
         if engine_name == "fast" and last is not None:
-            plan = _resumed(session, company, last, days[-1], keys, policies, rulesets, workers)
+            plan = _resumed(session, company, last, days[-1], policies, rulesets, workers)
         frames = None if plan is not None else load_frames(session, [company.id])
     if plan is None and frames is not None and engine_name == "fast":
         plan = _from_origin(company, frames, policies, rulesets, days[-1], workers)
@@ -173,9 +168,7 @@ def _company(
         then = None
         if plan is not None and day == days[-1]:
             then = _saver(company, plan, policies, day, now())
-        recorded = record_day(
-            engine, company, day, result, keys, sets, engine_name, now(), then=then
-        )
+        recorded = record_day(engine, company, day, result, sets, engine_name, now(), then=then)
         done.append(recorded)
         if on_day is not None:
             on_day(recorded)
@@ -205,7 +198,6 @@ def _resumed(
     company: Company,
     last: date,
     through: date,
-    keys: dict[str, int],
     policies: list[Policy],
     rulesets: dict[Utility, Ruleset],
     workers: int | None,
@@ -215,13 +207,17 @@ def _resumed(
     saved = checkpoints.load(session, company.id, last)
     if saved is None or saved.fingerprint != fingerprint(policies, rulesets):
         return None
-    dirty_ids, dirty = checkpoints.dirty(session, company.id)
-    known = set(saved.accounts["account_id"].to_list())
-    again = (dirty | (set(keys) - known)) & set(keys)
-    if len(again) > REDERIVE_SHARE * max(len(keys), 1):
+    dirty_ids, again = checkpoints.dirty(session, company.id)
+    stored = session.scalar(
+        select(func.count()).select_from(Account).where(Account.company_id == company.id)
+    )
+    if stored != saved.accounts.height:  # accounts are never removed: new ones came
+        every = session.scalars(select(Account.account_id).where(Account.company_id == company.id))
+        again |= set(every) - set(saved.accounts["account_id"].to_list())
+    if len(again) > REDERIVE_SHARE * max(saved.accounts.height, 1):
         return None
     if again:
-        saved = _derived_again(session, company, saved, again, keys, policies, rulesets, last)
+        saved = _derived_again(session, company, saved, again, policies, rulesets, last)
     later = load_frames(session, [company.id], after=last)
     run = resume(saved, later, policies, rulesets, workers or default_workers())
     bills = pl.concat(
@@ -235,7 +231,6 @@ def _derived_again(
     company: Company,
     saved: Checkpoint,
     again: set[str],
-    keys: dict[str, int],
     policies: list[Policy],
     rulesets: dict[Utility, Ruleset],
     last: date,
@@ -243,7 +238,8 @@ def _derived_again(
     """`saved` with the accounts of `again` run from the origin through `last` on every row
     they have (their rows dated after `last` go to the resumed run, as everyone's do)."""
     assert company.origin is not None
-    frames = load_frames(session, [company.id], accounts=[keys[a] for a in sorted(again)])
+    keys = account_keys(session, company, again)
+    frames = load_frames(session, [company.id], accounts=[keys[a] for a in sorted(keys)])
     run = FastRun(frames, policies, rulesets, company.origin, threads=1)
     run.advance(last, snapshot=False)
     fresh = checkpoint_of(run, frames[0], frames[1], policies)

@@ -19,7 +19,7 @@ from sanbuting.engine.frames import RunTables
 from sanbuting.payments.orders import order_row, queue
 from sanbuting.relief.policies import InForce
 from sanbuting.store.database import sessions
-from sanbuting.store.models import Company, ProtectionEvent, Run, StoredAction
+from sanbuting.store.models import Account, Company, ProtectionEvent, Run, StoredAction
 
 ENFORCEMENT = frozenset(action.value for action in ENFORCEMENT_ACTIONS)
 
@@ -33,6 +33,22 @@ class DayDone:
     orders: int
     already: bool = False
     """The day had been run before: nothing was written."""
+
+
+def account_keys(session: Session, company: Company, account_ids: set[str]) -> dict[str, int]:
+    """The store ids of these accounts of the company (the day's acting ones: a handful)."""
+    keys: dict[str, int] = {}
+    listed = sorted(account_ids)
+    for offset in range(0, len(listed), 5_000):
+        chunk = listed[offset : offset + 5_000]
+        keys.update(
+            session.execute(
+                select(Account.account_id, Account.id).where(
+                    Account.company_id == company.id, Account.account_id.in_(chunk)
+                )
+            ).all()
+        )
+    return keys
 
 
 def last_run_day(session: Session, company: Company) -> date | None:
@@ -49,7 +65,6 @@ def record_day(
     company: Company,
     day: date,
     result: RunTables,
-    keys: dict[str, int],
     sets: InForce,
     engine_name: str,
     now: datetime,
@@ -61,6 +76,11 @@ def record_day(
     protections = result.protections.filter(pl.col("date") == day)
     try:
         with sessions(engine).begin() as session:
+            keys = account_keys(
+                session,
+                company,
+                {*actions["account_id"].to_list(), *protections["account_id"].to_list()},
+            )
             run = Run(
                 company_id=company.id,
                 day=day,
