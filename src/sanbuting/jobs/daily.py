@@ -155,7 +155,7 @@ def _company(
         plan = None
         if engine_name == "fast" and last is not None:
             plan = _resumed(session, company, last, days[-1], policies, rulesets, workers)
-        frames = None if plan is not None else load_frames(session, [company.id])
+        frames = None if plan is not None else load_frames(session, [company.id], until=days[-1])
     if plan is None and frames is not None and engine_name == "fast":
         plan = _from_origin(company, frames, policies, rulesets, days[-1], workers)
     if plan is not None:
@@ -218,7 +218,7 @@ def _resumed(
         return None
     if again:
         saved = _derived_again(session, company, saved, again, policies, rulesets, last)
-    later = load_frames(session, [company.id], after=last)
+    later = load_frames(session, [company.id], after=last, until=through)
     run = resume(saved, later, policies, rulesets, workers or default_workers())
     bills = pl.concat(
         [saved.bills.select(BILL_FACTS), later[1].select(BILL_FACTS)], how="vertical_relaxed"
@@ -239,7 +239,9 @@ def _derived_again(
     they have (their rows dated after `last` go to the resumed run, as everyone's do)."""
     assert company.origin is not None
     keys = account_keys(session, company, again)
-    frames = load_frames(session, [company.id], accounts=[keys[a] for a in sorted(keys)])
+    frames = load_frames(
+        session, [company.id], accounts=[keys[a] for a in sorted(keys)], until=last
+    )
     run = FastRun(frames, policies, rulesets, company.origin, threads=1)
     run.advance(last, snapshot=False)
     fresh = checkpoint_of(run, frames[0], frames[1], policies)

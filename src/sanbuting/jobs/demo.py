@@ -21,10 +21,10 @@ from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, Company
 from sanbuting.store.policies import activate
+from sanbuting.store.web_models import STAFF_ROLES
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国文辉"
-ROLES = ("agent", "supervisor", "policy_admin", "regulator")
 DEMO_PASSWORD = "sanbuting-demo"
 
 
@@ -98,7 +98,7 @@ def seed_demo(
             for index, company in enumerate(
                 session.scalars(select(Company).order_by(Company.code))
             ):
-                for role in ROLES:
+                for role in STAFF_ROLES:
                     if role == "policy_authority" and index > 0:
                         continue  # one holds the deployment-wide set
                     username = f"{company.code}-{role}".replace("_", "-")

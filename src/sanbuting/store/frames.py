@@ -32,10 +32,12 @@ def load_frames(
     accounts: Sequence[int] | None = None,
     *,
     after: date | None = None,
+    until: date | None = None,
 ) -> Frames:
     """The frames of these companies' accounts (or of the accounts with these store ids).
     With `after`, only the rows dated after that day (bills issued, payments paid, usage
-    used), and no accounts: what a run resumed from a checkpoint of that day reads."""
+    used), and no accounts: what a run resumed from a checkpoint of that day reads. With
+    `until`, no row dated after that day (a run through `until` never looks at them)."""
 
     def of(column: Mapped[int], company: Mapped[int]) -> ColumnElement[bool]:
         if accounts is not None:
@@ -43,6 +45,7 @@ def load_frames(
         return company.in_(list(company_ids))
 
     since = local_midnight(after + timedelta(days=1)) if after is not None else None
+    before = local_midnight(until + timedelta(days=1)) if until is not None else None
 
     postgres = session.get_bind().dialect.name == "postgresql"
     paid_at: Any = (
@@ -83,7 +86,9 @@ def load_frames(
         )
         .join(Account, Account.id == Bill.account)
         .where(
-            of(Bill.account, Bill.company_id), true() if after is None else Bill.issued_on > after
+            of(Bill.account, Bill.company_id),
+            true() if after is None else Bill.issued_on > after,
+            true() if until is None else Bill.issued_on <= until,
         ),
         BILLS.schema,
     )
@@ -94,6 +99,7 @@ def load_frames(
         .where(
             of(Payment.account, Payment.company_id),
             true() if since is None else Payment.paid_at >= as_utc(since),
+            true() if before is None else Payment.paid_at < as_utc(before),
         ),
         {
             "payment_id": pl.String(),
@@ -109,7 +115,11 @@ def load_frames(
         session,
         select(Account.account_id, Usage.day, Usage.amount_fen)
         .join(Account, Account.id == Usage.account)
-        .where(of(Usage.account, Usage.company_id), true() if after is None else Usage.day > after),
+        .where(
+            of(Usage.account, Usage.company_id),
+            true() if after is None else Usage.day > after,
+            true() if until is None else Usage.day <= until,
+        ),
         USAGE.schema,
     )
     return (
