@@ -15,6 +15,9 @@ companies' start. PostgreSQL stores go in a schema of their own, dropped afterwa
     # run's time split into loading the frames, deciding and recording the days
     python benchmarks/store_bench.py daily --backend sqlite --accounts 1000000
 
+    # one more day after one month against one more day after eleven months (a year stored)
+    python benchmarks/store_bench.py history --backend sqlite --accounts 100000
+
     # the ledger-booking rate: `db import --no-book` then `db book`, against `db import`
     python benchmarks/store_bench.py book --backend sqlite --accounts 100000
 
@@ -405,6 +408,53 @@ def daily_command(args: argparse.Namespace) -> None:
         )
 
 
+def history_command(args: argparse.Namespace) -> None:
+    """One more day after one month against one more day after eleven months, over a store
+    holding the whole year's rows: the day should cost the same whatever came before it."""
+    folder = Path(args.work) / f"g{args.accounts}-seed{SEED}-year"
+    if args.data is not None:
+        folder = Path(str(args.data))
+    elif not (folder / "usage.csv").exists():
+        began = time.perf_counter()
+        generate(
+            GenerateRequest(accounts=args.accounts, out=folder, seed=SEED, end=date(2020, 12, 31))
+        )
+        print(
+            f"generated {args.accounts:,} accounts for 2020 in {time.perf_counter() - began:.1f} s"
+        )
+    me = [sys.executable, str(Path(__file__).resolve())]
+    name = (
+        f"bench_history_{args.accounts}"
+        if args.backend == "postgresql"
+        else f"history-{args.accounts}"
+    )
+    for url in store_for_steps(args.backend, args, name):
+        run_step(
+            "db import (a year) --no-book",
+            [str(SANBUTING), "db", "import", str(folder), "--no-book", "--start", str(START),
+             "--rejects", str(args.work / "rejects.csv")],
+            url,
+        )  # fmt: skip
+        days: list[tuple[Step, dict[str, Any]]] = []
+        for through, one in (("2020-01-31", "2020-02-01"), ("2020-11-30", "2020-12-01")):
+            run_step(f"daily --through {through}", [*me, "daily-step", "--through", through], url)
+            step = run_step(f"daily --date {one}", [*me, "daily-step", "--date", one], url)
+            days.append((step, json.loads(step.output.splitlines()[-1])))
+        print()
+        print(f"one more day over {args.accounts:,} accounts on {args.backend}, a year stored:")
+        for step, phases in days:
+            print(
+                f"  {step.label}: {step.wall:.1f} s in all ({phases['seconds']:.2f} s in the run: "
+                + ", ".join(f"{k} {v:.2f} s" for k, v in phases["phases"].items())
+                + f"), peak {step.rss_gb:.2f} GB"
+            )
+        (first, early), (last, late) = days
+        print(
+            f"  after eleven months / after one month: {late['seconds'] / early['seconds']:.2f}x "
+            f"in the run, {last.wall / first.wall:.2f}x with the process"
+        )
+
+
 def daily_step_command(args: argparse.Namespace) -> None:
     """`sanbuting daily` in this process with its phases timed (the engine, the frames loaded
     and the days recorded); prints one JSON line."""
@@ -511,6 +561,8 @@ def main() -> None:
     step = commands.add_parser("daily-step", help="(internal) one timed `sanbuting daily`")
     step.add_argument("--through")
     step.add_argument("--date")
+    history = commands.add_parser("history", help="one more day after 1 month vs 11 months")
+    common(history, 100_000, both=False)
     book = commands.add_parser("book", help="the ledger-booking rate of an import")
     common(book, 100_000, both=False)
     args = parser.parse_args()
@@ -520,6 +572,7 @@ def main() -> None:
         "payments": payments_command,
         "daily": daily_command,
         "daily-step": daily_step_command,
+        "history": history_command,
         "book": book_command,
     }[args.command](args)
 

@@ -95,6 +95,17 @@ class BillBook:
         self._open: list[BillAccount] = []
         """Bills issued so far, oldest first (by due date, issue date, id)."""
 
+    @classmethod
+    def resumed(
+        cls, opened: list[BillAccount], to_issue: list[BillAccount], credit: int
+    ) -> BillBook:
+        """A book as it stood at the end of a day: `opened` already issued (not paid from
+        credit again), `to_issue` issued later."""
+        book = cls(to_issue, credit)
+        book._open = sorted(opened, key=lambda b: b.bill.order)
+        book.bills = sorted([*opened, *to_issue], key=lambda b: b.bill.order)
+        return book
+
     def opened(self, day: date) -> list[BillAccount]:
         """Bills open on `day` (issued on or before it), oldest first. Days are visited in
         order, so this is the list `issue` has built up to `day`."""

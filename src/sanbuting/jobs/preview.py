@@ -22,7 +22,7 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from sanbuting.domain import Utility
@@ -35,8 +35,8 @@ from sanbuting.rules import rulesets_by_utility
 from sanbuting.store.companies import companies
 from sanbuting.store.database import sessions
 from sanbuting.store.frames import load_frames
-from sanbuting.store.models import Account, Company
-from sanbuting.store.runs import last_run_day
+from sanbuting.store.models import Company
+from sanbuting.store.runs import account_keys, last_run_day
 
 COLUMNS = ("account_id", "action", "step", "bill_id", "policy_id", "reason", "company")
 
@@ -110,13 +110,7 @@ def _company(
     if acting.height == 0:
         return []
     ids = acting["account_id"].unique().to_list()
-    keys = dict(
-        session.execute(
-            select(Account.account_id, Account.id).where(
-                Account.company_id == company.id, Account.account_id.in_(ids)
-            )
-        ).all()
-    )
+    keys = account_keys(session, company, set(ids))
     frames = load_frames(session, [company.id], accounts=[keys[i] for i in ids])
     rulesets = rulesets_by_utility({Utility(company.utility): company.ruleset})
     said: dict[str, dict[tuple[str, str], str]] = {

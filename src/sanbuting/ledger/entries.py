@@ -18,6 +18,7 @@ the imported `balance_fen` by an `opening` entry. Every entry has a key that nam
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -55,17 +56,24 @@ def _entry(key: str, kind: str, day: date, *lines: Line) -> Entry | None:
 
 
 def account_entries(
-    account: Account, ruleset: Ruleset, relief: AccountRelief, origin: date, through: date
+    account: Account,
+    ruleset: Ruleset,
+    relief: AccountRelief,
+    origin: date,
+    through: date,
+    *,
+    at_end_of: Callable[[date, BillBook], None] | None = None,
 ) -> list[Entry]:
-    """Every entry of `account` dated on or before `through`, in the order they happen."""
+    """Every entry of `account` dated on or before `through`, in the order they happen
+    (`at_end_of` sees a postpaid account's book at the end of each day)."""
     if account.billing_mode is BillingMode.PREPAID:
         entries = _prepaid(account, ruleset, relief, origin, through)
     else:
-        entries = _postpaid(account, ruleset, relief, origin, through)
+        entries = _postpaid(account, ruleset, relief, origin, through, at_end_of)
     return [e for e in entries if e is not None]
 
 
-def _by_day(payments: tuple[Payment, ...]) -> dict[date, list[Payment]]:
+def by_day(payments: tuple[Payment, ...]) -> dict[date, list[Payment]]:
     days: dict[date, list[Payment]] = {}
     for payment in sorted(payments, key=lambda p: (p.paid_on, p.sequence)):
         days.setdefault(payment.paid_on, []).append(payment)
@@ -85,7 +93,12 @@ def _opening(account: Account, day: date, held: int) -> Entry | None:
 
 
 def _postpaid(
-    account: Account, ruleset: Ruleset, relief: AccountRelief, origin: date, through: date
+    account: Account,
+    ruleset: Ruleset,
+    relief: AccountRelief,
+    origin: date,
+    through: date,
+    at_end_of: Callable[[date, BillBook], None] | None,
 ) -> list[Entry | None]:
     rates = rates_for(ruleset, account.customer_class)
     book = BillBook(
@@ -94,8 +107,23 @@ def _postpaid(
             for bill in account.bills
         ]
     )
-    payments = _by_day(account.payments)
+    payments = by_day(account.payments)
     first = min([b.issued_on for b in account.bills] + list(payments) + [origin])
+    return postpaid_days(account, book, payments, origin, first, through, at_end_of=at_end_of)
+
+
+def postpaid_days(
+    account: Account,
+    book: BillBook,
+    payments: dict[date, list[Payment]],
+    origin: date,
+    first: date,
+    through: date,
+    *,
+    at_end_of: Callable[[date, BillBook], None] | None = None,
+) -> list[Entry | None]:
+    """A postpaid account's entries of the days `first`..`through`, its `book` standing as at
+    the end of the day before `first` (`at_end_of` sees the book at the end of each day)."""
     entries: list[Entry | None] = []
     for day in date_range(first, through):
         if day == origin:
@@ -138,6 +166,8 @@ def _postpaid(
                 lines.append(Line("fee", -to_fee, bill.bill.bill_id))
             lines.append(Line("credit", -rest))
             entries.append(_entry(f"pay:{payment.payment_id}", "payment", day, *lines))
+        if at_end_of is not None:
+            at_end_of(day, book)
     return entries
 
 
@@ -168,7 +198,7 @@ def _prepaid(
     account: Account, ruleset: Ruleset, relief: AccountRelief, origin: date, through: date
 ) -> list[Entry | None]:
     entries: list[Entry | None] = []
-    payments = _by_day(account.payments)
+    payments = by_day(account.payments)
     held = 0
     for day in sorted(d for d in payments if d < origin):
         for payment in payments[day]:

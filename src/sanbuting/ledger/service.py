@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, case, func, select, text, update
+from sqlalchemy import Table, bindparam, case, func, select, text, true, update
 from sqlalchemy.orm import Session
 
 from sanbuting.domain import BillingMode, as_utc
@@ -163,6 +163,31 @@ def arrears_of(lines: Iterable[tuple[str, date | None, int]], prepaid: bool, on:
     )
 
 
+def book_days_after(
+    *,
+    session: Session,
+    company: Company,
+    account: int,
+    entries: list[Entry],
+    after: date,
+    bills: dict[str, int],
+    now: datetime,
+) -> int:
+    """Book one account's `entries` of the days after `after` (its entries up to `after` are
+    booked and did not change): post what the ledger lacks of those days, reverse what changed
+    or is no longer derived. Returns the postings added."""
+    posted, versions = _posted(session, [account], after=after)
+    new, undo = _difference(entries, posted.get(account, {}), versions.get(account, {}))
+    return _post(
+        session,
+        company.id,
+        [(account, e) for e in new],
+        [(account, p) for p in undo],
+        bills,
+        now,
+    )
+
+
 def entries_arrears(entries: Sequence[Entry], record: AccountRecord, on: date) -> int:
     """`arrears` computed from an account's entries instead of the ledger (equal once they
     are booked)."""
@@ -192,10 +217,11 @@ def _version(key: str) -> tuple[str, int]:
 
 
 def _posted(
-    session: Session, accounts: list[int]
+    session: Session, accounts: list[int], *, after: date | None = None
 ) -> tuple[dict[int, dict[str, Posted]], dict[int, Versions]]:
     """Each account's current postings by entry key (corrections replace, reversals drop), and
-    the versions each key has used (a reversed entry that comes back takes the next one)."""
+    the versions each key has used (a reversed entry that comes back takes the next one);
+    with `after`, only the postings dated after that day."""
     rows = session.execute(
         select(
             Posting.id,
@@ -210,7 +236,10 @@ def _posted(
         )
         .join(LedgerLine, LedgerLine.posting == Posting.id)
         .outerjoin(Bill, Bill.id == LedgerLine.bill)
-        .where(Posting.account.in_(accounts))
+        .where(
+            Posting.account.in_(accounts),
+            true() if after is None else Posting.effective_on > after,
+        )
         .order_by(Posting.id)
     ).all()
     lines: dict[int, list[Line]] = defaultdict(list)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -34,11 +34,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sanbuting.domain import as_utc, local_date
-from sanbuting.engine.records import Account as AccountRecord
-from sanbuting.engine.relief import relief_for
 from sanbuting.errors import SanbutingError
-from sanbuting.ledger.entries import Entry, account_entries
-from sanbuting.ledger.service import book_records, entries_arrears
+from sanbuting.ledger.entries import Entry
+from sanbuting.payments import booking
 from sanbuting.payments.orders import cancel_pending_cut_off, queue_reconnect, state_of
 from sanbuting.policy import Policy
 from sanbuting.relief.policies import policies_for
@@ -46,7 +44,7 @@ from sanbuting.rules import load_ruleset
 from sanbuting.store import checkpoints
 from sanbuting.store.import_rows import payment_content
 from sanbuting.store.models import Account, Company, Payment
-from sanbuting.store.records import load_records, payment_record
+from sanbuting.store.records import payment_record
 
 
 class PaymentRefused(SanbutingError):
@@ -145,10 +143,17 @@ def post_payment(
     assert company.origin is not None
     if policies is None:
         policies = policies_for(session=session, company_id=company.id)
-    record = load_records(session, [account.id])[0]
     ruleset = load_ruleset(company.ruleset)
-    so_far = account_entries(record, ruleset, relief_for(record, policies), company.origin, day)
-    before = entries_arrears(so_far, record, day)
+    paid = payment_record(payment.key, payment.paid_at, payment.amount_fen)
+    prepared = booking.prepare(
+        session=session,
+        company=company,
+        account=account,
+        paid=paid,
+        ruleset=ruleset,
+        policies=list(policies),
+    )
+    before = prepared.before
     stored = Payment(
         company_id=company.id,
         key=payment.key,
@@ -169,21 +174,17 @@ def post_payment(
                 f"payment key {payment.key!r} is taken: use a new key for a new payment"
             ) from None
         return again
-    paid = payment_record(payment.key, payment.paid_at, payment.amount_fen)
-    with_payment = replace(
-        record, payments=tuple(sorted((*record.payments, paid), key=lambda p: p.sequence))
-    )
-    booked = book_records(
+    booked = booking.book(
         session=session,
         company=company,
-        records={account.id: with_payment},
-        policies=policies,
+        account=account,
+        prepared=prepared,
+        paid=paid,
+        policies=list(policies),
         now=now,
-        through=day,
     )
-    entries = booked.entries[account.id]
-    after = entries_arrears(entries, with_payment, day)
-    parts, credit = _allocation(entries, f"pay:{payment.key}", with_payment)
+    after = booked.after
+    parts, credit = _allocation(booked.entries, f"pay:{payment.key}", booked.order)
     queued = False
     if before > 0 and after == 0:
         cancel_pending_cut_off(session=session, account=account, now=now, key=payment.key)
@@ -271,14 +272,13 @@ def _posted_before(
 
 
 def _allocation(
-    entries: list[Entry], key: str, record: AccountRecord
+    entries: list[Entry], key: str, order: booking.Order
 ) -> tuple[tuple[Part, ...], int]:
-    """Per bill (oldest first), what the payment's entry paid of its principal and its fee;
-    and what it left as credit."""
+    """Per bill (oldest first by `order`), what the payment's entry paid of its principal and
+    its fee; and what it left as credit."""
     entry = next((e for e in entries if e.key == key), None)
     if entry is None:  # dated before the books begin: nothing of it is allocated
         return (), 0
-    order = {bill.bill_id: bill.order for bill in record.bills}
     paid: dict[str, list[int]] = {}
     for line in sorted(
         (line for line in entry.lines if line.bill_id is not None),

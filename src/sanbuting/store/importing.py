@@ -13,10 +13,13 @@ from sqlalchemy.orm import Session
 from sanbuting.io.rejects import write_rejects
 from sanbuting.ledger.service import book_accounts
 from sanbuting.relief.policies import policies_for
-from sanbuting.store import checkpoints
+from sanbuting.store import checkpoints, open_items
 from sanbuting.store.database import database_url, make_engine, refresh_statistics, sessions
 from sanbuting.store.imports import Imported, import_folder
 from sanbuting.store.models import Account, Company
+
+CHUNK = 5_000
+"""Accounts read by one query (SQLite allows 32,766 bound values)."""
 
 
 @dataclass(frozen=True)
@@ -91,14 +94,21 @@ class _Refused(Exception):
 
 def _mark_dirty(session: Session, imported: Imported) -> None:
     """Accounts given rows dated on or before a company's newest checkpoint are derived again
-    by the next run (`store.checkpoints`)."""
+    by the next run (`store.checkpoints`), and by their next payment if on or before their
+    open book (`store.open_items`)."""
     if not imported.earliest:
         return
-    found = session.execute(
-        select(Account.id, Account.account_id, Account.company_id).where(
-            Account.id.in_(list(imported.earliest))
+    open_items.forget(session, imported.earliest.items())
+    touched = sorted(imported.earliest)
+    found = [
+        row
+        for offset in range(0, len(touched), CHUNK)
+        for row in session.execute(
+            select(Account.id, Account.account_id, Account.company_id).where(
+                Account.id.in_(touched[offset : offset + CHUNK])
+            )
         )
-    ).all()
+    ]
     by_company: dict[int, list[tuple[str, date]]] = {}
     for pk, account_id, company_id in found:
         by_company.setdefault(company_id, []).append((account_id, imported.earliest[pk]))

@@ -82,6 +82,7 @@ class Bill(Base):
         UniqueConstraint("company_id", "bill_id"),
         CheckConstraint("amount_fen > 0", name="bill_amount_positive"),
         Index("ix_bills_issued_on_company", "company_id", "issued_on"),
+        Index("ix_bills_account_issued_on", "account", "issued_on"),
         CheckConstraint("due_on >= issued_on", name="due_not_before_issue"),
     )
 
@@ -107,6 +108,7 @@ class Payment(Base):
         UniqueConstraint("company_id", "key"),
         CheckConstraint("amount_fen > 0", name="payment_amount_positive"),
         Index("ix_payments_paid_at_company", "company_id", "paid_at"),
+        Index("ix_payments_account_paid_at", "account", "paid_at"),
         Index(
             "uq_payments_posted_key",
             "key",
@@ -134,7 +136,10 @@ class Posting(Base):
     """One ledger event; its lines sum to zero. `reverses` names the posting it corrects."""
 
     __tablename__ = "postings"
-    __table_args__ = (UniqueConstraint("company_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("company_id", "key"),
+        Index("ix_postings_account_effective_on", "account", "effective_on"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
@@ -286,6 +291,34 @@ class CheckpointDirty(Base):
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
     account_id: Mapped[str] = mapped_column(String(64))
     since: Mapped[date] = mapped_column(Date)
+
+
+class OpenBookRow(Base):
+    """A postpaid account's credit on hand at the end of `as_of`, with its open items
+    (`ledger.open_items`): where its next payment starts instead of its history."""
+
+    __tablename__ = "open_books"
+
+    account: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    credit_fen: Mapped[int] = mapped_column(BigInteger)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+
+
+class OpenItemRow(Base):
+    """One open bill of an open book: its principal, fee units and days, finalized fee."""
+
+    __tablename__ = "open_items"
+
+    account: Mapped[int] = mapped_column(ForeignKey("open_books.account"), primary_key=True)
+    bill: Mapped[int] = mapped_column(ForeignKey("bills.id"), primary_key=True)
+    principal_fen: Mapped[int] = mapped_column(BigInteger)
+    accrued_units: Mapped[int] = mapped_column(BigInteger)
+    waived_units: Mapped[int] = mapped_column(BigInteger)
+    days: Mapped[int] = mapped_column(Integer)
+    waived_days: Mapped[int] = mapped_column(Integer)
+    charged_fen: Mapped[int | None] = mapped_column(BigInteger)
+    fee_paid_fen: Mapped[int] = mapped_column(BigInteger)
 
 
 class Usage(Base):

@@ -11,12 +11,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sanbuting.domain import AccountState, BillingMode, CustomerClass, Utility, local_date, read_utc
+from sanbuting.domain import (
+    AccountState,
+    BillingMode,
+    CustomerClass,
+    Utility,
+    as_utc,
+    local_date,
+    local_midnight,
+    read_utc,
+)
 from sanbuting.engine.records import Account as AccountRecord
 from sanbuting.engine.records import Bill as BillRecord
 from sanbuting.engine.records import Payment as PaymentRecord
@@ -51,25 +60,54 @@ def load_records(session: Session, accounts: Sequence[int]) -> list[AccountRecor
         .order_by(Usage.day)
     ):
         usage[used.account].append((used.day, used.amount_fen))
-    records = []
-    for row in session.scalars(select(Account).where(Account.id.in_(ids))):
-        records.append(
-            AccountRecord(
-                account_id=row.account_id,
-                utility=Utility(row.utility),
-                customer_class=CustomerClass(row.customer_class),
-                region=row.region,
-                billing_mode=BillingMode(row.billing_mode),
-                tags=frozenset(row.tags.split(";")) if row.tags else frozenset(),
-                state=AccountState(row.state),
-                balance_fen=row.opening_balance_fen,
-                credit_limit_fen=row.credit_limit_fen,
-                bills=tuple(bills[row.id]),
-                payments=tuple(sorted(payments[row.id], key=lambda p: p.sequence)),
-                usage=tuple(usage[row.id]),
-            )
-        )
+    rows = session.scalars(select(Account).where(Account.id.in_(ids)))
+    records = [record_of(row, bills[row.id], payments[row.id], usage[row.id]) for row in rows]
     return sorted(records, key=lambda record: record.account_id)
+
+
+def record_of(
+    row: Account,
+    bills: Sequence[BillRecord] = (),
+    payments: Sequence[PaymentRecord] = (),
+    usage: Sequence[tuple[date, int]] = (),
+) -> AccountRecord:
+    """The engine's record of a stored account with these rows."""
+    return AccountRecord(
+        account_id=row.account_id,
+        utility=Utility(row.utility),
+        customer_class=CustomerClass(row.customer_class),
+        region=row.region,
+        billing_mode=BillingMode(row.billing_mode),
+        tags=frozenset(row.tags.split(";")) if row.tags else frozenset(),
+        state=AccountState(row.state),
+        balance_fen=row.opening_balance_fen,
+        credit_limit_fen=row.credit_limit_fen,
+        bills=tuple(bills),
+        payments=tuple(sorted(payments, key=lambda p: p.sequence)),
+        usage=tuple(usage),
+    )
+
+
+def rows_after(session: Session, row: Account, after: date) -> tuple[AccountRecord, dict[str, int]]:
+    """A stored postpaid account's record with only the bills issued and the payments made
+    after `after`, and those bills' store ids."""
+    bills = session.execute(
+        select(
+            Bill.id, Bill.bill_id, Bill.period, Bill.issued_on, Bill.due_on, Bill.amount_fen
+        ).where(Bill.account == row.id, Bill.issued_on > after)
+    ).all()
+    since = as_utc(local_midnight(after + timedelta(days=1)))
+    payments = session.execute(
+        select(Payment.key, Payment.paid_at, Payment.amount_fen).where(
+            Payment.account == row.id, Payment.paid_at >= since
+        )
+    ).all()
+    record = record_of(
+        row,
+        sorted((BillRecord(*b[1:]) for b in bills), key=lambda b: b.bill_id),
+        [payment_record(p.key, p.paid_at, p.amount_fen) for p in payments],
+    )
+    return record, {b.bill_id: b.id for b in bills}
 
 
 def payment_record(key: str, paid_at: datetime, amount_fen: int) -> PaymentRecord:

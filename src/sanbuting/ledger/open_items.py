@@ -1,0 +1,142 @@
+"""The open-item sub-ledger of a postpaid account: each bill still open (principal or a
+finalized fee unpaid) with its principal, fee units and days as of the end of a day, and the
+credit on hand; what FI-CA calls open items.
+
+A payment starts from the account's open items instead of its history: the book as it stood
+at the end of `as_of` (`OpenBook`), the bills issued and payments made after it, and the days
+from `as_of` + 1 to the payment's day, walked by the same day loop as the whole history
+(`ledger.entries.postpaid_days`). The entries and arrears are those of the replay from the
+origin (`tests/test_open_items.py` holds the two equal).
+
+An open book is only good for the rules and relief it was made with: its `fingerprint` is the
+account's late-fee rates and the fee waivers in its scope, everything the book's state
+depends on besides the rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sanbuting.engine.billbook import BillAccount, BillBook
+from sanbuting.engine.records import Account, Bill
+from sanbuting.engine.relief import AccountRelief
+from sanbuting.fees.latefee import Rates
+from sanbuting.ledger.entries import Entry, by_day, postpaid_days
+
+ONE_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenItem:
+    """One bill's running account at the end of a day (`engine.billbook.BillAccount`)."""
+
+    bill: Bill
+    principal: int
+    accrued_units: int
+    waived_units: int
+    days: int
+    waived_days: int
+    charged: int | None
+    fee_paid: int
+
+
+@dataclass(frozen=True, slots=True)
+class OpenBook:
+    """A postpaid account's open items and credit on hand at the end of `as_of`."""
+
+    as_of: date
+    credit: int
+    items: tuple[OpenItem, ...]
+    fingerprint: str
+
+
+def book_fingerprint(rates: Rates, relief: AccountRelief) -> str:
+    """What an open book's state depends on besides the rows: the rates and the waivers."""
+    text = repr(rates) + repr(relief.waivers)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def open_book_of(book: BillBook, day: date, fingerprint: str) -> OpenBook:
+    """The open items of `book` standing at the end of `day` (settled bills are left out:
+    nothing can happen to them any more)."""
+    items = tuple(
+        OpenItem(
+            b.bill,
+            b.principal,
+            b.accrued_units,
+            b.waived_units,
+            b.days,
+            b.waived_days,
+            b.charged,
+            b.fee_paid,
+        )
+        for b in book.opened(day)
+        if b.principal > 0 or b.charged is None or b.fee_owed > 0
+    )
+    return OpenBook(day, book.credit, items, fingerprint)
+
+
+def _bill_account(item: OpenItem, rates: Rates, relief: AccountRelief) -> BillAccount:
+    return BillAccount(
+        item.bill,
+        rates,
+        relief.waiver_windows(item.bill),
+        item.principal,
+        item.accrued_units,
+        item.waived_units,
+        item.days,
+        item.waived_days,
+        item.charged,
+        item.fee_paid,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Walked:
+    """The days after an open book, walked: their entries, the arrears at the end of the last
+    day, the book at the end of the day before it, and every bill's order."""
+
+    entries: list[Entry]
+    arrears: int
+    kept: OpenBook
+    order: dict[str, tuple[date, date, str]]
+
+
+def walk(
+    saved: OpenBook,
+    later: Account,
+    rates: Rates,
+    relief: AccountRelief,
+    origin: date,
+    through: date,
+) -> Walked:
+    """Walk the days `saved.as_of` + 1 .. `through` (after the origin) over the bills issued
+    and payments made after `saved.as_of` (`later`'s rows)."""
+    assert origin <= saved.as_of < through
+    opened = [_bill_account(item, rates, relief) for item in saved.items]
+    to_issue = [
+        BillAccount(bill, rates, relief.waiver_windows(bill), bill.amount_fen)
+        for bill in later.bills
+    ]
+    book = BillBook.resumed(opened, to_issue, saved.credit)
+    kept: list[OpenBook] = []
+
+    def keep(day: date, at_end: BillBook) -> None:
+        if day == through - ONE_DAY:
+            kept.append(open_book_of(at_end, day, saved.fingerprint))
+
+    if saved.as_of == through - ONE_DAY:
+        kept.append(saved)
+    made = postpaid_days(
+        later,
+        book,
+        by_day(later.payments),
+        origin,
+        saved.as_of + ONE_DAY,
+        through,
+        at_end_of=keep,
+    )
+    order = {b.bill.bill_id: b.bill.order for b in book.bills}
+    return Walked([e for e in made if e is not None], book.arrears(through), kept[0], order)
