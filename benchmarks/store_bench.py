@@ -18,6 +18,10 @@ companies' start. PostgreSQL stores go in a schema of their own, dropped afterwa
     # one more day after one month against one more day after eleven months (a year stored)
     python benchmarks/store_bench.py history --backend sqlite --accounts 100000
 
+    # payments from open items against payments that replay the history, after a quarter and
+    # after a year of history (each account paid twice, on the two days after its data end)
+    python benchmarks/store_bench.py open-items --backend postgresql --accounts 10000
+
     # the ledger-booking rate: `db import --no-book` then `db book`, against `db import`
     python benchmarks/store_bench.py book --backend sqlite --accounts 100000
 
@@ -53,6 +57,7 @@ import sanbuting.jobs.daily as daily_module
 from sanbuting.domain import SHANGHAI
 from sanbuting.generate import GenerateRequest, generate
 from sanbuting.jobs.daily import run_daily
+from sanbuting.payments import booking
 from sanbuting.payments.service import PaymentIn, PaymentResult, post_payment
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.importing import import_and_book
@@ -290,6 +295,79 @@ def _post_phases(
         f"{took:.1f} s, {replay:,.1f} replays/s = {replay / rate:.1f}x a new payment ({load()})"
     )
     return Rates(rate, batched, replay)
+
+
+def open_items_command(args: argparse.Namespace) -> None:
+    """Payments of postpaid accounts after a quarter and after a year of history: each
+    account's first payment replays its history and leaves its open book; its second, the next
+    day, starts from the open book. Both timed, one transaction each, in the same process."""
+    backend = args.backend
+    rates: dict[str, tuple[float, float, int]] = {}
+    for label, end in (("a quarter", date(2020, 3, 31)), ("a year", date(2020, 12, 31))):
+        folder = Path(args.work) / f"g{args.accounts}-seed{SEED}-{end}"
+        if not (folder / "accounts.csv").exists():
+            generate(GenerateRequest(accounts=args.accounts, out=folder, seed=SEED, end=end))
+        base = "bench_open_" if backend == "postgresql" else "open-"
+        with fresh_store(
+            backend, args.work, f"{base}{end.month}_{args.accounts}", args.pg_url, args.keep
+        ) as url:
+            activate_policies(url)
+            began = time.perf_counter()
+            outcome = import_and_book(
+                data=folder, start=START, company=None, by="bench", allow_rejects=False,
+                rejects_file=args.work / "rejects.csv", url=url,
+            )  # fmt: skip
+            assert not outcome.refused, outcome
+            print(f"[{backend}] {label}: import with booking {time.perf_counter() - began:.1f} s")
+            engine = make_engine(url)
+            if backend == "postgresql":
+                with engine.begin() as connection:
+                    connection.execute(text("ANALYZE"))
+            with sessions(engine).begin() as session:
+                postpaid = sorted(
+                    session.scalars(
+                        select(Account.account_id).where(Account.billing_mode == "postpaid")
+                    ).all()
+                )
+                policies = deployment_policies(session)
+            chosen = random.Random(SEED).sample(postpaid, min(args.payments, len(postpaid)))
+            timed: list[float] = []
+            taken = [0]
+            real = booking._open_items_way
+
+            def counted(*a: Any, real: Any = real, taken: list[int] = taken, **k: Any) -> Any:
+                found = real(*a, **k)
+                taken[0] += found is not None
+                return found
+
+            booking._open_items_way = counted  # type: ignore[assignment]
+            try:
+                for n in (1, 2):
+                    day = datetime.combine(end + timedelta(days=n), datetime.min.time(), SHANGHAI)
+                    payments = [
+                        PaymentIn(a, 5_000, f"open-{n}-{a}", day + timedelta(hours=10), "bank")
+                        for a in chosen
+                    ]
+                    took, _ = post_in_batches(engine, payments, 1, policies)
+                    timed.append(len(payments) / took)
+            finally:
+                booking._open_items_way = real  # type: ignore[assignment]
+                engine.dispose()
+            rates[label] = (timed[0], timed[1], taken[0])
+            print(
+                f"[{backend}] {label}: {len(chosen):,} first payments (the history) "
+                f"{timed[0]:,.1f}/s; second payments (open items, {taken[0]:,} of them) "
+                f"{timed[1]:,.1f}/s = {timed[1] / timed[0]:.1f}x ({load()})"
+            )
+    quarter, year = rates["a quarter"], rates["a year"]
+    print()
+    print(f"payments/s on {backend}, one transaction each, {args.accounts:,} accounts:")
+    print(f"  from the history: after a quarter {quarter[0]:,.1f}/s, after a year {year[0]:,.1f}/s")
+    print(f"  from open items:  after a quarter {quarter[1]:,.1f}/s, after a year {year[1]:,.1f}/s")
+    print(
+        f"  a year / a quarter: history {quarter[0] / year[0]:.2f}x the time, open items "
+        f"{quarter[1] / year[1]:.2f}x the time"
+    )
 
 
 def describe_results(results: Sequence[PaymentResult]) -> str:
@@ -561,6 +639,9 @@ def main() -> None:
     step = commands.add_parser("daily-step", help="(internal) one timed `sanbuting daily`")
     step.add_argument("--through")
     step.add_argument("--date")
+    opened = commands.add_parser("open-items", help="payments from open items vs the history")
+    common(opened, 10_000, both=False)
+    opened.add_argument("--payments", type=int, default=2_000)
     history = commands.add_parser("history", help="one more day after 1 month vs 11 months")
     common(history, 100_000, both=False)
     book = commands.add_parser("book", help="the ledger-booking rate of an import")
@@ -573,6 +654,7 @@ def main() -> None:
         "daily": daily_command,
         "daily-step": daily_step_command,
         "history": history_command,
+        "open-items": open_items_command,
         "book": book_command,
     }[args.command](args)
 

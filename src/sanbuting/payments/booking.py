@@ -143,8 +143,12 @@ def _held_from_before(
     session: Session, company: Company, account: Account, entries: list[Entry], after: date
 ) -> bool:
     """Whether the ledger holds one of these entries' keys (or its reversal) dated on or
-    before `after`: then only the history knows its versions."""
-    keys = [e.key for e in entries]
+    before `after`: then only the history knows its versions. Only a late fee or a waiver of
+    a bill issued before can be (finalized, reversed by a back-dated payment, finalized
+    again); every other entry of these days is dated by a row after `after`."""
+    keys = [e.key for e in entries if e.kind in ("late_fee", "waiver")]
+    if not keys:
+        return False
     keys += [f"reversal:{key}" for key in keys]
     held = session.scalar(
         select(Posting.id)

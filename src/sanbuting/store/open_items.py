@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import cast
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from sanbuting.engine.records import Bill as BillRecord
@@ -21,13 +21,18 @@ from sanbuting.store.bulk import bulk_insert
 from sanbuting.store.models import Bill, OpenBookRow, OpenItemRow
 
 ITEMS = cast(Table, OpenItemRow.__table__)
+BOOKS = cast(Table, OpenBookRow.__table__)
 CHUNK = 1_000
 
 
 def load(session: Session, account: int) -> tuple[OpenBook, dict[str, int]] | None:
     """The open book of the account with this store id, if it has one, with its bills' store
     ids by bill id."""
-    head = session.get(OpenBookRow, account)
+    head = session.execute(
+        select(BOOKS.c.as_of, BOOKS.c.credit_fen, BOOKS.c.fingerprint).where(
+            BOOKS.c.account == account
+        )
+    ).first()
     if head is None:
         return None
     rows = session.execute(
@@ -62,19 +67,10 @@ def load(session: Session, account: int) -> tuple[OpenBook, dict[str, int]] | No
 def save(session: Session, account: int, book: OpenBook, bills: dict[str, int]) -> None:
     """Replace the account's open book with `book` (`bills`: store ids by bill id)."""
     session.execute(delete(OpenItemRow).where(OpenItemRow.account == account))
-    head = session.get(OpenBookRow, account)
-    if head is None:
-        session.add(
-            OpenBookRow(
-                account=account,
-                as_of=book.as_of,
-                credit_fen=book.credit,
-                fingerprint=book.fingerprint,
-            )
-        )
-    else:
-        head.as_of, head.credit_fen, head.fingerprint = book.as_of, book.credit, book.fingerprint
-    session.flush()
+    values = {"as_of": book.as_of, "credit_fen": book.credit, "fingerprint": book.fingerprint}
+    moved = session.execute(update(BOOKS).where(BOOKS.c.account == account).values(**values))
+    if moved.rowcount == 0:  # type: ignore[attr-defined]
+        session.execute(insert(BOOKS).values(account=account, **values))
     bulk_insert(
         session,
         ITEMS,
