@@ -154,7 +154,7 @@ def _company(
         rulesets = rulesets_by_utility({Utility(company.utility): company.ruleset})
         plan = None
         if engine_name == "fast" and last is not None:
-            plan = _resumed(session, company, last, days[-1], policies, rulesets, workers)
+            plan = resumed_plan(session, company, last, days[-1], policies, rulesets, workers)
         frames = None if plan is not None else load_frames(session, [company.id], until=days[-1])
     if plan is None and frames is not None and engine_name == "fast":
         plan = _from_origin(company, frames, policies, rulesets, days[-1], workers)
@@ -193,7 +193,7 @@ def _from_origin(
     return _Plan(run, accounts, bills, _Seen.of(None, frames, through), [])
 
 
-def _resumed(
+def resumed_plan(
     session: Session,
     company: Company,
     last: date,

@@ -1,8 +1,9 @@
 """The dunning proposal: what a day's run would record, before anything is recorded.
 
 For each company whose day `day` is not recorded yet, the engine the daily run uses decides
-the company's accounts from its origin through `day` with the policies in force (exactly what
-`daily` would decide for that day, if nothing else arrives meanwhile), and every action dated
+the company's accounts through `day` with the policies in force, from the checkpoint of its
+last recorded day as the daily run resumes (from the origin when it would), exactly what
+`daily` would decide for that day if nothing else arrives meanwhile; and every action dated
 `day` becomes a proposed row: `account_id, action, step, bill_id, policy_id, reason`, and the
 company. The reason is the sentence `sanbuting explain` tells for that action (its bill, how
 long overdue, the notice served…), in Chinese or English. Nothing is written.
@@ -26,10 +27,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from sanbuting.domain import Utility
+from sanbuting.engine.frames import RunTables
 from sanbuting.engine.simulate import accounts_from_frames
 from sanbuting.explain.account import reasons_on
 from sanbuting.explain.catalogue import TEXT, Lang
-from sanbuting.jobs.daily import decide
+from sanbuting.jobs.daily import decide, resumed_plan
 from sanbuting.relief.policies import policies_for
 from sanbuting.rules import rulesets_by_utility
 from sanbuting.store.companies import companies
@@ -93,7 +95,7 @@ def preview(
             if company.origin is None or day < company.origin or (last and day <= last):
                 recorded.append(company.code)
                 continue
-            found = _company(session, company, day, lang, engine_name)
+            found = _company(session, company, last, day, lang, engine_name)
             rows.extend(found)
             if on_company is not None:
                 on_company(company.code, len(found))
@@ -101,18 +103,30 @@ def preview(
 
 
 def _company(
-    session: Session, company: Company, day: date, lang: Lang, engine_name: str
+    session: Session,
+    company: Company,
+    last: date | None,
+    day: date,
+    lang: Lang,
+    engine_name: str,
 ) -> list[Proposed]:
     assert company.origin is not None
     policies = policies_for(session=session, company_id=company.id)
-    result = decide(load_frames(session, [company.id]), policies, company, day, engine_name, None)
+    rulesets = rulesets_by_utility({Utility(company.utility): company.ruleset})
+    plan = None
+    if engine_name == "fast" and last is not None:
+        plan = resumed_plan(session, company, last, day, policies, rulesets, None)
+    if plan is not None:
+        result: RunTables = plan.run.advance(day, snapshot=False)
+    else:
+        frames = load_frames(session, [company.id], until=day)
+        result = decide(frames, policies, company, day, engine_name, None)
     acting = result.actions.filter(pl.col("date") == day)
     if acting.height == 0:
         return []
     ids = acting["account_id"].unique().to_list()
     keys = account_keys(session, company, set(ids))
-    frames = load_frames(session, [company.id], accounts=[keys[i] for i in ids])
-    rulesets = rulesets_by_utility({Utility(company.utility): company.ruleset})
+    frames = load_frames(session, [company.id], accounts=[keys[i] for i in ids], until=day)
     said: dict[str, dict[tuple[str, str], str]] = {
         record.account_id: reasons_on(record, policies, rulesets, company.origin, day, lang)
         for record in accounts_from_frames(*frames)
