@@ -2,15 +2,23 @@
 or done twice.
 
 Each trial takes a fresh store (an SQLite file, or a PostgreSQL schema of its own), imports a
-small generated dataset with the 2020 epidemic policies, then runs three phases, each in a
-child process (`crash_trials.py worker PHASE`) that is killed at random moments and restarted:
+small generated dataset with the 2020 epidemic policies (the power company requiring approval
+of its enforcement orders), then runs five phases, each in a child process
+(`crash_trials.py worker PHASE`) that is killed at random moments and restarted:
 
-- pay: a seeded batch of thousands of payments, posted one transaction each with
-  `post_payment`, in paid_at order, retrying transient database errors. After a kill the new
-  worker posts the whole batch again from the start, with the same keys and content, as a
-  client retries: the payments posted before the kill come back as repeats.
-- daily: `run_daily` through the period's last day, 2020-03-31 unless `--through` says
-  otherwise (one transaction per day; a restart records the days the killed run did not).
+- early: `run_daily` through the middle of the period, stop by stop (every 10 days: each stop
+  writes a checkpoint with its last day, and the next resumes from it), so kills land in
+  checkpoint writes too.
+- pay: a seeded batch of thousands of payments over the whole period (about half back-dated
+  into the days recorded, marking their accounts dirty), posted one transaction each with
+  `post_payment` (from open items where the account has an open book), in paid_at order,
+  retrying transient database errors. After a kill the new worker posts the whole batch again
+  from the start, with the same keys and content, as a client retries: the payments posted
+  before the kill come back as repeats.
+- daily: `run_daily` stop by stop through the period's last day, 2020-03-31 unless `--through`
+  says otherwise (one transaction per day; resumed from the checkpoints, the dirty accounts
+  derived again; a restart records the days the killed run did not).
+- release: every day of held orders released, one transaction a day (`jobs.releases`).
 - dispatch: the outbox dispatcher, with the real re-check, into a `FileSink` (a restart
   re-sends the order that was in flight; the sink skips keys it already holds).
 
@@ -18,8 +26,9 @@ The outcome is compared with a crash-free reference run (the same dataset, batch
 without kills, on the same backend, computed once per harness run): every payment exactly
 once; every posting balanced; the `cash` lines summing to the payments' amounts; the same
 postings (key, kind, account, day, reversed posting, lines), payments and results, runs,
-actions, protection events and outbox rows (key, status, attempts, reason); the sink's file
-holding each order once and exactly the orders marked done. Ids and timestamps are left out.
+actions, protection events, outbox rows (key, status, attempts, reason) and releases; the
+sink's file holding each order once and exactly the orders marked done. Ids and timestamps are
+left out.
 
 Kill points are drawn (seeded) over the work a phase has left: a unit of work (a payment,
 a day, an order) between those already done and the last, then a moment within the following
@@ -69,13 +78,14 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, func, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, aliased
 
 from sanbuting.dispatch import FileSink, run_dispatcher
 from sanbuting.domain import SHANGHAI, read_utc
 from sanbuting.jobs.daily import run_daily
+from sanbuting.jobs.releases import held_days, release_day
 from sanbuting.payments.recheck import make_recheck
 from sanbuting.payments.service import PaymentIn, post_payment
 from sanbuting.store.database import make_engine, sessions
@@ -95,6 +105,7 @@ from sanbuting.store.models import (
     StoredAction,
 )
 from sanbuting.store.policies import activate, deployment_policies
+from sanbuting.store.web_models import AuditEntry
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(__file__).resolve()
@@ -102,12 +113,17 @@ POLICIES = ROOT / "examples" / "policies" / "2020-epidemic.yaml"
 START = date(2020, 1, 1)
 THROUGH = date(2020, 3, 31)
 BACKENDS = ("sqlite", "postgresql")
-PHASES = ("pay", "daily", "dispatch")
-KILLS = {"pay": (1, 3), "daily": (1, 2), "dispatch": (1, 2)}
+PHASES = ("early", "pay", "daily", "release", "dispatch")
+KILLS = {"early": (1, 2), "pay": (1, 3), "daily": (1, 2), "release": (1, 1), "dispatch": (1, 2)}
 """How many kills each phase of a trial aims at (drawn from this range, seeded)."""
 FEWER_KILLS = dict.fromkeys(PHASES, (1, 1))
 """One kill per phase (the short version in `make test`)."""
 POLL_SECONDS = 0.01
+STOP_DAYS = 10
+"""The daily phases run through a stop every this many days: each stop leaves a checkpoint
+that the next one resumes from."""
+APPROVING = "power"
+"""The company that requires approval: its enforcement orders wait `held` for the release."""
 WORKER_TIMEOUT = 1800.0
 TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57P01", "08006", "08003", "08000"}
 
@@ -240,6 +256,14 @@ def prepare(url: str, data: Path, folder: Path, policies: Path = POLICIES) -> No
     )
     if outcome.refused:
         raise RuntimeError(f"the dataset was refused: {outcome}")
+    engine = make_engine(url)
+    try:
+        with sessions(engine).begin() as session:
+            session.execute(
+                update(Company).where(Company.code == APPROVING).values(requires_approval=True)
+            )
+    finally:
+        engine.dispose()
 
 
 def reader(url: str) -> Engine:
@@ -308,18 +332,61 @@ def post_batch(url: str, batch: Sequence[PaymentSpec]) -> int:
         engine.dispose()
 
 
+def middle(through: date) -> date:
+    """The last day of the early daily phase: half way through the period."""
+    return START + (through - START) // 2
+
+
+def stops(through: date) -> list[date]:
+    """The days a daily phase runs through, one after the other, ending with `through`."""
+    found = [
+        START + timedelta(days=n) for n in range(STOP_DAYS - 1, (through - START).days, STOP_DAYS)
+    ]
+    return [*found, through]
+
+
 def run_days(url: str, through: date = THROUGH) -> int:
-    """Run every company through `through`; returns the days recorded by this call."""
+    """Run every company through each stop up to `through` (each stop leaves a checkpoint the
+    next resumes from); returns the days recorded by this call."""
     engine = make_engine(url)
     try:
 
-        def once() -> int:
+        def once(stop: date) -> int:
             done = run_daily(
-                engine=engine, through=through, single=False, now=lambda: datetime.now(UTC)
+                engine=engine, through=stop, single=False, now=lambda: datetime.now(UTC)
             )
             return sum(not day.already for day in done)
 
-        return retrying(once)
+        return sum(retrying(lambda stop=stop: once(stop)) for stop in stops(through))
+    finally:
+        engine.dispose()
+
+
+def release_all(url: str) -> int:
+    """Release every held day of every company, one transaction a day (as a supervisor
+    would); returns the days released by this call."""
+    engine = make_engine(url)
+    try:
+
+        def next_day() -> bool:
+            with sessions(engine).begin() as session:
+                for company in session.scalars(select(Company).order_by(Company.code)):
+                    held = held_days(session=session, company=company)
+                    if held:
+                        release_day(
+                            session=session,
+                            company=company,
+                            day=held[0].day,
+                            now=datetime.now(UTC),
+                            actor="crash-trials",
+                        )
+                        return True
+            return False
+
+        released = 0
+        while retrying(next_day):
+            released += 1
+        return released
     finally:
         engine.dispose()
 
@@ -355,8 +422,12 @@ def do_phase(
     if phase == "pay":
         assert batch is not None
         post_batch(url, read_batch(batch))
+    elif phase == "early":
+        run_days(url, middle(through))
     elif phase == "daily":
         run_days(url, through)
+    elif phase == "release":
+        release_all(url)
     else:
         assert sink is not None
         dispatch_all(url, sink)
@@ -416,6 +487,8 @@ class Snapshot:
     actions: tuple[Row, ...]
     protections: tuple[Row, ...]
     outbox: tuple[Row, ...]
+    releases: tuple[Row, ...]
+    """(company, day) of every release of held orders."""
     sent: tuple[str, ...]
     """The records in the sink's file (JSON, keys sorted), in file order."""
     torn: int
@@ -513,6 +586,11 @@ def _snapshot(session: Session, sink_path: Path) -> Snapshot:
             OutboxItem.last_error,
         ).outerjoin(Account, Account.id == OutboxItem.account)
     ).all()
+    releases = session.execute(
+        select(Company.code, AuditEntry.target)
+        .join(Company, Company.id == AuditEntry.company_id)
+        .where(AuditEntry.action == "release_orders")
+    ).all()
     sent, torn = read_sink(sink_path)
     return Snapshot(
         payments=tuple(payment_rows),
@@ -524,6 +602,7 @@ def _snapshot(session: Session, sink_path: Path) -> Snapshot:
         actions=tuple(sorted(_plain(r) for r in actions)),
         protections=tuple(sorted(_plain(r) for r in protections)),
         outbox=tuple(sorted(_plain(r) for r in outbox)),
+        releases=tuple(sorted(_plain(r) for r in releases)),
         sent=tuple(sent),
         torn=torn,
     )
@@ -584,6 +663,7 @@ def violations(got: Snapshot, reference: Snapshot, batch_keys: Sequence[str]) ->
     problems += _differs("actions", got.actions, reference.actions)
     problems += _differs("protection events", got.protections, reference.protections)
     problems += _differs("outbox", got.outbox, reference.outbox)
+    problems += _differs("releases", got.releases, reference.releases)
     sent = Counter(json.loads(record)["key"] for record in got.sent)
     resent = sorted(key for key, n in sent.items() if n > 1)
     if resent:
@@ -641,8 +721,13 @@ class Progress:
                     )
                 )
                 return int(done or 0), 0
-            if phase == "daily":
+            if phase in ("early", "daily"):
                 return int(session.scalar(select(func.count(Run.id))) or 0), 0
+            if phase == "release":
+                released = session.scalar(
+                    select(func.count(AuditEntry.id)).where(AuditEntry.action == "release_orders")
+                )
+                return int(released or 0), 0
             settled = session.scalar(
                 select(func.count(OutboxItem.id)).where(OutboxItem.status != "pending")
             )
@@ -815,6 +900,7 @@ class Timings:
     pay: float
     decide: float
     record: float
+    release: float
     dispatch: float
 
 
@@ -828,7 +914,11 @@ class Setup:
     batch_file: Path
     batch_keys: tuple[str, ...]
     days: int
-    """Days the daily phase records (companies × days)."""
+    """Days the two daily phases record (companies × days)."""
+    early_days: int
+    """Days the early daily phase records."""
+    releases: int
+    """Days of held orders the release phase releases."""
     orders: int
     """Orders the dispatch phase settles."""
     reference: Snapshot
@@ -899,9 +989,14 @@ def run_trial(setup: Setup, number: int) -> TrialResult:
             timing = setup.timings
             payments = max(1, len(setup.batch_keys))
             days, orders = max(1, setup.days), max(1, setup.orders)
+            early, releases = max(1, setup.early_days), max(1, setup.releases)
+            per_day = timing.record / days
+            per_release = timing.release / releases
             plans = [
+                Plan("early", 0, early, per_day, timing.decide),
                 Plan("pay", 0, payments, timing.pay / payments, timing.pay / payments),
-                Plan("daily", 0, days, timing.record / days, timing.decide),
+                Plan("daily", 0, days, per_day, timing.decide),
+                Plan("release", 0, releases, per_release, per_release),
                 Plan("dispatch", 0, orders, timing.dispatch / orders, timing.dispatch / orders),
             ]
             for plan in plans:
@@ -966,31 +1061,38 @@ def make_setup(
     sink.unlink(missing_ok=True)
     with fresh_database(backend, folder, base_url, [False]) as url:
         prepare(url, data, folder, policies)
-        began = time.monotonic()
-        post_batch(url, batch)
-        paid = time.monotonic()
         engine = make_engine(url)
         first_day: list[float] = []
         try:
+            began = time.monotonic()
             run_daily(
                 engine=engine,
-                through=through,
+                through=middle(through),
                 single=False,
                 now=lambda: datetime.now(UTC),
                 on_day=lambda _: first_day.append(time.monotonic()) if not first_day else None,
             )
+            early_ran = time.monotonic()
+            with Session(engine) as session:
+                early_days = int(session.scalar(select(func.count(Run.id))) or 0)
         finally:
             engine.dispose()
+        post_batch(url, batch)
+        paid = time.monotonic()
+        run_days(url, through)
         ran = time.monotonic()
+        releases = release_all(url)
+        released = time.monotonic()
         dispatch_all(url, sink)
         dispatched = time.monotonic()
         reference = snapshot(url, sink)
-    decided = (first_day[0] if first_day else ran) - paid
+    decided = (first_day[0] if first_day else early_ran) - began
     timings = Timings(
-        pay=paid - began,
+        pay=paid - early_ran,
         decide=decided,
-        record=ran - paid - decided,
-        dispatch=dispatched - ran,
+        record=early_ran - began - decided + ran - paid,
+        release=released - ran,
+        dispatch=dispatched - released,
     )
     keys = tuple(spec.key for spec in batch)
     problems = violations(reference, reference, keys)
@@ -1003,6 +1105,8 @@ def make_setup(
         batch_file=batch_file,
         batch_keys=keys,
         days=len(reference.runs),
+        early_days=early_days,
+        releases=releases,
         orders=len(reference.outbox),
         reference=reference,
         timings=timings,
@@ -1104,7 +1208,9 @@ def main(argv: Sequence[str]) -> int:
             t = setup.timings
             print(
                 f"{backend} reference: {len(setup.batch_keys)} payments {t.pay:.1f}s, daily "
-                f"{setup.days} days {t.decide + t.record:.1f}s, dispatch "
+                f"{setup.days} days ({setup.early_days} before the payments) "
+                f"{t.decide + t.record:.1f}s, release {setup.releases} held days "
+                f"{t.release:.1f}s, dispatch "
                 f"{len(setup.reference.outbox)} orders {t.dispatch:.1f}s "
                 f"({len(setup.reference.postings)} postings)",
                 flush=True,

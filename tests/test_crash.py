@@ -1,6 +1,7 @@
 """The short version of the crash trials (`scripts/crash_trials.py`) that `make test` runs: on
-SQLite and PostgreSQL, two trials each of a small batch of payments, a daily run and a
-dispatch, each phase's worker process SIGKILLed once at a random moment and restarted; every
+SQLite and PostgreSQL, two trials each of daily runs through checkpoints before and after a
+small batch of payments, releases of held orders and a dispatch, each phase's worker process
+SIGKILLed once at a random moment and restarted; every
 payment must be posted once, the ledger must balance and match the crash-free reference, and
 no order may be lost or sent twice. `make crash` runs the full version (100 trials a database,
 thousands of payments).
