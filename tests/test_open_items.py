@@ -30,11 +30,10 @@ from sqlalchemy.orm import aliased
 from sanbuting.payments import booking
 from sanbuting.payments.service import Part, PaymentIn, PaymentResult, post_payment
 from sanbuting.store.database import make_engine, sessions
-from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, Bill, LedgerLine, OpenBookRow, Posting
 from sanbuting.store.policies import activate
-from store_databases import write_folder
+from store_databases import import_into, write_folder
 from strategies import Universe, universes
 from test_store_checkpoints import loads, policy_file, write
 
@@ -111,35 +110,17 @@ def post_all(
     with sessions(engine).begin() as session:
         path = policy_file(folder, "first.yaml", universe.policies)
         activate(session=session, path=path, by="t", at=NOW, company=None)
-    for n, frames in enumerate((imported, None)):
-        if frames is None:
-            break
-        outcome = import_and_book(
-            data=write(folder / f"in{n}", frames),
-            start=universe.start,
-            company=None,
-            by="t",
-            allow_rejects=False,
-            rejects_file=folder / "rejects.csv",
-            url=url,
-        )
-        assert not outcome.refused, outcome
+    import_into(url, write(folder / "in", imported), folder, universe.start)
     results = []
     for n, row in enumerate(posted):
         if n == bills_after and later_bills.height:
             accounts, _, payments, usage = imported
-            outcome = import_and_book(
-                data=write(
-                    folder / "late", (accounts, later_bills, payments.clear(), usage.clear())
-                ),
-                start=universe.start,
-                company=None,
-                by="t",
-                allow_rejects=False,
-                rejects_file=folder / "rejects.csv",
-                url=url,
+            import_into(
+                url,
+                write(folder / "late", (accounts, later_bills, payments.clear(), usage.clear())),
+                folder,
+                universe.start,
             )
-            assert not outcome.refused, outcome
         if switch is not None and n == switch[0]:
             with sessions(engine).begin() as session:
                 path = policy_file(folder, "second.yaml", switch[1])
@@ -229,16 +210,7 @@ def test_later_payments_start_from_the_open_book(tmp_path: Path) -> None:
         bills=BILLS,
         payments="payment_id,account_id,paid_at,amount_fen,channel",
     )
-    outcome = import_and_book(
-        data=folder,
-        start=ORIGIN,
-        company=None,
-        by="t",
-        allow_rejects=False,
-        rejects_file=tmp_path / "rejects.csv",
-        url=url,
-    )
-    assert not outcome.refused
+    import_into(url, folder, tmp_path, ORIGIN)
     engine = make_engine(url)
     paid = [
         # B1 (10000, due 01-20) accrues 10 fen a day 01-21..01-30: 100 fen, not yet final;
@@ -347,32 +319,24 @@ def post_busy(
     ]
     late = [lines[0]] + [b for b in lines[1:] if b not in early]
     empty = "payment_id,account_id,paid_at,amount_fen,channel"
-    outcome = import_and_book(
-        data=write_folder(folder / "in", accounts=accounts, bills="\n".join(early), payments=empty),
-        start=ORIGIN,
-        company=None,
-        by="t",
-        allow_rejects=False,
-        rejects_file=folder / "rejects.csv",
-        url=url,
+    import_into(
+        url,
+        write_folder(folder / "in", accounts=accounts, bills="\n".join(early), payments=empty),
+        folder,
+        ORIGIN,
     )
-    assert not outcome.refused, outcome
     engine = make_engine(url)
     results = []
     for n, row in enumerate(payments):
         if n == len(payments) // 3 and len(late) > 1:
-            outcome = import_and_book(
-                data=write_folder(
+            import_into(
+                url,
+                write_folder(
                     folder / "late", accounts=accounts, bills="\n".join(late), payments=empty
                 ),
-                start=ORIGIN,
-                company=None,
-                by="t",
-                allow_rejects=False,
-                rejects_file=folder / "rejects.csv",
-                url=url,
+                folder,
+                ORIGIN,
             )
-            assert not outcome.refused, outcome
         if n == waiver_at:
             (folder / "waiver.yaml").write_text(WAIVER, encoding="utf-8")
             with sessions(engine).begin() as session:
