@@ -9,11 +9,21 @@ with --store), serves it with uvicorn in a subprocess on 127.0.0.1 (the applicat
 `create_app`, its clock pinned to the business day at the real time of day as `sanbuting serve
 --today` does; one worker, or --workers N), signs in --customers customers through the API (the
 code read from the outbox's `sms` rows, as the demo SMS inbox does), binds each to a postpaid
-account with bills (the holder's name from the store), then drives each target at each rate:
+account with bills (the holder's name and the proof binding asks, the amount of the latest bill
+as of the business day, `customers.service.proof_fen`, both read from the store), makes one
+bank channel credential for each company of the store (`payments.channels.add_credential`,
+written to the served store, its key kept for the run), then drives each target at each rate:
 
     page   GET /accounts/{id}                the portal's account page (HTML, session cookie)
-    bills  GET /api/v1/accounts/{id}/bills   the API's bills (bearer token)
-    pay    POST /api/v1/accounts/{id}/payments   1 yuan, a new Idempotency-Key each time
+    bills  GET /api/v1/accounts/{id}/bills   the API's bills (the customer's bearer token)
+    pay    POST /api/v1/accounts/{id}/payments   1 yuan, a new Idempotency-Key each time, as
+           the bank channel of the account's company (its `sbt_ch_` key as bearer token:
+           customers may not post payments)
+
+The server runs with the sign-in limits lifted (`SANBUTING_SIGN_INS_PER_MINUTE`,
+`SANBUTING_CODES_PER_IP_HOUR`, `SANBUTING_CODES_PER_PREFIX_HOUR`, `SANBUTING_CODES_PER_MINUTE`):
+every customer asks for a code from 127.0.0.1, to numbers of one prefix, within a minute or
+two, which the production limits refuse. Nothing else about the application is changed.
 
 Open loop: request i is due at start + i / rate whatever happened to the ones before it, and its
 latency runs from when it was due to its last byte (time waiting in the client for a connection
@@ -53,7 +63,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from typing import Protocol
@@ -64,12 +74,14 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from sanbuting.customers.service import proof_fen
 from sanbuting.domain import parse_date
 from sanbuting.generate import GenerateRequest, generate
 from sanbuting.jobs.demo import seed_demo
+from sanbuting.payments.channels import add_credential
 from sanbuting.settings import Settings
-from sanbuting.store.database import make_engine
-from sanbuting.store.models import Account, Bill, OutboxItem
+from sanbuting.store.database import make_engine, sessions
+from sanbuting.store.models import Account, Bill, Company, OutboxItem
 from sanbuting.store.web_models import Holder
 from sanbuting.web import deps
 from sanbuting.web.app import create_app
@@ -85,6 +97,10 @@ IN_FLIGHT_ENV = "WEB_LOAD_IN_FLIGHT"
 CODE = re.compile(r"(?<![0-9])[0-9]{6}(?![0-9])")
 TARGETS = ("page", "bills", "pay")
 PAYMENT_FEN = 100
+CHANNEL_MAX_FEN = 1_000_000
+"""The benchmark's bank channels post at most 10,000 yuan at once (it posts 1 yuan)."""
+LIFTED = "100000"
+"""The sign-in code budgets (per address, per number prefix, per minute) while serving."""
 TICK = os.sysconf("SC_CLK_TCK")
 IDLE_REUSE = 2.0
 """Seconds a keep-alive connection may idle and still be used again."""
@@ -205,24 +221,65 @@ def seed(url: str, data: Path, args: argparse.Namespace, work: Path) -> None:
     print(f"built the demo store in {time.perf_counter() - began:.1f} s ({load()})")
 
 
-def accounts_to_bind(engine: Engine, count: int, rng: random.Random) -> list[tuple[str, str, str]]:
-    """(region, account number, holder's name) of `count` postpaid accounts with bills."""
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(Account.region, Account.account_id, Holder.name)
+@dataclass(frozen=True)
+class ToBind:
+    """An account a customer binds, and what binding asks."""
+
+    company_id: int
+    region: str
+    account_id: str
+    holder: str
+    last_bill_fen: int
+
+
+def accounts_to_bind(engine: Engine, count: int, rng: random.Random, today: date) -> list[ToBind]:
+    """`count` postpaid accounts with bills, with the proof binding asks on `today` (the
+    amount of the latest bill issued by then)."""
+    with sessions(engine)() as session:
+        rows = session.execute(
+            select(Account, Holder.name)
             .join(Holder, Holder.account == Account.id)
             .where(Account.billing_mode == "postpaid")
             .where(select(Bill.id).where(Bill.account == Account.id).exists())
             .order_by(Account.id)
         ).all()
-        numbers = connection.execute(
+        numbers = session.execute(
             select(Account.account_id).group_by(Account.account_id).having(func.count() > 1)
         ).all()
-    shared = {n for (n,) in numbers}  # a number two utilities use: keep to unambiguous ones
-    found = [(r, a, h) for r, a, h in rows if a not in shared]
-    if len(found) < count:
-        raise SystemExit(f"only {len(found)} postpaid accounts with bills: lower --customers")
-    return rng.sample(found, count)
+        shared = {n for (n,) in numbers}  # a number two utilities use: keep to unambiguous ones
+        found = [(a, h) for a, h in rows if a.account_id not in shared]
+        picked: list[ToBind] = []
+        for account, holder in rng.sample(found, len(found)):
+            if len(picked) == count:
+                break
+            proof = proof_fen(session=session, account=account, on=today)
+            if proof is not None and proof > 0:  # a bill issued by today, above 0 (the API's Fen)
+                picked.append(
+                    ToBind(account.company_id, account.region, account.account_id, holder, proof)
+                )
+    if len(picked) < count:
+        raise SystemExit(f"only {len(picked)} postpaid accounts with bills: lower --customers")
+    return picked
+
+
+def channel_keys(engine: Engine) -> dict[int, str]:
+    """A new bank channel credential for each company of the store: its API key by company
+    id (keys are seen only when made, so each run makes its own, under a name of its own)."""
+    run = secrets.token_hex(4)
+    keys: dict[int, str] = {}
+    with sessions(engine).begin() as session:
+        for company in session.scalars(select(Company).order_by(Company.id)):
+            _, key = add_credential(
+                session=session,
+                company=company,
+                name=f"web-load-{run}-{company.id}",
+                kind="bank",
+                channels=["bank"],
+                max_amount_fen=CHANNEL_MAX_FEN,
+                now=datetime.now(tz=UTC),
+            )
+            keys[company.id] = key
+    return keys
 
 
 # ---- the server process ----------------------------------------------------------------------
@@ -243,7 +300,11 @@ def server(url: str, args: argparse.Namespace, log: Path) -> Iterator[tuple[str,
         **os.environ,
         "SANBUTING_DATABASE_URL": url,
         "SANBUTING_SECRET_KEY": secrets.token_hex(32),  # one secret for every worker
-        "SANBUTING_SIGN_INS_PER_MINUTE": "10000",  # every customer signs in from 127.0.0.1
+        # every customer signs in from 127.0.0.1, to numbers of one prefix, within minutes:
+        "SANBUTING_SIGN_INS_PER_MINUTE": "10000",
+        "SANBUTING_CODES_PER_IP_HOUR": LIFTED,
+        "SANBUTING_CODES_PER_PREFIX_HOUR": LIFTED,
+        "SANBUTING_CODES_PER_MINUTE": LIFTED,
         TODAY_ENV: args.today,
         THREADS_ENV: str(args.threads or ""),
         IN_FLIGHT_ENV: str(args.in_flight or ""),
@@ -326,10 +387,12 @@ class Customer:
     phone: str
     token: str
     account_id: str
+    channel_key: str
+    """The API key of the bank channel of the account's company (payments)."""
 
 
 def sign_in(
-    client: httpx.Client, engine: Engine, phone: str, bind: tuple[str, str, str]
+    client: httpx.Client, engine: Engine, phone: str, bind: ToBind, channel_key: str
 ) -> Customer:
     """Ask for a code, read it from the outbox, trade it for a token, bind the account."""
     sent = client.post("/api/v1/auth/code", json={"phone": phone})
@@ -347,24 +410,31 @@ def sign_in(
     verified = client.post("/api/v1/auth/verify", json={"phone": phone, "code": found.group(0)})
     verified.raise_for_status()
     token = str(verified.json()["token"])
-    region, account_id, holder = bind
     bound = client.post(
         "/api/v1/me/accounts",
-        json={"region": region, "account_id": account_id, "holder_name": holder},
+        json={
+            "region": bind.region,
+            "account_id": bind.account_id,
+            "holder_name": bind.holder,
+            "last_bill_fen": bind.last_bill_fen,
+        },
         headers={"Authorization": f"Bearer {token}"},
     )
     bound.raise_for_status()
-    return Customer(phone, token, account_id)
+    return Customer(phone, token, bind.account_id, channel_key)
 
 
-def sign_in_all(base: str, url: str, count: int, rng: random.Random) -> list[Customer]:
+def sign_in_all(base: str, url: str, count: int, rng: random.Random, today: date) -> list[Customer]:
     engine = make_engine(url)
     try:
-        binds = accounts_to_bind(engine, count, rng)
+        binds = accounts_to_bind(engine, count, rng, today)
+        keys = channel_keys(engine)
         prefix = secrets.randbelow(100_000)  # phones new to the store: codes per phone are limited
         phones = [f"13{prefix:05d}{n:04d}" for n in range(count)]
         with httpx.Client(base_url=base, timeout=60) as client, ThreadPoolExecutor(4) as pool:
-            one = lambda n: sign_in(client, engine, phones[n], binds[n])  # noqa: E731
+            one = lambda n: sign_in(  # noqa: E731
+                client, engine, phones[n], binds[n], keys[binds[n].company_id]
+            )
             return list(pool.map(one, range(count)))
     finally:
         engine.dispose()
@@ -423,7 +493,8 @@ def asks_for(target: str, customer: Customer) -> Callable[[], Ask]:
         bills = Ask("GET", f"/api/v1/accounts/{account}/bills", bearer)
         return lambda: bills
     body = json.dumps({"amount_fen": PAYMENT_FEN}).encode()
-    headers = {**bearer, "Content-Type": "application/json"}
+    channel = {"Authorization": f"Bearer {customer.channel_key}"}  # customers may not post
+    headers = {**channel, "Content-Type": "application/json"}
     return lambda: Ask(
         "POST",
         f"/api/v1/accounts/{account}/payments",
@@ -741,7 +812,7 @@ def main() -> None:
         backend = url.split(":", 1)[0]
         with server(url, args, log) as (base, pid):
             began = time.perf_counter()
-            customers = sign_in_all(base, url, args.customers, rng)
+            customers = sign_in_all(base, url, args.customers, rng, parse_date(args.today))
             print(
                 f"{backend}, {args.workers} uvicorn worker(s): signed in and bound "
                 f"{len(customers)} customers in {time.perf_counter() - began:.1f} s",

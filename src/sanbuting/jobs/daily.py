@@ -12,8 +12,9 @@ that lands after the run's read is never cut off.
 **Checkpoints.** The last day a run records is written with a checkpoint of every account's
 state (`engine.fast.checkpoint`, `store.checkpoints`). The next run resumes from it: it reads
 the checkpoint and only the rows dated after its day, and decides the new days. Accounts
-whose earlier rows changed since (a back-dated payment, an import; a new account) are
-derived again from the origin, alone; another policy set, or a company too large or too odd
+whose earlier rows changed since (a back-dated payment, an import) are derived again, alone,
+from the newest older checkpoint that does not depend on the change, or from the origin (and
+new accounts from the origin); another policy set, or a company too large or too odd
 for one run (amounts near the 64-bit limit), runs from the origin. Either way the decisions
 are those of the run from the origin (`tests/test_checkpoints.py`, `tests/test_store_export.py`).
 """
@@ -235,28 +236,73 @@ def _derived_again(
     rulesets: dict[Utility, Ruleset],
     last: date,
 ) -> Checkpoint:
-    """`saved` with the accounts of `again` run from the origin through `last` on every row
-    they have (their rows dated after `last` go to the resumed run, as everyone's do)."""
+    """`saved` with the accounts of `again` derived again through `last` on every row they
+    have: each from the newest older checkpoint not stale for it, else from the origin (their
+    rows dated after `last` go to the resumed run, as everyone's do)."""
     assert company.origin is not None
-    keys = account_keys(session, company, again)
-    frames = load_frames(
-        session, [company.id], accounts=[keys[a] for a in sorted(keys)], until=last
-    )
-    run = FastRun(frames, policies, rulesets, company.origin, threads=1)
-    run.advance(last, snapshot=False)
-    fresh = checkpoint_of(run, frames[0], frames[1], policies)
+    left = set(again)
+    parts: list[Checkpoint] = []
+    for older in checkpoints.kept(session, company.id):
+        if not left:
+            break
+        if older.day >= last or older.fingerprint != saved.fingerprint:
+            continue
+        usable = left - checkpoints.stale_in(session, company.id, older)
+        found = checkpoints.load(session, company.id, older.day) if usable else None
+        if found is None:
+            continue
+        usable &= set(found.accounts["account_id"].to_list())
+        if usable:
+            parts.append(_advanced(session, company, found, usable, policies, rulesets, last))
+            left -= usable
+    if left:
+        keys = account_keys(session, company, left)
+        frames = load_frames(
+            session, [company.id], accounts=[keys[a] for a in sorted(keys)], until=last
+        )
+        run = FastRun(frames, policies, rulesets, company.origin, threads=1)
+        run.advance(last, snapshot=False)
+        parts.append(checkpoint_of(run, frames[0], frames[1], policies))
     keep = ~pl.col("account_id").is_in(sorted(again))
     return Checkpoint(
         saved.day,
         saved.fingerprint,
-        pl.concat([saved.accounts.filter(keep), fresh.accounts], how="vertical_relaxed").sort(
-            "account_id"
-        ),
         pl.concat(
-            [saved.bills.filter(keep), fresh.bills],
+            [saved.accounts.filter(keep), *(part.accounts for part in parts)],
+            how="vertical_relaxed",
+        ).sort("account_id"),
+        pl.concat(
+            [saved.bills.filter(keep), *(part.bills for part in parts)],
             how="vertical_relaxed",
         ),
     )
+
+
+def _advanced(
+    session: Session,
+    company: Company,
+    older: Checkpoint,
+    accounts: set[str],
+    policies: list[Policy],
+    rulesets: dict[Utility, Ruleset],
+    last: date,
+) -> Checkpoint:
+    """The checkpoint of `last` of `accounts`, resumed from `older` over their rows dated
+    after its day."""
+    mine = pl.col("account_id").is_in(sorted(accounts))
+    start = Checkpoint(
+        older.day, older.fingerprint, older.accounts.filter(mine), older.bills.filter(mine)
+    )
+    keys = account_keys(session, company, accounts)
+    later = load_frames(
+        session, [company.id], accounts=[keys[a] for a in sorted(keys)], after=older.day, until=last
+    )
+    run = resume(start, later, policies, rulesets, threads=1)
+    run.advance(last, snapshot=False)
+    bills = pl.concat(
+        [start.bills.select(BILL_FACTS), later[1].select(BILL_FACTS)], how="vertical_relaxed"
+    )
+    return checkpoint_of(run, start.accounts, bills, policies)
 
 
 def _saver(

@@ -279,6 +279,9 @@ class Checkpoint(Base):
     accounts: Mapped[bytes] = mapped_column(LargeBinary)
     bills: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    marks_through: Mapped[int] = mapped_column(Integer, default=0)
+    """The company's last dirty mark when this was saved: later marks of a day on or before
+    this checkpoint's make it stale for their accounts."""
 
 
 class CheckpointDirty(Base):
@@ -291,6 +294,8 @@ class CheckpointDirty(Base):
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
     account_id: Mapped[str] = mapped_column(String(64))
     since: Mapped[date] = mapped_column(Date)
+    cleared: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Derived again by a run; kept while an older checkpoint may still need to know."""
 
 
 class OpenBookRow(Base):
