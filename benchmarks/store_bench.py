@@ -22,6 +22,9 @@ companies' start. PostgreSQL stores go in a schema of their own, dropped afterwa
     # after a year of history (each account paid twice, on the two days after its data end)
     python benchmarks/store_bench.py open-items --backend postgresql --accounts 10000
 
+    # a bank's day of payments, posted from a file (`sanbuting pay --file`), rows/s
+    python benchmarks/store_bench.py bank-file --backend sqlite --accounts 10000 --payments 10000
+
     # the ledger-booking rate: `db import --no-book` then `db book`, against `db import`
     python benchmarks/store_bench.py book --backend sqlite --accounts 100000
 
@@ -56,6 +59,7 @@ from sqlalchemy.engine import Engine
 import sanbuting.jobs.daily as daily_module
 from sanbuting.domain import SHANGHAI
 from sanbuting.generate import GenerateRequest, generate
+from sanbuting.jobs.bank_file import BankRow, post_rows
 from sanbuting.jobs.daily import run_daily
 from sanbuting.payments import booking
 from sanbuting.payments.service import PaymentIn, PaymentResult, post_payment
@@ -370,6 +374,52 @@ def open_items_command(args: argparse.Namespace) -> None:
     )
 
 
+def bank_file_command(args: argparse.Namespace) -> None:
+    """A bank's day of payments through `jobs.bank_file.post_rows` (batches of 500, a
+    savepoint a row), twice: the first day's file meets accounts without an open book (their
+    history replayed), the next day's the same accounts with one."""
+    folder = generated(args)
+    backend = args.backend
+    base = "bench_bank_" if backend == "postgresql" else "bank-"
+    with fresh_store(backend, args.work, f"{base}{args.accounts}", args.pg_url, args.keep) as url:
+        activate_policies(url)
+        outcome = import_and_book(
+            data=folder, start=START, company=None, by="bench", allow_rejects=False,
+            rejects_file=args.work / "rejects.csv", url=url,
+        )  # fmt: skip
+        assert not outcome.refused, outcome
+        engine = make_engine(url)
+        if backend == "postgresql":
+            with engine.begin() as connection:
+                connection.execute(text("ANALYZE"))
+        with sessions(engine).begin() as session:
+            postpaid = sorted(
+                session.scalars(
+                    select(Account.account_id).where(Account.billing_mode == "postpaid")
+                ).all()
+            )
+        rng = random.Random(SEED)
+        chosen = [rng.choice(postpaid) for _ in range(args.payments)]
+        try:
+            for n in (1, 2):
+                day = datetime.combine(date(2020, 4, n), datetime.min.time(), SHANGHAI)
+                rows = [
+                    BankRow(i + 2, f"bank-{n}-{i:07d}", a, day + timedelta(seconds=i % 86_000),
+                            rng.randint(1, 300) * 100, "bank")
+                    for i, a in enumerate(chosen)
+                ]  # fmt: skip
+                began = time.perf_counter()
+                results = post_rows(engine=engine, rows=rows, now=lambda: datetime.now(tz=UTC))
+                took = time.perf_counter() - began
+                posted = sum(r.result == "posted" for r in results)
+                print(
+                    f"[{backend}] bank file of 2020-04-0{n}: {len(rows):,} rows, {posted:,} "
+                    f"posted in {took:.1f} s = {len(rows) / took:,.0f} rows/s ({load()})"
+                )
+        finally:
+            engine.dispose()
+
+
 def describe_results(results: Sequence[PaymentResult]) -> str:
     fees = sum(1 for r in results if any(p.fee_fen for p in r.parts))
     credit = sum(1 for r in results if r.credit_fen)
@@ -642,6 +692,9 @@ def main() -> None:
     opened = commands.add_parser("open-items", help="payments from open items vs the history")
     common(opened, 10_000, both=False)
     opened.add_argument("--payments", type=int, default=2_000)
+    bank = commands.add_parser("bank-file", help="a bank's day of payments, rows/s")
+    common(bank, 10_000, both=False)
+    bank.add_argument("--payments", type=int, default=10_000)
     history = commands.add_parser("history", help="one more day after 1 month vs 11 months")
     common(history, 100_000, both=False)
     book = commands.add_parser("book", help="the ledger-booking rate of an import")
@@ -655,6 +708,7 @@ def main() -> None:
         "daily-step": daily_step_command,
         "history": history_command,
         "open-items": open_items_command,
+        "bank-file": bank_file_command,
         "book": book_command,
     }[args.command](args)
 
