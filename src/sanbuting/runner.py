@@ -15,11 +15,12 @@ from typing import Any
 import polars as pl
 
 from sanbuting.domain import Utility
-from sanbuting.engine.buckets import Frames, automatic_buckets, run_in_buckets
+from sanbuting.engine.buckets import Frames, automatic_buckets
 from sanbuting.engine.fast import run_fast
 from sanbuting.engine.frames import RunTables, StoredRunFrames
-from sanbuting.engine.parallel import default_workers, run_parallel
-from sanbuting.engine.spark import run_spark
+from sanbuting.engine.parallel import default_workers
+from sanbuting.engine.registry import ENGINES as REGISTRY
+from sanbuting.engine.registry import Options, engine_named
 from sanbuting.engine.summary import summarize
 from sanbuting.errors import SanbutingError
 from sanbuting.io.outputs import write_outputs
@@ -30,7 +31,7 @@ from sanbuting.policy import Policy, load_policies
 from sanbuting.rules import rulesets_by_utility
 from sanbuting.rules.schema import Ruleset
 
-ENGINES = ("fast", "reference", "spark")
+ENGINES = tuple(REGISTRY)
 
 
 class RejectedInputs(SanbutingError):
@@ -85,8 +86,7 @@ def run(
 ) -> RunOutcome:
     """Run `request`; a bad policy file raises before anything is written, rejected rows raise
     `RejectedInputs` after writing `rejects.csv` unless `allow_rejects`."""
-    if request.engine not in ENGINES:
-        raise SanbutingError(f"engine {request.engine!r} is not available: use one of {ENGINES}")
+    engine_named(request.engine)  # a clear error before anything is read
     if request.end < request.start:
         raise SanbutingError(f"--end {request.end} is before --start {request.start}")
     policies = load_policies(list(request.policy_files))
@@ -131,40 +131,15 @@ def decide(
     on_accounts: Callable[[int], None] | None = None,
 ) -> RunTables:
     """Run the requested engine over checked frames: every engine gives the same frames."""
-    accounts = frames[0].height
-    buckets = request.buckets or automatic_buckets(accounts)
-    if request.engine == "spark":
-        return run_spark(
-            frames,
-            policies,
-            rulesets,
-            request.start,
-            request.end,
-            buckets=buckets,
-            work=request.out / "spark",
-        )
-    if request.engine == "reference":
-        return run_parallel(
-            frames,
-            policies,
-            rulesets,
-            request.start,
-            request.end,
-            workers=request.workers,
-            on_accounts=on_accounts,
-            on_progress=on_progress,
-        )
-    if on_accounts is not None:
-        on_accounts(accounts if buckets > 1 else 0)
-    threads = request.workers or default_workers()
-    return run_in_buckets(
-        frames,
-        buckets,
-        lambda bucket: run_fast(
-            bucket, policies, rulesets, request.start, request.end, threads=threads
-        ),
-        on_progress,
+    options = Options(
+        workers=request.workers,
+        buckets=request.buckets,
+        work=request.out / "spark",
+        on_progress=on_progress,
+        on_accounts=on_accounts,
     )
+    found = engine_named(request.engine)
+    return found.run(frames, policies, rulesets, request.start, request.end, options)
 
 
 def run_streamed(

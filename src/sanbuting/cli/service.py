@@ -48,7 +48,12 @@ def daily_command(
     lang: Annotated[
         str, typer.Option(help="With --preview: the reasons' language, zh or en.")
     ] = "zh",
-    engine: Annotated[str, typer.Option(help="fast or reference.")] = "fast",
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="fast, reference or spark (from the origin, as Spark tasks over the buckets)."
+        ),
+    ] = "fast",
     workers: Annotated[int | None, typer.Option(help="Threads (default: one per core).")] = None,
 ) -> None:
     """Run the engine over the store: record each day's actions and protection events and

@@ -30,8 +30,8 @@ from sqlalchemy import ColumnElement, Engine, func, select
 from sqlalchemy.orm import Session
 
 from sanbuting.domain import Utility, as_utc, local_date, local_midnight, read_utc
-from sanbuting.engine.buckets import Frames, automatic_buckets, run_in_buckets
-from sanbuting.engine.fast import FastRun, _max_ppm, _risky_accounts, run_fast
+from sanbuting.engine.buckets import Frames
+from sanbuting.engine.fast import FastRun, _max_ppm, _risky_accounts
 from sanbuting.engine.fast.checkpoint import (
     BILL_FACTS,
     Checkpoint,
@@ -39,8 +39,9 @@ from sanbuting.engine.fast.checkpoint import (
     fingerprint,
     resume,
 )
-from sanbuting.engine.frames import RunFrames, RunTables
-from sanbuting.engine.parallel import default_workers, run_parallel
+from sanbuting.engine.frames import RunTables
+from sanbuting.engine.parallel import default_workers
+from sanbuting.engine.registry import Options, engine_named
 from sanbuting.errors import SanbutingError
 from sanbuting.policy import Policy
 from sanbuting.relief.policies import in_force
@@ -384,18 +385,9 @@ def decide(
     through: date,
     engine_name: str,
     workers: int | None,
-) -> RunFrames:
+) -> RunTables:
     """The engine's decisions for the company's accounts from its origin through `through`."""
     assert company.origin is not None
     rulesets = rulesets_by_utility({Utility(company.utility): company.ruleset})
-    if engine_name == "reference":
-        return run_parallel(frames, policies, rulesets, company.origin, through, workers=workers)
-    if engine_name != "fast":
-        raise SanbutingError(f"engine {engine_name!r}: daily runs use fast or reference")
-    threads = workers or default_workers()
-    origin = company.origin
-    return run_in_buckets(
-        frames,
-        automatic_buckets(frames[0].height),
-        lambda bucket: run_fast(bucket, policies, rulesets, origin, through, threads),
-    )
+    chosen = engine_named(engine_name)
+    return chosen.run(frames, policies, rulesets, company.origin, through, Options(workers))

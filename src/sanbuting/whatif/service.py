@@ -34,7 +34,7 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from sanbuting.engine.fast.prepare import scope_expr
-from sanbuting.engine.frames import RunFrames
+from sanbuting.engine.frames import RunTables
 from sanbuting.jobs.daily import decide
 from sanbuting.policy import Policy, parse_policies
 from sanbuting.relief.policies import in_force, parsed
@@ -217,13 +217,13 @@ def _company(
     )
 
 
-def _protections(result: RunFrames, first: date, last: date) -> tuple[int, int]:
+def _protections(result: RunTables, first: date, last: date) -> tuple[int, int]:
     """Protection events (人次) and protected accounts (户) dated inside the window."""
     inside = result.protections.filter(pl.col("date").is_between(first, last))
     return inside.height, inside["account_id"].n_unique()
 
 
-def _cutoffs(result: RunFrames, first: date, last: date) -> int:
+def _cutoffs(result: RunTables, first: date, last: date) -> int:
     """Suspend, disconnect and terminate actions dated inside the window."""
     inside = result.actions.filter(
         pl.col("date").is_between(first, last),
