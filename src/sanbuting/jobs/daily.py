@@ -34,7 +34,6 @@ from sanbuting.engine.buckets import Frames
 from sanbuting.engine.fast import FastRun, _max_ppm, _risky_accounts
 from sanbuting.engine.fast.checkpoint import (
     BILL_FACTS,
-    Checkpoint,
     checkpoint_of,
     fingerprint,
     resume,
@@ -43,6 +42,7 @@ from sanbuting.engine.frames import RunTables
 from sanbuting.engine.parallel import default_workers
 from sanbuting.engine.registry import Options, engine_named
 from sanbuting.errors import SanbutingError
+from sanbuting.jobs.rederive import derived_again
 from sanbuting.policy import Policy
 from sanbuting.relief.policies import in_force
 from sanbuting.rules import rulesets_by_utility
@@ -52,7 +52,7 @@ from sanbuting.store.companies import companies
 from sanbuting.store.database import sessions
 from sanbuting.store.frames import load_frames
 from sanbuting.store.models import Account, Bill, Company, Payment, Usage
-from sanbuting.store.runs import DayDone, account_keys, last_run_day, record_day
+from sanbuting.store.runs import DayDone, last_run_day, record_day
 
 ONE_DAY = timedelta(days=1)
 ONE_RUN_ACCOUNTS = 2_000_000
@@ -219,91 +219,13 @@ def resumed_plan(
     if len(again) > REDERIVE_SHARE * max(saved.accounts.height, 1):
         return None
     if again:
-        saved = _derived_again(session, company, saved, again, policies, rulesets, last)
+        saved = derived_again(session, company, saved, again, policies, rulesets, last)
     later = load_frames(session, [company.id], after=last, until=through)
     run = resume(saved, later, policies, rulesets, workers or default_workers())
     bills = pl.concat(
         [saved.bills.select(BILL_FACTS), later[1].select(BILL_FACTS)], how="vertical_relaxed"
     )
     return _Plan(run, saved.accounts, bills, _Seen.of(last, later, through), dirty_ids)
-
-
-def _derived_again(
-    session: Session,
-    company: Company,
-    saved: Checkpoint,
-    again: set[str],
-    policies: list[Policy],
-    rulesets: dict[Utility, Ruleset],
-    last: date,
-) -> Checkpoint:
-    """`saved` with the accounts of `again` derived again through `last` on every row they
-    have: each from the newest older checkpoint not stale for it, else from the origin (their
-    rows dated after `last` go to the resumed run, as everyone's do)."""
-    assert company.origin is not None
-    left = set(again)
-    parts: list[Checkpoint] = []
-    for older in checkpoints.kept(session, company.id):
-        if not left:
-            break
-        if older.day >= last or older.fingerprint != saved.fingerprint:
-            continue
-        usable = left - checkpoints.stale_in(session, company.id, older)
-        found = checkpoints.load(session, company.id, older.day) if usable else None
-        if found is None:
-            continue
-        usable &= set(found.accounts["account_id"].to_list())
-        if usable:
-            parts.append(_advanced(session, company, found, usable, policies, rulesets, last))
-            left -= usable
-    if left:
-        keys = account_keys(session, company, left)
-        frames = load_frames(
-            session, [company.id], accounts=[keys[a] for a in sorted(keys)], until=last
-        )
-        run = FastRun(frames, policies, rulesets, company.origin, threads=1)
-        run.advance(last, snapshot=False)
-        parts.append(checkpoint_of(run, frames[0], frames[1], policies))
-    keep = ~pl.col("account_id").is_in(sorted(again))
-    return Checkpoint(
-        saved.day,
-        saved.fingerprint,
-        pl.concat(
-            [saved.accounts.filter(keep), *(part.accounts for part in parts)],
-            how="vertical_relaxed",
-        ).sort("account_id"),
-        pl.concat(
-            [saved.bills.filter(keep), *(part.bills for part in parts)],
-            how="vertical_relaxed",
-        ),
-    )
-
-
-def _advanced(
-    session: Session,
-    company: Company,
-    older: Checkpoint,
-    accounts: set[str],
-    policies: list[Policy],
-    rulesets: dict[Utility, Ruleset],
-    last: date,
-) -> Checkpoint:
-    """The checkpoint of `last` of `accounts`, resumed from `older` over their rows dated
-    after its day."""
-    mine = pl.col("account_id").is_in(sorted(accounts))
-    start = Checkpoint(
-        older.day, older.fingerprint, older.accounts.filter(mine), older.bills.filter(mine)
-    )
-    keys = account_keys(session, company, accounts)
-    later = load_frames(
-        session, [company.id], accounts=[keys[a] for a in sorted(keys)], after=older.day, until=last
-    )
-    run = resume(start, later, policies, rulesets, threads=1)
-    run.advance(last, snapshot=False)
-    bills = pl.concat(
-        [start.bills.select(BILL_FACTS), later[1].select(BILL_FACTS)], how="vertical_relaxed"
-    )
-    return checkpoint_of(run, start.accounts, bills, policies)
 
 
 def _saver(
