@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from sanbuting.domain import AccountState, Action, BillingMode, date_range
 from sanbuting.engine.billbook import BillAccount, BillBook
 from sanbuting.engine.ladder import CUT_OFF, Gate, Ladder
+from sanbuting.engine.money import MoneyEvent, TopUp, UsageCharged
 from sanbuting.engine.records import Account, AccountResult, StateRow
 from sanbuting.engine.relief import AccountRelief
 from sanbuting.engine.story import SILENT, Story
@@ -59,6 +60,8 @@ class AccountRun:
         for payment in sorted(account.payments, key=lambda p: (p.paid_on, p.sequence)):
             self.payments[payment.paid_on].append(payment.amount_fen)
         self.run_start = date.min
+        self.money: list[MoneyEvent] | None = None
+        """Where a prepaid run emits its money events, when a caller asks (the ledger)."""
 
     @property
     def relief(self) -> AccountRelief:
@@ -271,12 +274,17 @@ class PrepaidRun(AccountRun):
 
     def day(self, day: date) -> None:
         ladder, gate, rules = self.ladder, self.gate, self.rules
+        money = self.money
         for amount in self.payments.get(day, ()):
             self.balance += amount
             self.story.note(day, "topup", amount=amount, balance=self.balance)
+            if money is not None:
+                money.append(TopUp(day, amount))
         if ladder.state is AccountState.ACTIVE and self.usage.get(day):
             self.balance -= self.usage[day]
             self.story.note(day, "usage", amount=self.usage[day], balance=self.balance)
+            if money is not None:
+                money.append(UsageCharged(day, self.usage[day]))
         if ladder.state is AccountState.TERMINATED:
             return
         base_floor = -self.account.credit_limit_fen

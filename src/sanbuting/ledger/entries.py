@@ -9,8 +9,9 @@ counterparts; a waiver records what relief cost (`relief_cost` against `fees_wai
 
 Postpaid accounts follow `BillBook` (the reference engine's allocation: oldest bill's
 principal, then its fee, then the next bill; the rest is credit, paid into each new bill on its
-issue day; a fee finalized the day its principal reaches 0). Prepaid accounts follow the
-reference engine's day (usage is charged only while the meter is on). Before the company's
+issue day; a fee finalized the day its principal reaches 0). Prepaid accounts book the money
+events the reference engine's run emits (`engine.money`: top-ups, and usage charged only while
+the meter is on). Before the company's
 origin the books are replayed as the engine replays them; on the origin the credit is set to
 the imported `balance_fen` by an `opening` entry. Every entry has a key that names it for good
 (`charge:BILL`, `pay:KEY`, `fee:BILL`, …), so booking again adds only what is new.
@@ -24,10 +25,11 @@ from datetime import date
 
 from sanbuting.domain import BillingMode, date_range
 from sanbuting.engine.billbook import BillAccount, BillBook
+from sanbuting.engine.money import TopUp
 from sanbuting.engine.records import Account, Payment
 from sanbuting.engine.reference import PrepaidRun
 from sanbuting.engine.relief import AccountRelief
-from sanbuting.engine.story import Story
+from sanbuting.engine.story import SILENT
 from sanbuting.fees.latefee import rates_for, round_half_up
 from sanbuting.rules.schema import Ruleset
 
@@ -207,21 +209,21 @@ def _prepaid(
     entries.append(_opening(account, origin, -held))
     if through < origin:
         return entries
-    story = Story()
-    PrepaidRun(account, ruleset, relief, story).run(origin, through)
+    run = PrepaidRun(account, ruleset, relief, SILENT)
+    run.money = []
+    run.run(origin, through)
     later = iter(p for d in sorted(payments) if d >= origin for p in payments[d])
-    for note in story.notes:
-        if note.kind == "topup":
-            entries.append(_top_up(next(later), note.day))
-        elif note.kind == "usage":
-            used = int(note.facts["amount"])  # type: ignore[call-overload]
+    for event in run.money:
+        if isinstance(event, TopUp):
+            entries.append(_top_up(next(later), event.day))
+        else:
             entries.append(
                 _entry(
-                    f"usage:{account.account_id}:{note.day.isoformat()}",
+                    f"usage:{account.account_id}:{event.day.isoformat()}",
                     "usage",
-                    note.day,
-                    Line("credit", used),
-                    Line("usage_sales", -used),
+                    event.day,
+                    Line("credit", event.amount_fen),
+                    Line("usage_sales", -event.amount_fen),
                 )
             )
     return entries
