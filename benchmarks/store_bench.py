@@ -574,7 +574,7 @@ def history_command(args: argparse.Namespace) -> None:
             print(
                 f"  {step.label}: {step.wall:.1f} s in all ({phases['seconds']:.2f} s in the run: "
                 + ", ".join(f"{k} {v:.2f} s" for k, v in phases["phases"].items())
-                + f"), peak {step.rss_gb:.2f} GB"
+                + f"), peak {step.rss_gb:.2f} GB, {phases['actions']:,} actions"
             )
         (first, early), (last, late) = days
         print(
