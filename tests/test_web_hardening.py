@@ -7,7 +7,6 @@ SMS inbox existing only in demo mode. On SQLite (the behaviour is the web layer'
 
 from __future__ import annotations
 
-import asyncio
 import re
 import socket
 import threading
@@ -26,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.types import Message, Receive, Scope, Send
 
+from helpers_async import run_apart
 from sanbuting.cli import serve
 from sanbuting.guard.hashing import token_hash
 from sanbuting.settings import Settings
@@ -225,7 +225,7 @@ def test_reading_stops_at_the_limit() -> None:
         sent.append(message)
 
     scope = {"type": "http", "method": "POST", "path": "/api/v1/x", "headers": []}
-    asyncio.run(BodyLimit(reader, max_bytes=1024, policy_bytes=1024)(scope, receive, send))
+    run_apart(BodyLimit(reader, max_bytes=1024, policy_bytes=1024)(scope, receive, send))
     assert sent[0]["status"] == 413 and read == 3
 
 
