@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import textwrap
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from typer.testing import CliRunner
 
 from sanbuting.cli import app
 from sanbuting.store.database import make_engine, sessions
-from sanbuting.store.models import Payment
+from sanbuting.store.models import CheckpointDirty, Payment
 from store_databases import BACKENDS
 from test_api_world import World, clients, worlds
 
@@ -126,3 +127,32 @@ def test_a_batch_and_a_single_payment_share_the_keys(world: World) -> None:
         )
         assert alone.status_code == 200 and alone.json()["repeated"] is True
     assert posted(world) == 1
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_bank_file_into_a_recorded_day_marks_each_account_dirty(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daily run has a checkpoint of 2020-03-09: every row of the file paid on that day
+    marks its account (one batch reads the checkpoint's day once for all its rows); a row
+    refused marks nothing."""
+    made = worlds(backend, tmp_path, daily=True)  # kept: the store lives while it does
+    world = next(made)
+    monkeypatch.setenv("SANBUTING_DATABASE_URL", world.url)
+    bank = tmp_path / "icbc-20200309.csv"
+    bank.write_text(
+        "payment_id,account_id,paid_at,amount_fen,channel\n"
+        "D-1,P1,2020-03-09T10:00:00+08:00,5000,bank\n"
+        "D-2,P9,2020-03-09T10:01:00+08:00,5000,bank\n"
+        "D-3,P2,2020-03-09T10:02:00+08:00,5000,bank\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["pay", "--file", str(bank), "--company", "power"])
+    assert "2 posted, 0 repeated (posted before), 1 refused" in result.output
+    engine = make_engine(world.url)
+    with sessions(engine).begin() as session:
+        marks = session.execute(
+            select(CheckpointDirty.account_id, CheckpointDirty.since, CheckpointDirty.cleared)
+        ).all()
+    engine.dispose()
+    assert sorted(marks) == [("P1", date(2020, 3, 9), False), ("P2", date(2020, 3, 9), False)]

@@ -5,7 +5,8 @@ channel`), CSV in UTF-8 (or GBK with `--encoding`): each row's `payment_id` is i
 idempotency key. Rows are checked first (the contract's rules: ids, an instant with its UTC
 offset, a whole number of fen above 0, a short channel); a bad row is refused with its line
 and reason and the others go on. Good rows are posted in batches, one transaction a batch and
-a savepoint a row (`payments.service.post_payment`), so a refused row never undoes its
+a savepoint a row (`payments.service.post_payment`; a batch reads each company's policies
+and holds its row once), so a refused row never undoes its
 neighbours and a crash loses at most the batch being written, which a rerun of the same file
 posts (the keys posted before answer `repeated`). Every row gets a result: `posted`,
 `repeated` or `refused` with the reason, written to a result file for the bank.
@@ -26,7 +27,7 @@ from sanbuting.domain import parse_timestamp
 from sanbuting.errors import InputFileError, SanbutingError
 from sanbuting.io.encodings import chosen_encoding
 from sanbuting.io.ids import id_problem
-from sanbuting.payments.service import MAX_FEN, PaymentIn, PaymentRefused, post_payment
+from sanbuting.payments.service import MAX_FEN, Batch, PaymentIn, PaymentRefused, post_payment
 from sanbuting.store.database import sessions
 
 HEADER = ("payment_id", "account_id", "paid_at", "amount_fen", "channel")
@@ -151,6 +152,7 @@ def post_rows(
     results: list[RowResult] = []
     for chunk in _chunks(rows, batch):
         with sessions(engine).begin() as session:
+            shared = Batch()
             for row in chunk:
                 key = f"{key_scope}:{row.payment_id}" if key_scope else row.payment_id
                 payment = PaymentIn(
@@ -158,7 +160,9 @@ def post_rows(
                 )
                 try:
                     with session.begin_nested():
-                        done = post_payment(session=session, payment=payment, now=now())
+                        done = post_payment(
+                            session=session, payment=payment, now=now(), batch=shared
+                        )
                 except PaymentRefused as exc:
                     results.append(_result(row, "refused", str(exc)))
                     continue

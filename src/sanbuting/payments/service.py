@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -118,15 +118,33 @@ class PaymentResult:
         return cls(**raw)
 
 
+@dataclass
+class Batch:
+    """What the payments of one transaction share (a bank file's batch): each company's
+    policies in force, read once; its row, held shared once (a checkpoint cannot be saved
+    meanwhile, so its newest checkpoint's day is read once too). Only for payments posted in
+    one transaction: a refused payment is refused before it holds anything."""
+
+    policies: dict[int, list[Policy]] = field(default_factory=dict)
+    newest: dict[int, date | None] = field(default_factory=dict)
+    """Per company held, the day of its newest checkpoint."""
+
+    def policies_of(self, session: Session, company_id: int) -> list[Policy]:
+        if company_id not in self.policies:
+            self.policies[company_id] = policies_for(session=session, company_id=company_id)
+        return self.policies[company_id]
+
+
 def post_payment(
     *,
     session: Session,
     payment: PaymentIn,
     now: datetime,
     policies: Sequence[Policy] | None = None,
+    batch: Batch | None = None,
 ) -> PaymentResult:
     """Post `payment` once (see the module docstring), booked with `policies` (default: those
-    in force for the account's company)."""
+    in force for the account's company); `batch` when it is one of a transaction's many."""
     amount = payment.amount_fen
     if type(amount) is not int or not 0 < amount <= MAX_FEN:
         raise PaymentRefused(f"a payment is a whole number of fen from 1 to {MAX_FEN}: {amount!r}")
@@ -142,7 +160,11 @@ def post_payment(
     day = local_date(payment.paid_at)
     assert company.origin is not None
     if policies is None:
-        policies = policies_for(session=session, company_id=company.id)
+        policies = (
+            batch.policies_of(session, company.id)
+            if batch is not None
+            else policies_for(session=session, company_id=company.id)
+        )
     ruleset = load_ruleset(company.ruleset)
     paid = payment_record(payment.key, payment.paid_at, payment.amount_fen)
     prepared = booking.prepare(
@@ -210,12 +232,24 @@ def post_payment(
         reconnect_queued=queued,
     )
     stored.result = result.to_json()
-    checkpoints.lock_company(session, company.id, exclusive=False)
-    checkpoints.mark_dirty(
-        session=session, company_id=company.id, accounts=[(account.account_id, day)]
-    )
+    _mark_dirty(session, company.id, account.account_id, day, batch)
     session.flush()
     return result
+
+
+def _mark_dirty(
+    session: Session, company_id: int, account_id: str, day: date, batch: Batch | None
+) -> None:
+    if batch is None or company_id not in batch.newest:
+        checkpoints.lock_company(session, company_id, exclusive=False)
+        newest = checkpoints.latest_day(session, company_id)
+        if batch is not None:
+            batch.newest[company_id] = newest
+    else:
+        newest = batch.newest[company_id]
+    checkpoints.insert_marks(
+        session=session, company_id=company_id, newest=newest, accounts=[(account_id, day)]
+    )
 
 
 def _locked_account(session: Session, payment: PaymentIn) -> tuple[Account, Company]:

@@ -117,7 +117,23 @@ def mark_dirty(*, session: Session, company_id: int, accounts: Iterable[tuple[st
     """Mark accounts whose rows dated `since` arrived after the company's newest checkpoint
     of a day on or after `since` (nothing to mark without one). The caller holds the company
     row shared (`lock_company`). Returns the accounts marked."""
-    newest = latest_day(session, company_id)
+    return insert_marks(
+        session=session,
+        company_id=company_id,
+        newest=latest_day(session, company_id),
+        accounts=accounts,
+    )
+
+
+def insert_marks(
+    *,
+    session: Session,
+    company_id: int,
+    newest: date | None,
+    accounts: Iterable[tuple[str, date]],
+) -> int:
+    """`mark_dirty` when the day of the company's newest checkpoint is known (read under the
+    company row held shared)."""
     if newest is None:
         return 0
     rows = [
