@@ -11,7 +11,7 @@ caller owns the transaction (and, to serialise with payments, holds the account'
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import cast
@@ -163,29 +163,27 @@ def arrears_of(lines: Iterable[tuple[str, date | None, int]], prepaid: bool, on:
     )
 
 
-def book_days_after(
+def book_days_after_many(
     *,
     session: Session,
     company: Company,
-    account: int,
-    entries: list[Entry],
-    after: date,
+    booked: Sequence[tuple[int, list[Entry], date]],
     bills: dict[str, int],
     now: datetime,
 ) -> int:
-    """Book one account's `entries` of the days after `after` (its entries up to `after` are
-    booked and did not change): post what the ledger lacks of those days, reverse what changed
-    or is no longer derived. Returns the postings added."""
-    posted, versions = _posted(session, [account], after=after)
-    new, undo = _difference(entries, posted.get(account, {}), versions.get(account, {}))
-    return _post(
-        session,
-        company.id,
-        [(account, e) for e in new],
-        [(account, p) for p in undo],
-        bills,
-        now,
-    )
+    """Book accounts of `company` (each: its store id, its entries of the days after a day, that
+    day) whose entries up to that day are booked and did not change: post what the ledger
+    lacks of the days after, reverse what changed or is no longer derived; one read of their
+    postings, one write. Returns the postings added."""
+    afters = {account: after for account, _, after in booked}
+    posted, versions = _posted(session, list(afters), after=afters)
+    new: list[tuple[int, Entry]] = []
+    undo: list[tuple[int, Posted]] = []
+    for account, entries, _ in booked:
+        added, gone = _difference(entries, posted.get(account, {}), versions.get(account, {}))
+        new += [(account, e) for e in added]
+        undo += [(account, p) for p in gone]
+    return _post(session, company.id, new, undo, bills, now)
 
 
 def entries_arrears(entries: Sequence[Entry], record: AccountRecord, on: date) -> int:
@@ -217,11 +215,13 @@ def _version(key: str) -> tuple[str, int]:
 
 
 def _posted(
-    session: Session, accounts: list[int], *, after: date | None = None
+    session: Session, accounts: list[int], *, after: date | Mapping[int, date] | None = None
 ) -> tuple[dict[int, dict[str, Posted]], dict[int, Versions]]:
     """Each account's current postings by entry key (corrections replace, reversals drop), and
     the versions each key has used (a reversed entry that comes back takes the next one);
-    with `after`, only the postings dated after that day."""
+    with `after`, only the postings dated after that day (or after each account's own)."""
+    each = after if isinstance(after, Mapping) else None
+    since = min(each.values(), default=None) if each is not None else after
     rows = session.execute(
         select(
             Posting.id,
@@ -238,10 +238,12 @@ def _posted(
         .outerjoin(Bill, Bill.id == LedgerLine.bill)
         .where(
             Posting.account.in_(accounts),
-            true() if after is None else Posting.effective_on > after,
+            true() if since is None else Posting.effective_on > since,
         )
         .order_by(Posting.id)
     ).all()
+    if each is not None:
+        rows = [r for r in rows if r.effective_on > each[r.account]]
     lines: dict[int, list[Line]] = defaultdict(list)
     heads: dict[int, tuple[int, str, str, int | None, date]] = {}
     for r in rows:

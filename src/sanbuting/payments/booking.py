@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from sanbuting.domain import BillingMode, CustomerClass
@@ -38,7 +38,12 @@ from sanbuting.ledger.open_items import (
     open_book_of,
     walk,
 )
-from sanbuting.ledger.service import ACCOUNTS, book_days_after, book_records, entries_arrears
+from sanbuting.ledger.service import (
+    ACCOUNTS,
+    book_days_after_many,
+    book_records,
+    entries_arrears,
+)
 from sanbuting.policy import Policy
 from sanbuting.rules.schema import Ruleset
 from sanbuting.store import open_items
@@ -83,12 +88,9 @@ def prepare(
     """Read what booking `paid` takes (see the module docstring)."""
     assert company.origin is not None
     day = paid.paid_on
-    facts = record_of(account)
-    relief = relief_for(facts, policies)
-    fingerprint = None
-    if account.billing_mode == BillingMode.POSTPAID.value:
-        rates = rates_for(ruleset, CustomerClass(account.customer_class))
-        fingerprint = book_fingerprint(rates, relief)
+    relief = relief_for(record_of(account), policies)
+    fingerprint = fingerprint_of(account, ruleset, policies)
+    if fingerprint is not None:
         found = _open_items_way(session, company, account, paid, fingerprint, policies, ruleset)
         if found is not None:
             return found
@@ -105,6 +107,15 @@ def prepare(
     return Prepared(before, None, None, {}, record, kept[0] if kept else None)
 
 
+def fingerprint_of(account: Account, ruleset: Ruleset, policies: list[Policy]) -> str | None:
+    """The fingerprint an open book of this account must carry to be used (None: a prepaid
+    account has none)."""
+    if account.billing_mode != BillingMode.POSTPAID.value:
+        return None
+    rates = rates_for(ruleset, CustomerClass(account.customer_class))
+    return book_fingerprint(rates, relief_for(record_of(account), policies))
+
+
 def _open_items_way(
     session: Session,
     company: Company,
@@ -114,53 +125,91 @@ def _open_items_way(
     policies: list[Policy],
     ruleset: Ruleset,
 ) -> Prepared | None:
-    assert company.origin is not None
-    day = paid.paid_on
-    if account.booked_through is not None and account.booked_through > day:
+    if account.booked_through is not None and account.booked_through > paid.paid_on:
         return None
     loaded = open_items.load(session, account.id)
     if loaded is None:
         return None
+    later = rows_after(session, account, loaded[0].as_of)
+    prepared = from_open_book(
+        company=company,
+        account=account,
+        paid=paid,
+        fingerprint=fingerprint,
+        loaded=loaded,
+        later=later,
+        policies=policies,
+        ruleset=ruleset,
+    )
+    if prepared is None or prepared.walked is None:
+        return None
+    wanted = [(account.id, prepared.walked.entries, loaded[0].as_of)]
+    if held_from_before(session, company, wanted):
+        return None
+    return prepared
+
+
+def from_open_book(
+    *,
+    company: Company,
+    account: Account,
+    paid: PaymentRecord,
+    fingerprint: str,
+    loaded: tuple[OpenBook, dict[str, int]],
+    later: tuple[AccountRecord, dict[str, int]],
+    policies: list[Policy],
+    ruleset: Ruleset,
+) -> Prepared | None:
+    """The open-item way from the account's open book (`loaded`) and its rows after it
+    (`later`), or None when it cannot be sure (see the module docstring); the caller still
+    checks `held_from_before`."""
+    assert company.origin is not None
+    day = paid.paid_on
+    if account.booked_through is not None and account.booked_through > day:
+        return None
     start, bills = loaded
     if start.fingerprint != fingerprint or not company.origin <= start.as_of < day:
         return None
-    later, later_bills = rows_after(session, account, start.as_of)
-    if any(b.issued_on > day for b in later.bills) or any(p.paid_on > day for p in later.payments):
+    rows, later_bills = later
+    if any(b.issued_on > day for b in rows.bills) or any(p.paid_on > day for p in rows.payments):
         return None
-    rates = rates_for(ruleset, later.customer_class)
-    relief = relief_for(later, policies)
-    before = walk(start, later, rates, relief, company.origin, day).arrears
+    rates = rates_for(ruleset, rows.customer_class)
+    relief = relief_for(rows, policies)
+    before = walk(start, rows, rates, relief, company.origin, day).arrears
     with_payment = replace(
-        later, payments=tuple(sorted((*later.payments, paid), key=lambda p: p.sequence))
+        rows, payments=tuple(sorted((*rows.payments, paid), key=lambda p: p.sequence))
     )
     walked = walk(start, with_payment, rates, relief, company.origin, day)
-    if _held_from_before(session, company, account, walked.entries, start.as_of):
-        return None
     return Prepared(before, walked, start, {**bills, **later_bills}, None, walked.kept)
 
 
-def _held_from_before(
-    session: Session, company: Company, account: Account, entries: list[Entry], after: date
-) -> bool:
-    """Whether the ledger holds one of these entries' keys (or its reversal) dated on or
-    before `after`: then only the history knows its versions. Only a late fee or a waiver of
-    a bill issued before can be (finalized, reversed by a back-dated payment, finalized
-    again); every other entry of these days is dated by a row after `after`."""
-    keys = [e.key for e in entries if e.kind in ("late_fee", "waiver")]
+def held_from_before(
+    session: Session, company: Company, wanted: list[tuple[int, list[Entry], date]]
+) -> set[int]:
+    """The accounts (of `wanted`: store id, walked entries, the open book's day) whose ledger
+    holds one of their entries' keys (or its reversal) dated on or before that day: then only
+    the history knows its versions. Only a late fee or a waiver of a bill issued before can be
+    (finalized, reversed by a back-dated payment, finalized again); every other entry of these
+    days is dated by a row after the open book."""
+    keys: dict[int, set[str]] = {}
+    for account, entries, _ in wanted:
+        mine = [e.key for e in entries if e.kind in ("late_fee", "waiver")]
+        if mine:
+            keys[account] = {*mine, *(f"reversal:{key}" for key in mine)}
     if not keys:
-        return False
-    keys += [f"reversal:{key}" for key in keys]
-    held = session.scalar(
-        select(Posting.id)
-        .where(
+        return set()
+    afters = {account: after for account, _, after in wanted if account in keys}
+    rows = session.execute(
+        select(Posting.account, Posting.key, Posting.effective_on).where(
             Posting.company_id == company.id,
-            Posting.key.in_(keys),
-            Posting.account == account.id,
-            Posting.effective_on <= after,
+            Posting.key.in_(sorted(set().union(*keys.values()))),
+            Posting.account.in_(sorted(keys)),
+            Posting.effective_on <= max(afters.values()),
         )
-        .limit(1)
-    )
-    return held is not None
+    ).all()
+    return {
+        r.account for r in rows if r.key in keys[r.account] and r.effective_on <= afters[r.account]
+    }
 
 
 def book(
@@ -175,22 +224,11 @@ def book(
 ) -> Booked:
     """Book the account with `paid` stored (see the module docstring)."""
     day = paid.paid_on
-    if prepared.walked is not None and prepared.start is not None:
-        walked = prepared.walked
-        book_days_after(
-            session=session,
-            company=company,
-            account=account.id,
-            entries=walked.entries,
-            after=prepared.start.as_of,
-            bills=prepared.bills,
-            now=now,
+    if prepared.walked is not None:
+        book_open_items(
+            session=session, company=company, booked=[(account, prepared, day)], now=now
         )
-        session.connection().execute(
-            update(ACCOUNTS).where(ACCOUNTS.c.id == account.id).values(booked_through=day)
-        )
-        _keep(session, account, prepared.kept, prepared.bills)
-        return Booked(walked.entries, walked.arrears, walked.order)
+        return Booked(prepared.walked.entries, prepared.walked.arrears, prepared.walked.order)
     assert prepared.record is not None
     record = prepared.record
     with_payment = replace(
@@ -218,6 +256,40 @@ def book(
         )
         _keep(session, account, prepared.kept, ids)
     return Booked(entries, after, order)
+
+
+def book_open_items(
+    *,
+    session: Session,
+    company: Company,
+    booked: list[tuple[Account, Prepared, date]],
+    now: datetime,
+) -> None:
+    """`book` the open-item way (each `Prepared` walked from its open book) for accounts of
+    `company`, each with its payment's day, set-based: one read of their postings, one write of
+    the new ones, of their watermarks and of their open books."""
+    bills: dict[str, int] = {}
+    for _, prepared, _ in booked:
+        bills.update(prepared.bills)
+    book_days_after_many(
+        session=session,
+        company=company,
+        booked=[
+            (account.id, prepared.walked.entries, prepared.start.as_of)
+            for account, prepared, _ in booked
+            if prepared.walked is not None and prepared.start is not None
+        ],
+        bills=bills,
+        now=now,
+    )
+    session.connection().execute(
+        update(ACCOUNTS)
+        .where(ACCOUNTS.c.id == bindparam("b_id"))
+        .values(booked_through=bindparam("b_day")),
+        [{"b_id": account.id, "b_day": day} for account, _, day in booked],
+    )
+    kept = [(a.id, prepared.kept) for a, prepared, _ in booked if prepared.kept is not None]
+    open_items.save_many(session, kept, bills)
 
 
 def _keep(session: Session, account: Account, kept: OpenBook | None, bills: dict[str, int]) -> None:

@@ -8,11 +8,11 @@ next payment derives the account again from its history and writes a fresh one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
 from sanbuting.engine.records import Bill as BillRecord
@@ -28,49 +28,76 @@ CHUNK = 1_000
 def load(session: Session, account: int) -> tuple[OpenBook, dict[str, int]] | None:
     """The open book of the account with this store id, if it has one, with its bills' store
     ids by bill id."""
-    head = session.execute(
-        select(BOOKS.c.as_of, BOOKS.c.credit_fen, BOOKS.c.fingerprint).where(
-            BOOKS.c.account == account
+    return load_many(session, [account]).get(account)
+
+
+def load_many(
+    session: Session, accounts: Sequence[int]
+) -> dict[int, tuple[OpenBook, dict[str, int]]]:
+    """`load` for many accounts: those that have an open book."""
+    heads = {
+        row.account: row
+        for chunk in _chunks(accounts)
+        for row in session.execute(
+            select(BOOKS.c.account, BOOKS.c.as_of, BOOKS.c.credit_fen, BOOKS.c.fingerprint).where(
+                BOOKS.c.account.in_(chunk)
+            )
         )
-    ).first()
-    if head is None:
-        return None
-    rows = session.execute(
-        select(
-            Bill.id,
-            Bill.bill_id,
-            Bill.period,
-            Bill.issued_on,
-            Bill.due_on,
-            Bill.amount_fen,
-            OpenItemRow.principal_fen,
-            OpenItemRow.accrued_units,
-            OpenItemRow.waived_units,
-            OpenItemRow.days,
-            OpenItemRow.waived_days,
-            OpenItemRow.charged_fen,
-            OpenItemRow.fee_paid_fen,
+    }
+    found: dict[int, list[Any]] = {account: [] for account in heads}
+    for chunk in _chunks(list(heads)):
+        for r in session.execute(
+            select(
+                OpenItemRow.account,
+                Bill.id,
+                Bill.bill_id,
+                Bill.period,
+                Bill.issued_on,
+                Bill.due_on,
+                Bill.amount_fen,
+                OpenItemRow.principal_fen,
+                OpenItemRow.accrued_units,
+                OpenItemRow.waived_units,
+                OpenItemRow.days,
+                OpenItemRow.waived_days,
+                OpenItemRow.charged_fen,
+                OpenItemRow.fee_paid_fen,
+            )
+            .join(Bill, Bill.id == OpenItemRow.bill)
+            .where(OpenItemRow.account.in_(chunk))
+        ):
+            found[r[0]].append(r[1:])
+    books: dict[int, tuple[OpenBook, dict[str, int]]] = {}
+    for account, head in heads.items():
+        rows = sorted(found[account], key=lambda r: r[1])
+        items = tuple(
+            OpenItem(BillRecord(*r[1:6]), r[6], r[7], r[8], r[9], r[10], r[11], r[12]) for r in rows
         )
-        .join(Bill, Bill.id == OpenItemRow.bill)
-        .where(OpenItemRow.account == account)
-    ).all()
-    items = tuple(
-        OpenItem(
-            BillRecord(r[1], r[2], r[3], r[4], r[5]), r[6], r[7], r[8], r[9], r[10], r[11], r[12]
-        )
-        for r in sorted(rows, key=lambda r: r[1])
-    )
-    book = OpenBook(head.as_of, head.credit_fen, items, head.fingerprint)
-    return book, {r[1]: r[0] for r in rows}
+        book = OpenBook(head.as_of, head.credit_fen, items, head.fingerprint)
+        books[account] = book, {r[1]: r[0] for r in rows}
+    return books
 
 
 def save(session: Session, account: int, book: OpenBook, bills: dict[str, int]) -> None:
     """Replace the account's open book with `book` (`bills`: store ids by bill id)."""
-    session.execute(delete(OpenItemRow).where(OpenItemRow.account == account))
-    values = {"as_of": book.as_of, "credit_fen": book.credit, "fingerprint": book.fingerprint}
-    moved = session.execute(update(BOOKS).where(BOOKS.c.account == account).values(**values))
-    if moved.rowcount == 0:  # type: ignore[attr-defined]
-        session.execute(insert(BOOKS).values(account=account, **values))
+    save_many(session, [(account, book)], bills)
+
+
+def save_many(
+    session: Session, books: Sequence[tuple[int, OpenBook]], bills: dict[str, int]
+) -> None:
+    """Replace the open books of these accounts (`bills`: store ids of their bills by bill id,
+    bill ids being unique in a company)."""
+    accounts = [account for account, _ in books]
+    for chunk in _chunks(accounts):
+        session.execute(delete(OpenItemRow).where(OpenItemRow.account.in_(chunk)))
+        session.execute(delete(BOOKS).where(BOOKS.c.account.in_(chunk)))
+    bulk_insert(
+        session,
+        BOOKS,
+        ("account", "as_of", "credit_fen", "fingerprint"),
+        ((account, book.as_of, book.credit, book.fingerprint) for account, book in books),
+    )
     bulk_insert(
         session,
         ITEMS,
@@ -97,9 +124,15 @@ def save(session: Session, account: int, book: OpenBook, bills: dict[str, int]) 
                 item.charged,
                 item.fee_paid,
             )
+            for account, book in books
             for item in book.items
         ),
     )
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    for offset in range(0, len(ids), CHUNK):
+        yield ids[offset : offset + CHUNK]
 
 
 def forget(session: Session, accounts: Iterable[tuple[int, date]]) -> None:

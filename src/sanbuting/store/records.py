@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -91,23 +92,53 @@ def record_of(
 def rows_after(session: Session, row: Account, after: date) -> tuple[AccountRecord, dict[str, int]]:
     """A stored postpaid account's record with only the bills issued and the payments made
     after `after`, and those bills' store ids."""
-    bills = session.execute(
+    return rows_after_many(session, [(row, after)])[row.id]
+
+
+def rows_after_many(
+    session: Session, rows: Sequence[tuple[Account, date]]
+) -> dict[int, tuple[AccountRecord, dict[str, int]]]:
+    """`rows_after` for many accounts (each with its own day), by store id: one read of
+    each table from the earliest of the days, each account's rows kept from its own."""
+    afters = {row.id: after for row, after in rows}
+    earliest = min(afters.values(), default=date.max)
+    bills: dict[int, list[Any]] = defaultdict(list)
+    for b in session.execute(
         select(
-            Bill.id, Bill.bill_id, Bill.period, Bill.issued_on, Bill.due_on, Bill.amount_fen
-        ).where(Bill.account == row.id, Bill.issued_on > after)
-    ).all()
-    since = as_utc(local_midnight(after + timedelta(days=1)))
-    payments = session.execute(
-        select(Payment.key, Payment.paid_at, Payment.amount_fen).where(
-            Payment.account == row.id, Payment.paid_at >= since
+            Bill.account,
+            Bill.id,
+            Bill.bill_id,
+            Bill.period,
+            Bill.issued_on,
+            Bill.due_on,
+            Bill.amount_fen,
+        ).where(Bill.account.in_(list(afters)), Bill.issued_on > earliest)
+    ):
+        if b.issued_on > afters[b.account]:
+            bills[b.account].append(b)
+    payments: dict[int, list[PaymentRecord]] = defaultdict(list)
+    for p in session.execute(
+        select(Payment.account, Payment.key, Payment.paid_at, Payment.amount_fen).where(
+            Payment.account.in_(list(afters)), Payment.paid_at >= _after_day(earliest)
         )
-    ).all()
-    record = record_of(
-        row,
-        sorted((BillRecord(*b[1:]) for b in bills), key=lambda b: b.bill_id),
-        [payment_record(p.key, p.paid_at, p.amount_fen) for p in payments],
-    )
-    return record, {b.bill_id: b.id for b in bills}
+    ):
+        if read_utc(p.paid_at) >= _after_day(afters[p.account]):
+            payments[p.account].append(payment_record(p.key, p.paid_at, p.amount_fen))
+    found: dict[int, tuple[AccountRecord, dict[str, int]]] = {}
+    for row, _ in rows:
+        mine = bills[row.id]
+        record = record_of(
+            row,
+            sorted((BillRecord(*b[2:]) for b in mine), key=lambda b: b.bill_id),
+            payments[row.id],
+        )
+        found[row.id] = record, {b.bill_id: b.id for b in mine}
+    return found
+
+
+def _after_day(day: date) -> datetime:
+    """The first instant after the Asia/Shanghai day `day`, in UTC."""
+    return as_utc(local_midnight(day + timedelta(days=1)))
 
 
 def payment_record(key: str, paid_at: datetime, amount_fen: int) -> PaymentRecord:
