@@ -375,9 +375,10 @@ def open_items_command(args: argparse.Namespace) -> None:
 
 
 def bank_file_command(args: argparse.Namespace) -> None:
-    """A bank's day of payments through `jobs.bank_file.post_rows` (batches of 500, a
-    savepoint a row), twice: the first day's file meets accounts without an open book (their
-    history replayed), the next day's the same accounts with one."""
+    """A bank's day of payments through `jobs.bank_file.post_rows` (batches of 500), three
+    days: the first day's file meets accounts without an open book (their history replayed,
+    one by one); the second day's the same accounts with one (set-based); the third day's
+    again, posted one by one, the baseline of the second in the same process."""
     folder = generated(args)
     backend = args.backend
     base = "bench_bank_" if backend == "postgresql" else "bank-"
@@ -400,8 +401,9 @@ def bank_file_command(args: argparse.Namespace) -> None:
             )
         rng = random.Random(SEED)
         chosen = [rng.choice(postpaid) for _ in range(args.payments)]
+        rates: list[float] = []
         try:
-            for n in (1, 2):
+            for n, set_based in ((1, True), (2, True), (3, False)):
                 day = datetime.combine(date(2020, 4, n), datetime.min.time(), SHANGHAI)
                 rows = [
                     BankRow(i + 2, f"bank-{n}-{i:07d}", a, day + timedelta(seconds=i % 86_000),
@@ -409,15 +411,26 @@ def bank_file_command(args: argparse.Namespace) -> None:
                     for i, a in enumerate(chosen)
                 ]  # fmt: skip
                 began = time.perf_counter()
-                results = post_rows(engine=engine, rows=rows, now=lambda: datetime.now(tz=UTC))
+                results = post_rows(
+                    engine=engine,
+                    rows=rows,
+                    now=lambda: datetime.now(tz=UTC),
+                    set_based=set_based,
+                )
                 took = time.perf_counter() - began
+                rates.append(len(rows) / took)
                 posted = sum(r.result == "posted" for r in results)
+                way = "set-based where the open items allow" if set_based else "one by one"
                 print(
-                    f"[{backend}] bank file of 2020-04-0{n}: {len(rows):,} rows, {posted:,} "
-                    f"posted in {took:.1f} s = {len(rows) / took:,.0f} rows/s ({load()})"
+                    f"[{backend}] bank file of 2020-04-0{n} ({way}): {len(rows):,} rows, "
+                    f"{posted:,} posted in {took:.1f} s = {rates[-1]:,.0f} rows/s ({load()})"
                 )
         finally:
             engine.dispose()
+        print(
+            f"  with open books, set-based / one by one: {rates[1] / rates[2]:.2f}x; "
+            f"the first day (open books made from the history) {rates[0]:,.0f} rows/s"
+        )
 
 
 def describe_results(results: Sequence[PaymentResult]) -> str:

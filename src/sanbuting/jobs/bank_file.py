@@ -4,12 +4,13 @@ The file is the contract's `payments` table (`payment_id, account_id, paid_at, a
 channel`), CSV in UTF-8 (or GBK with `--encoding`): each row's `payment_id` is its
 idempotency key. Rows are checked first (the contract's rules: ids, an instant with its UTC
 offset, a whole number of fen above 0, a short channel); a bad row is refused with its line
-and reason and the others go on. Good rows are posted in batches, one transaction a batch and
-a savepoint a row (`payments.service.post_payment`; a batch reads each company's policies
-and holds its row once), so a refused row never undoes its
-neighbours and a crash loses at most the batch being written, which a rerun of the same file
-posts (the keys posted before answer `repeated`). Every row gets a result: `posted`,
-`repeated` or `refused` with the reason, written to a result file for the bank.
+and reason and the others go on. Good rows are posted in batches, one transaction a batch:
+the rows the open items can book all together (`payments.bulk`), the others one by one, a
+savepoint each (`payments.service.post_payment`; each company's policies read and its row
+held once a batch), so a refused row never undoes its neighbours and a crash loses at most
+the batch being written, which a rerun of the same file posts (the keys posted before answer
+`repeated`). Every row gets a result: `posted`, `repeated` or `refused` with the reason,
+written to a result file for the bank.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sanbuting.domain import parse_timestamp
 from sanbuting.errors import InputFileError, SanbutingError
 from sanbuting.io.encodings import chosen_encoding
 from sanbuting.io.ids import id_problem
+from sanbuting.payments.bulk import post_many
 from sanbuting.payments.service import MAX_FEN, Batch, PaymentIn, PaymentRefused, post_payment
 from sanbuting.store.database import sessions
 
@@ -146,18 +148,37 @@ def post_rows(
     key_scope: str | None = None,
     batch: int = BATCH,
     on_batch: Callable[[int], None] | None = None,
+    set_based: bool = True,
 ) -> list[RowResult]:
     """Post the rows (see the module docstring); `key_scope` names the keys of a channel
-    (`ch:3`), else the rows' own `payment_id` are the keys."""
+    (`ch:3`), else the rows' own `payment_id` are the keys. `set_based`: the rows the open
+    items can book are posted together (`payments.bulk`), the others one by one; False: all
+    one by one (the standard the set-based way is held equal to)."""
     results: list[RowResult] = []
     for chunk in _chunks(rows, batch):
         with sessions(engine).begin() as session:
             shared = Batch()
-            for row in chunk:
-                key = f"{key_scope}:{row.payment_id}" if key_scope else row.payment_id
-                payment = PaymentIn(
-                    row.account_id, row.amount_fen, key, row.paid_at, row.channel, company
+            payments = [
+                PaymentIn(
+                    row.account_id,
+                    row.amount_fen,
+                    f"{key_scope}:{row.payment_id}" if key_scope else row.payment_id,
+                    row.paid_at,
+                    row.channel,
+                    company,
                 )
+                for row in chunk
+            ]
+            at_once = (
+                post_many(session=session, payments=payments, now=now(), batch=shared)
+                if set_based
+                else {}
+            )
+            for i, (row, payment) in enumerate(zip(chunk, payments, strict=True)):
+                if i in at_once:
+                    arrears = str(at_once[i].arrears_after_fen)
+                    results.append(_result(row, "posted", "", arrears))
+                    continue
                 try:
                     with session.begin_nested():
                         done = post_payment(

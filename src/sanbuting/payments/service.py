@@ -145,15 +145,9 @@ def post_payment(
 ) -> PaymentResult:
     """Post `payment` once (see the module docstring), booked with `policies` (default: those
     in force for the account's company); `batch` when it is one of a transaction's many."""
-    amount = payment.amount_fen
-    if type(amount) is not int or not 0 < amount <= MAX_FEN:
-        raise PaymentRefused(f"a payment is a whole number of fen from 1 to {MAX_FEN}: {amount!r}")
-    if payment.paid_at.tzinfo is None:
-        raise PaymentRefused("paid_at needs a UTC offset, e.g. 2020-02-03T10:15:00+08:00")
-    if not payment.key or len(payment.key) > KEY_LIMIT:
-        raise PaymentRefused(f"a payment key has 1 to {KEY_LIMIT} characters")
+    check(payment)
     account, company = _locked_account(session, payment)
-    content = _content(payment)
+    content = content_of(payment)
     first = _posted_before(session, company, payment.key, content)
     if first is not None:
         return first
@@ -205,6 +199,39 @@ def post_payment(
         policies=list(policies),
         now=now,
     )
+    result = finish(
+        session=session,
+        company=company,
+        account=account,
+        payment=payment,
+        before=before,
+        booked=booked,
+        now=now,
+    )
+    stored.result = result.to_json()
+    checkpoints.insert_marks(
+        session=session,
+        company_id=company.id,
+        newest=hold_company(session, company.id, batch),
+        accounts=[(account.account_id, day)],
+    )
+    session.flush()
+    return result
+
+
+def finish(
+    *,
+    session: Session,
+    company: Company,
+    account: Account,
+    payment: PaymentIn,
+    before: int,
+    booked: booking.Booked,
+    now: datetime,
+) -> PaymentResult:
+    """A booked payment's result: its allocation, and the order it earned when it cleared the
+    arrears (a pending cut-off cancelled, or a reconnection queued for an account cut off)."""
+    day = local_date(payment.paid_at)
     after = booked.after
     parts, credit = _allocation(booked.entries, f"pay:{payment.key}", booked.order)
     queued = False
@@ -219,7 +246,7 @@ def post_payment(
                 now=now,
                 key=payment.key,
             )
-    result = PaymentResult(
+    return PaymentResult(
         key=payment.key,
         account_id=account.account_id,
         company=company.code,
@@ -231,25 +258,29 @@ def post_payment(
         arrears_after_fen=after,
         reconnect_queued=queued,
     )
-    stored.result = result.to_json()
-    _mark_dirty(session, company.id, account.account_id, day, batch)
-    session.flush()
-    return result
 
 
-def _mark_dirty(
-    session: Session, company_id: int, account_id: str, day: date, batch: Batch | None
-) -> None:
-    if batch is None or company_id not in batch.newest:
-        checkpoints.lock_company(session, company_id, exclusive=False)
-        newest = checkpoints.latest_day(session, company_id)
-        if batch is not None:
-            batch.newest[company_id] = newest
-    else:
-        newest = batch.newest[company_id]
-    checkpoints.insert_marks(
-        session=session, company_id=company_id, newest=newest, accounts=[(account_id, day)]
-    )
+def hold_company(session: Session, company_id: int, batch: Batch | None) -> date | None:
+    """Hold the company's row shared, so that no checkpoint is saved before this transaction
+    ends, and return the day of its newest checkpoint (once per company in a batch)."""
+    if batch is not None and company_id in batch.newest:
+        return batch.newest[company_id]
+    checkpoints.lock_company(session, company_id, exclusive=False)
+    newest = checkpoints.latest_day(session, company_id)
+    if batch is not None:
+        batch.newest[company_id] = newest
+    return newest
+
+
+def check(payment: PaymentIn) -> None:
+    """Refuse a payment that no account could take (amount, instant, key)."""
+    amount = payment.amount_fen
+    if type(amount) is not int or not 0 < amount <= MAX_FEN:
+        raise PaymentRefused(f"a payment is a whole number of fen from 1 to {MAX_FEN}: {amount!r}")
+    if payment.paid_at.tzinfo is None:
+        raise PaymentRefused("paid_at needs a UTC offset, e.g. 2020-02-03T10:15:00+08:00")
+    if not payment.key or len(payment.key) > KEY_LIMIT:
+        raise PaymentRefused(f"a payment key has 1 to {KEY_LIMIT} characters")
 
 
 def _locked_account(session: Session, payment: PaymentIn) -> tuple[Account, Company]:
@@ -271,7 +302,7 @@ def _locked_account(session: Session, payment: PaymentIn) -> tuple[Account, Comp
     return found[0][0], found[0][1]
 
 
-def _content(payment: PaymentIn) -> str:
+def content_of(payment: PaymentIn) -> str:
     """The digest of what a payment asks (see `PaymentIn.at_given`)."""
     if payment.at_given:
         return payment_content(

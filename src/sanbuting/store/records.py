@@ -101,7 +101,9 @@ def rows_after_many(
     """`rows_after` for many accounts (each with its own day), by store id: one read of
     each table from the earliest of the days, each account's rows kept from its own."""
     afters = {row.id: after for row, after in rows}
-    earliest = min(afters.values(), default=date.max)
+    if not afters:
+        return {}
+    earliest = min(afters.values())
     bills: dict[int, list[Any]] = defaultdict(list)
     for b in session.execute(
         select(
