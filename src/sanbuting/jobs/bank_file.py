@@ -23,12 +23,13 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from sanbuting.domain import parse_timestamp
 from sanbuting.errors import InputFileError, SanbutingError
 from sanbuting.io.encodings import chosen_encoding
 from sanbuting.io.ids import id_problem
-from sanbuting.payments.bulk import post_many
+from sanbuting.payments.bulk import post_many, rounds
 from sanbuting.payments.service import MAX_FEN, Batch, PaymentIn, PaymentRefused, post_payment
 from sanbuting.store.database import sessions
 
@@ -169,29 +170,41 @@ def post_rows(
                 )
                 for row in chunk
             ]
-            at_once = (
-                post_many(session=session, payments=payments, now=now(), batch=shared)
-                if set_based
-                else {}
-            )
-            for i, (row, payment) in enumerate(zip(chunk, payments, strict=True)):
-                if i in at_once:
-                    arrears = str(at_once[i].arrears_after_fen)
-                    results.append(_result(row, "posted", "", arrears))
-                    continue
-                try:
-                    with session.begin_nested():
-                        done = post_payment(
-                            session=session, payment=payment, now=now(), batch=shared
-                        )
-                except PaymentRefused as exc:
-                    results.append(_result(row, "refused", str(exc)))
-                    continue
-                outcome = "repeated" if done.repeated else "posted"
-                results.append(_result(row, outcome, "", str(done.arrears_after_fen)))
+            done: dict[int, RowResult] = {}
+            for members in rounds(payments) if set_based else [list(range(len(chunk)))]:
+                at_once = (
+                    post_many(
+                        session=session,
+                        payments=[payments[i] for i in members],
+                        now=now(),
+                        batch=shared,
+                    )
+                    if set_based
+                    else {}
+                )
+                for j, i in enumerate(members):
+                    if j in at_once:
+                        arrears = str(at_once[j].arrears_after_fen)
+                        done[i] = _result(chunk[i], "posted", "", arrears)
+                    else:
+                        done[i] = _one(session, chunk[i], payments[i], now(), shared)
+            results.extend(done[i] for i in range(len(chunk)))
         if on_batch is not None:
             on_batch(len(chunk))
     return results
+
+
+def _one(
+    session: Session, row: BankRow, payment: PaymentIn, now: datetime, shared: Batch
+) -> RowResult:
+    """Post one row by itself, in a savepoint: refused, it undoes nothing else."""
+    try:
+        with session.begin_nested():
+            done = post_payment(session=session, payment=payment, now=now, batch=shared)
+    except PaymentRefused as exc:
+        return _result(row, "refused", str(exc))
+    outcome = "repeated" if done.repeated else "posted"
+    return _result(row, outcome, "", str(done.arrears_after_fen))
 
 
 def _result(row: BankRow, outcome: str, reason: str, arrears: str = "") -> RowResult:

@@ -91,6 +91,25 @@ def post_many(
     return results
 
 
+def rounds(payments: Sequence[PaymentIn]) -> list[list[int]]:
+    """The batch's payments (by index) in rounds to post one after the other: the first
+    payment of each account in the first round, its second in the second, and so on, so that
+    `post_many` meets each account once a round and each account's payments keep their order.
+    All in one round when a key repeats in the batch (then only file order says which of its
+    rows posts)."""
+    if len({payment.key for payment in payments}) < len(payments):
+        return [list(range(len(payments)))]
+    seen: Counter[str] = Counter()
+    found: list[list[int]] = []
+    for i, payment in enumerate(payments):
+        n = seen[payment.account_id]
+        seen[payment.account_id] += 1
+        if n == len(found):
+            found.append([])
+        found[n].append(i)
+    return found
+
+
 def _candidates(session: Session, payments: Sequence[PaymentIn]) -> list[int]:
     """The payments that pass `check`, whose key is in no stored payment, alone in the batch
     with their key and alone with their account among the rows that may post (a row whose
@@ -136,7 +155,8 @@ def _locked(
     if None not in codes:
         query = query.where(Company.code.in_(sorted(c for c in codes if c is not None)))
     found: dict[str, list[tuple[Account, Company]]] = defaultdict(list)
-    for account, company in session.execute(query.with_for_update(of=Account)).all():
+    locked = query.with_for_update(of=Account).execution_options(populate_existing=True)
+    for account, company in session.execute(locked).all():
         found[account.account_id].append((account, company))
     return found
 

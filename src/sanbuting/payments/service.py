@@ -291,7 +291,8 @@ def _locked_account(session: Session, payment: PaymentIn) -> tuple[Account, Comp
     )
     if payment.company is not None:
         query = query.where(Company.code == payment.company)
-    found = session.execute(query.with_for_update(of=Account)).all()
+    locked = query.with_for_update(of=Account).execution_options(populate_existing=True)
+    found = session.execute(locked).all()  # fresh: a payment before in this transaction moved it
     if not found:
         raise PaymentRefused(f"no account {payment.account_id!r} in the store")
     if len(found) > 1:
