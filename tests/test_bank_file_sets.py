@@ -28,7 +28,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from sanbuting.jobs import bank_file
+from sanbuting.payments import bulk
 from sanbuting.jobs.bank_file import BankRow, RowResult, post_rows
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.migrations import upgrade
@@ -54,7 +54,7 @@ NOW = datetime(2020, 6, 1, tzinfo=UTC)
 @contextmanager
 def counted_together() -> Iterator[list[int]]:
     """Count the payments posted set-based."""
-    real = bank_file.post_many
+    real = bulk.post_many
     taken: list[int] = []
 
     def counted(**kwargs: Any) -> Any:
@@ -62,11 +62,11 @@ def counted_together() -> Iterator[list[int]]:
         taken.append(len(found))
         return found
 
-    bank_file.post_many = counted  # type: ignore[assignment]
+    bulk.post_many = counted  # type: ignore[assignment]
     try:
         yield taken
     finally:
-        bank_file.post_many = real
+        bulk.post_many = real
 
 
 def store_state(url: str) -> tuple[object, ...]:

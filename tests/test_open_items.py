@@ -249,6 +249,41 @@ def test_later_payments_start_from_the_open_book(tmp_path: Path) -> None:
     engine.dispose()
 
 
+def test_a_payment_on_the_first_day_forgets_the_open_book_it_makes_wrong(tmp_path: Path) -> None:
+    """P0 (01-02) leaves the open book of 01-01; P1, dated 01-01, is booked from the history and
+    can leave none (the day before it is before the books begin), so it forgets that one, which
+    lacks it: P2 then starts from the history and sees both fen paid (B2, issued after P2's
+    day, is left out: the open-item way would give way to the history for it)."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    upgrade(url)
+    folder = write_folder(
+        tmp_path / "in",
+        accounts=ACCOUNTS,
+        bills="\n".join(BILLS.strip().splitlines()[:2]),
+        payments="payment_id,account_id,paid_at,amount_fen,channel",
+    )
+    import_into(url, folder, tmp_path, ORIGIN)
+    engine = make_engine(url)
+    paid = [
+        ("P0", "2020-01-02T00:30:00+08:00"),
+        ("P1", "2020-01-01T00:30:00+08:00"),
+        ("P2", "2020-01-25T00:30:00+08:00"),
+    ]
+    results = []
+    with counted_open_items(allowed=True) as taken:
+        for key, at in paid:
+            with sessions(engine).begin() as session:
+                payment = PaymentIn("A1", 1, key, shanghai(at), "bank")
+                results.append(post_payment(session=session, payment=payment, now=NOW))
+    engine.dispose()
+    assert taken == []
+    assert [(r.key, r.arrears_before_fen, r.arrears_after_fen) for r in results] == [
+        ("P0", 0, 0),
+        ("P1", 0, 0),
+        ("P2", 9998, 9997),  # B1's 10000 less the two fen of credit it took when issued
+    ]
+
+
 WAIVER = """
 policies:
   - id: waive-feb

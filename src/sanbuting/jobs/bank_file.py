@@ -23,14 +23,13 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from sanbuting.domain import parse_timestamp
 from sanbuting.errors import InputFileError, SanbutingError
 from sanbuting.io.encodings import chosen_encoding
 from sanbuting.io.ids import id_problem
-from sanbuting.payments.bulk import post_many, rounds
-from sanbuting.payments.service import MAX_FEN, Batch, PaymentIn, PaymentRefused, post_payment
+from sanbuting.payments.bulk import post_all
+from sanbuting.payments.service import MAX_FEN, PaymentIn, PaymentResult
 from sanbuting.store.database import sessions
 
 HEADER = ("payment_id", "account_id", "paid_at", "amount_fen", "channel")
@@ -158,7 +157,6 @@ def post_rows(
     results: list[RowResult] = []
     for chunk in _chunks(rows, batch):
         with sessions(engine).begin() as session:
-            shared = Batch()
             payments = [
                 PaymentIn(
                     row.account_id,
@@ -170,41 +168,20 @@ def post_rows(
                 )
                 for row in chunk
             ]
-            done: dict[int, RowResult] = {}
-            for members in rounds(payments) if set_based else [list(range(len(chunk)))]:
-                at_once = (
-                    post_many(
-                        session=session,
-                        payments=[payments[i] for i in members],
-                        now=now(),
-                        batch=shared,
-                    )
-                    if set_based
-                    else {}
-                )
-                for j, i in enumerate(members):
-                    if j in at_once:
-                        arrears = str(at_once[j].arrears_after_fen)
-                        done[i] = _result(chunk[i], "posted", "", arrears)
-                    else:
-                        done[i] = _one(session, chunk[i], payments[i], now(), shared)
-            results.extend(done[i] for i in range(len(chunk)))
+            outcomes = post_all(session=session, payments=payments, now=now(), set_based=set_based)
+            results.extend(
+                _result_of(row, outcome) for row, outcome in zip(chunk, outcomes, strict=True)
+            )
         if on_batch is not None:
             on_batch(len(chunk))
     return results
 
 
-def _one(
-    session: Session, row: BankRow, payment: PaymentIn, now: datetime, shared: Batch
-) -> RowResult:
-    """Post one row by itself, in a savepoint: refused, it undoes nothing else."""
-    try:
-        with session.begin_nested():
-            done = post_payment(session=session, payment=payment, now=now, batch=shared)
-    except PaymentRefused as exc:
-        return _result(row, "refused", str(exc))
-    outcome = "repeated" if done.repeated else "posted"
-    return _result(row, outcome, "", str(done.arrears_after_fen))
+def _result_of(row: BankRow, outcome: PaymentResult | SanbutingError) -> RowResult:
+    if isinstance(outcome, SanbutingError):
+        return _result(row, "refused", str(outcome))
+    kind = "repeated" if outcome.repeated else "posted"
+    return _result(row, kind, "", str(outcome.arrears_after_fen))
 
 
 def _result(row: BankRow, outcome: str, reason: str, arrears: str = "") -> RowResult:

@@ -5,7 +5,8 @@
 booking it will take. `book` runs after the payment's row is stored, in the same transaction
 and under the account's row lock: it posts what the ledger lacks, reverses what changed, moves
 the account's watermark and leaves the account's open book at the end of the day before the
-payment's, where the next payment starts.
+payment's, where the next payment starts (when that day is before the books begin, it
+forgets an open book the payment made wrong: one standing at the end of its day or later).
 
 The open-item path walks only the days since the open book, over the rows dated after it; it
 gives way to the history when it cannot be sure to agree with it: a prepaid account (its
@@ -255,6 +256,8 @@ def book(
             ).all()
         )
         _keep(session, account, prepared.kept, ids)
+    else:  # an open book standing at the end of the payment's day or later no longer holds
+        open_items.forget(session, [(account.id, day)])
     return Booked(entries, after, order)
 
 

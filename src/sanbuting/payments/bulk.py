@@ -1,5 +1,6 @@
-"""Many payments of one transaction posted set-based (a bank file's batch), where the open
-items allow it; the rest are left to `post_payment`, one by one, by the caller.
+"""Many payments of one transaction (a bank file's batch, the API's batch): `post_all` posts
+them set-based where the open items allow it (`post_many`), the rest one by one
+(`post_payment`).
 
 A payment is posted here when its key is in no stored payment and in no other row of the
 batch, it is its account's only payment in the batch that may post, and its postpaid account
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from sanbuting.domain import BillingMode, as_utc
 from sanbuting.engine.records import Payment as PaymentRecord
+from sanbuting.errors import SanbutingError
 from sanbuting.payments import booking
 from sanbuting.payments.service import (
     Batch,
@@ -40,6 +42,7 @@ from sanbuting.payments.service import (
     content_of,
     finish,
     hold_company,
+    post_payment,
 )
 from sanbuting.rules import load_ruleset
 from sanbuting.store import checkpoints, open_items
@@ -89,6 +92,38 @@ def post_many(
         plans = _plans(session, companies[company_id], payments, mine, batch)
         results.update(_post(session, companies[company_id], plans, now, batch))
     return results
+
+
+def post_all(
+    *,
+    session: Session,
+    payments: Sequence[PaymentIn],
+    now: datetime,
+    set_based: bool = True,
+) -> list[PaymentResult | SanbutingError]:
+    """Post the payments of one transaction, each once by its key: set-based in `rounds`
+    where the open items allow (`post_many`), the others one by one, each in a savepoint so
+    that a refused one undoes nothing else; False `set_based`: all one by one (the standard
+    the set-based way is held equal to). Each payment's result, or why it was refused."""
+    batch = Batch()
+    done: dict[int, PaymentResult | SanbutingError] = {}
+    for members in rounds(payments) if set_based else [list(range(len(payments)))]:
+        chosen = [payments[i] for i in members]
+        at_once = (
+            post_many(session=session, payments=chosen, now=now, batch=batch) if set_based else {}
+        )
+        for j, i in enumerate(members):
+            if j in at_once:
+                done[i] = at_once[j]
+                continue
+            try:
+                with session.begin_nested():
+                    done[i] = post_payment(
+                        session=session, payment=payments[i], now=now, batch=batch
+                    )
+            except SanbutingError as exc:
+                done[i] = exc
+    return [done[i] for i in range(len(payments))]
 
 
 def rounds(payments: Sequence[PaymentIn]) -> list[list[int]]:

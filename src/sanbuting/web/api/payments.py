@@ -27,6 +27,7 @@ from sanbuting.customers import service as customers
 from sanbuting.domain import as_utc, local_date
 from sanbuting.errors import Forbidden, NotFound, SanbutingError, Unauthorized
 from sanbuting.payments import channels
+from sanbuting.payments.bulk import post_all
 from sanbuting.payments.service import PaymentIn, PaymentResult, post_payment, scoped_key
 from sanbuting.store.models import Account, Company
 from sanbuting.store.web_models import ChannelCredential, CheckoutOrder, Staff
@@ -109,24 +110,33 @@ def _post_one(
     body: PaymentRequest,
     now: datetime,
 ) -> PaymentResult:
+    payment = _payment_in(session, holder, cashier_limit_fen, account_id, key, body, now)
+    return post_payment(session=session, payment=payment, now=now)
+
+
+def _payment_in(
+    session: Session,
+    holder: ChannelCredential | Staff,
+    cashier_limit_fen: int,
+    account_id: str,
+    key: str,
+    body: PaymentRequest,
+    now: datetime,
+) -> PaymentIn:
     """One payment as the holder posts it: its payer's label and limit, the account in its
     company, the instant, the key in its namespace."""
     who = channels.payer_for(holder, body.channel, cashier_limit_fen)
     channels.check_limit(who, body.amount_fen)
     account, company = _company_account(session, who.company_id, account_id)
     paid_at, given = _paid_at(body.paid_at, who, now, company)
-    return post_payment(
-        session=session,
-        payment=PaymentIn(
-            account_id=account.account_id,
-            amount_fen=body.amount_fen,
-            key=scoped_key(who.scope, key),
-            paid_at=paid_at,
-            channel=who.channel,
-            company=company.code,
-            at_given=given,
-        ),
-        now=now,
+    return PaymentIn(
+        account_id=account.account_id,
+        amount_fen=body.amount_fen,
+        key=scoped_key(who.scope, key),
+        paid_at=paid_at,
+        channel=who.channel,
+        company=company.code,
+        at_given=given,
     )
 
 
@@ -139,36 +149,39 @@ def _post_one(
 def pay_batch(
     body: BatchRequest, session: DB, holder: MoneyHolder, settings: deps.Configured, now: Now
 ) -> BatchOut:
-    """Each payment is posted in a savepoint of its own: a refused one (unknown account, over
-    the limit, a key used for another payment) is answered with its reason and undoes nothing
+    """Posted as a bank file is (`payments.bulk.post_all`: set-based where the open items
+    allow, else one by one in a savepoint each): a refused payment (unknown account, over the
+    limit, a key used for another payment) is answered with its reason and undoes nothing
     else. The same batch sent again answers `repeated` for every payment posted."""
-    results: list[BatchResult] = []
+    results: list[BatchResult | None] = []
+    wanted: list[PaymentIn] = []
     for item in body.payments:
         request = PaymentRequest(
             amount_fen=item.amount_fen, channel=item.channel, paid_at=item.paid_at
         )
         try:
-            with session.begin_nested():
-                done = _post_one(
-                    session,
-                    holder,
-                    settings.cashier_limit_fen,
-                    item.account_id,
-                    item.key,
-                    request,
-                    now,
-                )
+            limit = settings.cashier_limit_fen
+            wanted.append(
+                _payment_in(session, holder, limit, item.account_id, item.key, request, now)
+            )
         except SanbutingError as exc:
             results.append(BatchResult(key=item.key, status="refused", detail=str(exc)))
             continue
-        results.append(
-            BatchResult(
+        results.append(None)
+    outcomes = iter(post_all(session=session, payments=wanted, now=now))
+    for n, (item, found) in enumerate(zip(body.payments, results, strict=True)):
+        if found is not None:
+            continue
+        outcome = next(outcomes)
+        if isinstance(outcome, SanbutingError):
+            results[n] = BatchResult(key=item.key, status="refused", detail=str(outcome))
+        else:
+            results[n] = BatchResult(
                 key=item.key,
-                status="repeated" if done.repeated else "posted",
-                payment=_out(done, item.key),
+                status="repeated" if outcome.repeated else "posted",
+                payment=_out(outcome, item.key),
             )
-        )
-    return BatchOut(results=results)
+    return BatchOut(results=[r for r in results if r is not None])
 
 
 def _paid_at(
