@@ -10,11 +10,12 @@ of its enforcement orders), then runs five phases, each in a child process
   writes a checkpoint with its last day, and the next resumes from it), so kills land in
   checkpoint writes too.
 - pay: a seeded batch of thousands of payments over the whole period (about half back-dated
-  into the days recorded, marking their accounts dirty), posted one transaction each with
-  `post_payment` (from open items where the account has an open book), in paid_at order,
-  retrying transient database errors. After a kill the new worker posts the whole batch again
-  from the start, with the same keys and content, as a client retries: the payments posted
-  before the kill come back as repeats.
+  into the days recorded, marking their accounts dirty), in paid_at order: the first half one
+  transaction each with `post_payment` (from open items where the account has an open book),
+  the second half as a bank file is, 50 a transaction (`payments.bulk.post_all`: set-based
+  where the open items allow), retrying transient database errors. After a kill the new
+  worker posts the whole batch again from the start, with the same keys and content, as a
+  client retries: the payments posted before the kill come back as repeats.
 - daily: `run_daily` stop by stop through the period's last day, 2020-03-31 unless `--through`
   says otherwise (one transaction per day; resumed from the checkpoints, the dirty accounts
   derived again; a restart records the days the killed run did not).
@@ -86,6 +87,7 @@ from sanbuting.dispatch import FileSink, run_dispatcher
 from sanbuting.domain import SHANGHAI, read_utc
 from sanbuting.jobs.daily import run_daily
 from sanbuting.jobs.releases import held_days, release_day
+from sanbuting.payments.bulk import post_all
 from sanbuting.payments.recheck import make_recheck
 from sanbuting.payments.service import PaymentIn, post_payment
 from sanbuting.store.database import make_engine, sessions
@@ -304,8 +306,14 @@ class PaymentFailed(Exception):
     """A payment of the batch failed for good (not a transient database error)."""
 
 
+BANK_BATCH = 50
+"""The second half of the pay phase is posted as a bank file is, this many a transaction."""
+
+
 def post_batch(url: str, batch: Sequence[PaymentSpec]) -> int:
-    """Post every payment of `batch`, one transaction each; returns how many were new."""
+    """Post every payment of `batch`: the first half one transaction each, the second half as
+    a bank file is (`payments.bulk.post_all`, set-based where the open items allow),
+    `BANK_BATCH` a transaction; returns how many were new."""
     engine = make_engine(url)
     try:
         with sessions(engine).begin() as session:
@@ -321,12 +329,31 @@ def post_batch(url: str, batch: Sequence[PaymentSpec]) -> int:
                 )
             return not result.repeated
 
+        def post_together(specs: Sequence[PaymentSpec]) -> int:
+            with sessions(engine).begin() as session:
+                outcomes = post_all(
+                    session=session, payments=[s.payment() for s in specs], now=datetime.now(UTC)
+                )
+            for spec, outcome in zip(specs, outcomes, strict=True):
+                if isinstance(outcome, Exception):
+                    raise PaymentFailed(f"payment {spec}: {outcome}")
+            return sum(not o.repeated for o in outcomes if not isinstance(o, Exception))
+
         new = 0
-        for spec in batch:
+        half = len(batch) // 2
+        for spec in batch[:half]:
             try:
                 new += retrying(lambda spec=spec: post(spec))
             except Exception as error:
                 raise PaymentFailed(f"payment {spec}: {type(error).__name__}") from error
+        for offset in range(half, len(batch), BANK_BATCH):
+            chunk = batch[offset : offset + BANK_BATCH]
+            try:
+                new += retrying(lambda chunk=chunk: post_together(chunk))
+            except PaymentFailed:
+                raise
+            except Exception as error:
+                raise PaymentFailed(f"payments from {chunk[0]}: {type(error).__name__}") from error
         return new
     finally:
         engine.dispose()
