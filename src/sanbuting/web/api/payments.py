@@ -95,23 +95,12 @@ def pay(
     settings: deps.Configured,
     now: Now,
 ) -> PaymentOut:
-    result = _post_one(session, holder, settings.cashier_limit_fen, account_id, key, body, now)
+    limit = settings.cashier_limit_fen
+    payment = _payment_in(session, holder, limit, account_id, key, body, now)
+    result = post_payment(session=session, payment=payment, now=now)
     if result.repeated:
         response.status_code = 200
     return _out(result, key)
-
-
-def _post_one(
-    session: Session,
-    holder: ChannelCredential | Staff,
-    cashier_limit_fen: int,
-    account_id: str,
-    key: str,
-    body: PaymentRequest,
-    now: datetime,
-) -> PaymentResult:
-    payment = _payment_in(session, holder, cashier_limit_fen, account_id, key, body, now)
-    return post_payment(session=session, payment=payment, now=now)
 
 
 def _payment_in(
