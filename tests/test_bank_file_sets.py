@@ -28,8 +28,8 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from sanbuting.payments import bulk
 from sanbuting.jobs.bank_file import BankRow, RowResult, post_rows
+from sanbuting.payments import bulk
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import (
