@@ -53,7 +53,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text
+from floor import drop as drop_floor
+from floor import floor_rate
+from floor import prepare as prepare_floor
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import Engine
 
 import sanbuting.jobs.daily as daily_module
@@ -75,6 +78,39 @@ SANBUTING = Path(sys.executable).parent / "sanbuting"
 START = date(2020, 1, 1)
 SEED = 2020
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@contextmanager
+def counting_statements(engine: Engine) -> Iterator[list[int]]:
+    """Count the statements `engine` sends while the block runs (`[count]`)."""
+    count = [0]
+
+    def counted(*_: Any) -> None:
+        count[0] += 1
+
+    event.listen(engine, "before_cursor_execute", counted)
+    try:
+        yield count
+    finally:
+        event.remove(engine, "before_cursor_execute", counted)
+
+
+def compare_with_floor(url: str, statements: float, rate: float, transactions: int) -> None:
+    """Print `rate` (payments/s, one client) against the machine's floor: payment-shaped
+    transactions of as many plain statements from psycopg alone (benchmarks/floor.py)."""
+    count = max(5, round(statements))
+    prepare_floor(url)
+    try:
+        single = floor_rate(url, count, 1, transactions)
+        double = floor_rate(url, count, 2, transactions)
+        five = floor_rate(url, 5, 2, transactions)
+    finally:
+        drop_floor(url)
+    print(
+        f"  the floor here: {count} plain statements a transaction from psycopg, nothing else: "
+        f"{single:,.0f}/s with one client, {double:,.0f}/s with two; 5 statements with two "
+        f"clients {five:,.0f}/s. post_payment = {rate / single:.2f}x the one-client floor"
+    )
 
 
 def load() -> str:
@@ -336,6 +372,7 @@ def open_items_command(args: argparse.Namespace) -> None:
                 policies = deployment_policies(session)
             chosen = random.Random(SEED).sample(postpaid, min(args.payments, len(postpaid)))
             timed: list[float] = []
+            statements: list[float] = []
             taken = [0]
             real = booking._open_items_way
 
@@ -352,8 +389,10 @@ def open_items_command(args: argparse.Namespace) -> None:
                         PaymentIn(a, 5_000, f"open-{n}-{a}", day + timedelta(hours=10), "bank")
                         for a in chosen
                     ]
-                    took, _ = post_in_batches(engine, payments, 1, policies)
+                    with counting_statements(engine) as sent:
+                        took, _ = post_in_batches(engine, payments, 1, policies)
                     timed.append(len(payments) / took)
+                    statements.append(sent[0] / len(payments))
             finally:
                 booking._open_items_way = real  # type: ignore[assignment]
                 engine.dispose()
@@ -361,8 +400,11 @@ def open_items_command(args: argparse.Namespace) -> None:
             print(
                 f"[{backend}] {label}: {len(chosen):,} first payments (the history) "
                 f"{timed[0]:,.1f}/s; second payments (open items, {taken[0]:,} of them) "
-                f"{timed[1]:,.1f}/s = {timed[1] / timed[0]:.1f}x ({load()})"
+                f"{timed[1]:,.1f}/s = {timed[1] / timed[0]:.1f}x ({load()}); statements a "
+                f"payment: {statements[0]:.1f} and {statements[1]:.1f}"
             )
+            if backend == "postgresql":
+                compare_with_floor(args.pg_url, statements[1], timed[1], len(chosen))
     quarter, year = rates["a quarter"], rates["a year"]
     print()
     print(f"payments/s on {backend}, one transaction each, {args.accounts:,} accounts:")

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from sanbuting.payments.service import PaymentIn, PaymentRefused, post_payment, scoped_key
+from sanbuting.payments.service import (
+    Part,
+    PaymentIn,
+    PaymentRefused,
+    PaymentResult,
+    post_payment,
+    scoped_key,
+)
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.models import Company, Payment
 from sanbuting.store.policies import deployment_policies
@@ -129,3 +136,29 @@ def test_a_retry_without_an_instant_is_the_same_payment(world: World) -> None:
     engine.dispose()
     assert [r.repeated for r in results] == [False, True]
     assert results[1].paid_on == results[0].paid_on
+
+
+def test_a_stored_result_keeps_its_format() -> None:
+    """A repeated key answers the stored first result: the stored text is read back by every
+    later version, so its form is fixed (keys sorted, parts as objects, the day as ISO)."""
+    result = PaymentResult(
+        key="ch:1:k",
+        account_id="A-1",
+        company="power",
+        amount_fen=12_300,
+        paid_on=date(2020, 2, 3),
+        parts=(Part("B-1", 10_000, 300), Part("B-2", 2_000, 0)),
+        credit_fen=0,
+        arrears_before_fen=15_000,
+        arrears_after_fen=2_700,
+        reconnect_queued=False,
+    )
+    stored = (
+        '{"account_id": "A-1", "amount_fen": 12300, "arrears_after_fen": 2700, '
+        '"arrears_before_fen": 15000, "company": "power", "credit_fen": 0, "key": "ch:1:k", '
+        '"paid_on": "2020-02-03", "parts": [{"bill_id": "B-1", "fee_fen": 300, '
+        '"principal_fen": 10000}, {"bill_id": "B-2", "fee_fen": 0, "principal_fen": 2000}], '
+        '"reconnect_queued": false, "repeated": false}'
+    )
+    assert result.to_json() == stored
+    assert PaymentResult.from_json(stored) == result

@@ -28,7 +28,7 @@ from sanbuting.domain import BillingMode, CustomerClass
 from sanbuting.engine.billbook import BillBook
 from sanbuting.engine.records import Account as AccountRecord
 from sanbuting.engine.records import Payment as PaymentRecord
-from sanbuting.engine.relief import relief_for
+from sanbuting.engine.relief import AccountRelief, relief_for
 from sanbuting.fees.latefee import rates_for
 from sanbuting.ledger.entries import Entry, account_entries
 from sanbuting.ledger.open_items import (
@@ -90,9 +90,9 @@ def prepare(
     assert company.origin is not None
     day = paid.paid_on
     relief = relief_for(record_of(account), policies)
-    fingerprint = fingerprint_of(account, ruleset, policies)
+    fingerprint = fingerprint_of(account, ruleset, relief)
     if fingerprint is not None:
-        found = _open_items_way(session, company, account, paid, fingerprint, policies, ruleset)
+        found = _open_items_way(session, company, account, paid, fingerprint, relief, ruleset)
         if found is not None:
             return found
     record = load_records(session, [account.id])[0]
@@ -108,13 +108,13 @@ def prepare(
     return Prepared(before, None, None, {}, record, kept[0] if kept else None)
 
 
-def fingerprint_of(account: Account, ruleset: Ruleset, policies: list[Policy]) -> str | None:
+def fingerprint_of(account: Account, ruleset: Ruleset, relief: AccountRelief) -> str | None:
     """The fingerprint an open book of this account must carry to be used (None: a prepaid
-    account has none)."""
+    account has none); `relief`: the account's (`relief_for`)."""
     if account.billing_mode != BillingMode.POSTPAID.value:
         return None
     rates = rates_for(ruleset, CustomerClass(account.customer_class))
-    return book_fingerprint(rates, relief_for(record_of(account), policies))
+    return book_fingerprint(rates, relief)
 
 
 def _open_items_way(
@@ -123,7 +123,7 @@ def _open_items_way(
     account: Account,
     paid: PaymentRecord,
     fingerprint: str,
-    policies: list[Policy],
+    relief: AccountRelief,
     ruleset: Ruleset,
 ) -> Prepared | None:
     if account.booked_through is not None and account.booked_through > paid.paid_on:
@@ -139,7 +139,7 @@ def _open_items_way(
         fingerprint=fingerprint,
         loaded=loaded,
         later=later,
-        policies=policies,
+        relief=relief,
         ruleset=ruleset,
     )
     if prepared is None or prepared.walked is None:
@@ -158,12 +158,12 @@ def from_open_book(
     fingerprint: str,
     loaded: tuple[OpenBook, dict[str, int]],
     later: tuple[AccountRecord, dict[str, int]],
-    policies: list[Policy],
+    relief: AccountRelief,
     ruleset: Ruleset,
 ) -> Prepared | None:
     """The open-item way from the account's open book (`loaded`) and its rows after it
-    (`later`), or None when it cannot be sure (see the module docstring); the caller still
-    checks `held_from_before`."""
+    (`later`), with the account's `relief`, or None when it cannot be sure (see the module
+    docstring); the caller still checks `held_from_before`."""
     assert company.origin is not None
     day = paid.paid_on
     if account.booked_through is not None and account.booked_through > day:
@@ -175,7 +175,6 @@ def from_open_book(
     if any(b.issued_on > day for b in rows.bills) or any(p.paid_on > day for p in rows.payments):
         return None
     rates = rates_for(ruleset, rows.customer_class)
-    relief = relief_for(rows, policies)
     before = walk(start, rows, rates, relief, company.origin, day).arrears
     with_payment = replace(
         rows, payments=tuple(sorted((*rows.payments, paid), key=lambda p: p.sequence))

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from sanbuting.domain import BillingMode, as_utc
 from sanbuting.engine.records import Payment as PaymentRecord
+from sanbuting.engine.relief import relief_for
 from sanbuting.errors import SanbutingError
 from sanbuting.payments import booking
 from sanbuting.payments.service import (
@@ -47,7 +48,7 @@ from sanbuting.payments.service import (
 from sanbuting.rules import load_ruleset
 from sanbuting.store import checkpoints, open_items
 from sanbuting.store.models import Account, Company, Payment
-from sanbuting.store.records import payment_record, rows_after_many
+from sanbuting.store.records import payment_record, record_of, rows_after_many
 
 PAYMENTS = cast(Table, Payment.__table__)
 CHUNK = 1_000
@@ -214,7 +215,8 @@ def _plans(
     plans: list[_Plan] = []
     for i, account in usable:
         payment = payments[i]
-        fingerprint = booking.fingerprint_of(account, ruleset, policies)
+        relief = relief_for(record_of(account), policies)
+        fingerprint = booking.fingerprint_of(account, ruleset, relief)
         paid = payment_record(payment.key, payment.paid_at, payment.amount_fen)
         if fingerprint is None:
             continue
@@ -225,7 +227,7 @@ def _plans(
             fingerprint=fingerprint,
             loaded=books[account.id],
             later=later[account.id],
-            policies=policies,
+            relief=relief,
             ruleset=ruleset,
         )
         if prepared is not None and prepared.walked is not None:

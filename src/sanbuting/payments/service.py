@@ -108,7 +108,12 @@ class PaymentResult:
     """True when this key was posted before: the result is the first one."""
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), default=str, ensure_ascii=False, sort_keys=True)
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        fields["parts"] = [
+            {"bill_id": p.bill_id, "fee_fen": p.fee_fen, "principal_fen": p.principal_fen}
+            for p in self.parts
+        ]
+        return json.dumps(fields, default=str, ensure_ascii=False, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> PaymentResult:
