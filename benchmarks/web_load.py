@@ -357,6 +357,24 @@ def server(url: str, args: argparse.Namespace, log: Path) -> Iterator[tuple[str,
         process.wait()
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU seconds (user + system, with exited children's) of every PostgreSQL process on the
+    machine: the database's share of a run when the server is local (0 when there is none)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name, rest = text.split("(", 1)[1].rsplit(")", 1)
+        if name.startswith("postgres"):
+            fields = rest.split()
+            total += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def tree_cpu_seconds(pid: int) -> float:
     """CPU seconds (user + system) of process `pid` and its children (uvicorn's workers)."""
     children: dict[int, list[int]] = {}
@@ -461,6 +479,8 @@ class Run:
     """How late the client sent its latest request (a busy client sends late)."""
     client_cpu: float = 0.0
     server_cpu: float = 0.0
+    database_cpu: float = 0.0
+    """PostgreSQL's CPU seconds meanwhile (0 on SQLite: it runs inside the server)."""
     load_before: str = ""
     load_after: str = ""
     log_lines: Counter[str] = field(default_factory=Counter)
@@ -704,6 +724,7 @@ def measured(
     client and the server used, the load, and what the server logged meanwhile."""
     run.load_before = load()
     client0, server0 = time.process_time(), tree_cpu_seconds(pid)
+    database0 = postgres_cpu_seconds()
     action()
     run.client_cpu = time.process_time() - client0
     run.load_after = load()
@@ -711,6 +732,7 @@ def measured(
     settle(base, quiet, token)
     run.drain = time.perf_counter() - began
     run.server_cpu = tree_cpu_seconds(pid) - server0
+    run.database_cpu = postgres_cpu_seconds() - database0
     run.log_lines, offset = log_counts(log, offset)
     return offset
 
@@ -756,7 +778,21 @@ def report(run: Run, base_p50: float | None) -> str:
         f"({run.client_cpu / max(run.sent, 1) * 1000:.2f} ms a request), server CPU "
         f"{run.server_cpu / (wall + run.drain):4.0%} ({run.server_cpu / max(ok, 1) * 1000:.1f} "
         f"ms an answer; drained in {run.drain:.1f} s), latest send {ms(run.lag)} ms late; "
-        f"{run.load_before} -> {run.load_after}"
+        f"{run.load_before} -> {run.load_after}" + capacity(run, ok)
+    )
+
+
+def capacity(run: Run, ok: int) -> str:
+    """The answers a second this machine's cores could give at most, from the CPU one answer
+    cost the server, the database and the client: the bound no tuning of the queue moves."""
+    if ok == 0:
+        return ""
+    spent = (run.server_cpu + run.database_cpu + run.client_cpu) / ok
+    database = f" + database {run.database_cpu / ok * 1000:.1f} ms" if run.database_cpu > 0 else ""
+    return (
+        f"\n{'':8}CPU an answer: server {run.server_cpu / ok * 1000:.1f} ms{database} + client "
+        f"{run.client_cpu / ok * 1000:.1f} ms = {spent * 1000:.1f} ms: at most "
+        f"{(os.cpu_count() or 1) / spent:,.0f} answers/s on {os.cpu_count()} cores"
     )
 
 

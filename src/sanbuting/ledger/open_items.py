@@ -18,12 +18,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from sanbuting.engine.billbook import BillAccount, BillBook
 from sanbuting.engine.records import Account, Bill
 from sanbuting.engine.relief import AccountRelief
 from sanbuting.fees.latefee import Rates
 from sanbuting.ledger.entries import Entry, by_day, postpaid_days
+from sanbuting.policy import WaiverPolicy
 
 ONE_DAY = timedelta(days=1)
 
@@ -54,7 +56,13 @@ class OpenBook:
 
 def book_fingerprint(rates: Rates, relief: AccountRelief) -> str:
     """What an open book's state depends on besides the rows: the rates and the waivers."""
-    text = repr(rates) + repr(relief.waivers)
+    return _fingerprint(rates, relief.waivers)
+
+
+@lru_cache(maxsize=1_024)
+def _fingerprint(rates: Rates, waivers: tuple[WaiverPolicy, ...]) -> str:
+    """Accounts share a few combinations of rates and waivers: each is digested once."""
+    text = repr(rates) + repr(waivers)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
