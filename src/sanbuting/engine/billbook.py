@@ -12,9 +12,11 @@ unpaid late fees.
 from __future__ import annotations
 
 from bisect import insort
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from sanbuting.engine.money import BillEvent, Charged, FeeFinalized, Paid
 from sanbuting.engine.records import Bill, FeeRow
 from sanbuting.fees.latefee import Rates, minimum_applies, round_half_up
 from sanbuting.policy.model import Window
@@ -140,6 +142,30 @@ class BillBook:
         self.credit += amount
         return parts
 
+    def money_day(self, day: date, payments: Iterable[tuple[str, int]]) -> Iterator[BillEvent]:
+        """The money of `day`, as typed events (`engine.money`): the bills issued, the fees
+        accrued, then `payments` ((id, amount) in the order they were made). The book moves
+        as the events are taken: a caller sees it as it stands after each."""
+        for bill in self.issue(day):
+            yield Charged(day, bill.bill, bill.bill.amount_fen - bill.principal)
+            if bill.charged is not None:
+                yield _finalized(bill, day)
+        self.accrue(day)
+        for payment_id, amount in payments:
+            unfinalized = [b for b in self.opened(day) if b.charged is None]
+            parts = self.pay(day, amount)
+            for bill in unfinalized:
+                if bill.charged is not None:
+                    yield _finalized(bill, day)
+            rest = amount - sum(p + f for _, p, f in parts)
+            yield Paid(
+                day,
+                payment_id,
+                amount,
+                tuple((b.bill.bill_id, p, f) for b, p, f in parts),
+                rest,
+            )
+
     def arrears(self, day: date) -> int:
         """Open principal of bills past their due date plus finalized unpaid fees."""
         return sum(
@@ -157,3 +183,9 @@ class BillBook:
             for b in self.opened(day)
             if b.principal > 0 and b.bill.due_on + timedelta(days=after_due_days) == day
         ]
+
+
+def _finalized(bill: BillAccount, day: date) -> FeeFinalized:
+    return FeeFinalized(
+        day, bill.bill.bill_id, bill.charged or 0, round_half_up(bill.waived_units)
+    )

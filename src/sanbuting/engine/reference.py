@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from sanbuting.domain import AccountState, Action, BillingMode, date_range
 from sanbuting.engine.billbook import BillAccount, BillBook
 from sanbuting.engine.ladder import CUT_OFF, Gate, Ladder
-from sanbuting.engine.money import MoneyEvent, TopUp, UsageCharged
+from sanbuting.engine.money import Charged, MoneyEvent, Paid, TopUp, UsageCharged
 from sanbuting.engine.records import Account, AccountResult, StateRow
 from sanbuting.engine.relief import AccountRelief
 from sanbuting.engine.story import SILENT, Story
@@ -162,25 +162,26 @@ class PostpaidRun(AccountRun):
         if self.quiet(day):
             return 0
         book, ladder, gate = self.book, self.ladder, self.gate
-        for issued in book.issue(day):
-            self.story.note(
-                day,
-                "bill",
-                bill_id=issued.bill.bill_id,
-                amount=issued.bill.amount_fen,
-                due_on=issued.bill.due_on,
-                open_fen=issued.principal,
-            )
-        book.accrue(day)
-        for amount in self.payments.get(day, ()):
-            parts = book.pay(day, amount)
-            if self.story.enabled:
+        paid = (("", amount) for amount in self.payments.get(day, ()))
+        for event in book.money_day(day, paid):
+            if not self.story.enabled:
+                continue
+            if isinstance(event, Charged):
+                self.story.note(
+                    day,
+                    "bill",
+                    bill_id=event.bill.bill_id,
+                    amount=event.bill.amount_fen,
+                    due_on=event.bill.due_on,
+                    open_fen=event.open_fen,
+                )
+            elif isinstance(event, Paid):
                 self.story.note(
                     day,
                     "payment",
-                    amount=amount,
+                    amount=event.amount_fen,
                     credit=book.credit,
-                    parts=[(b.bill.bill_id, p, f) for b, p, f in parts],
+                    parts=list(event.parts),
                     arrears=book.arrears(day),
                 )
         arrears = book.arrears(day)

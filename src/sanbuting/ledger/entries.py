@@ -25,12 +25,12 @@ from datetime import date
 
 from sanbuting.domain import BillingMode, date_range
 from sanbuting.engine.billbook import BillAccount, BillBook
-from sanbuting.engine.money import TopUp
+from sanbuting.engine.money import BillEvent, Charged, FeeFinalized, TopUp
 from sanbuting.engine.records import Account, Payment
 from sanbuting.engine.reference import PrepaidRun
 from sanbuting.engine.relief import AccountRelief
 from sanbuting.engine.story import SILENT
-from sanbuting.fees.latefee import rates_for, round_half_up
+from sanbuting.fees.latefee import rates_for
 from sanbuting.rules.schema import Ruleset
 
 
@@ -125,75 +125,66 @@ def postpaid_days(
     at_end_of: Callable[[date, BillBook], None] | None = None,
 ) -> list[Entry | None]:
     """A postpaid account's entries of the days `first`..`through`, its `book` standing as at
-    the end of the day before `first` (`at_end_of` sees the book at the end of each day)."""
+    the end of the day before `first`: the book's money events of each day, booked
+    (`at_end_of` sees the book at the end of each day)."""
     entries: list[Entry | None] = []
     for day in date_range(first, through):
         if day == origin:
             entries.append(_opening(account, day, book.credit))
             book.credit = account.balance_fen
-        for bill in book.issue(day):
-            bill_id = bill.bill.bill_id
-            amount = bill.bill.amount_fen
-            entries.append(
-                _entry(
-                    f"charge:{bill_id}",
-                    "charge",
-                    day,
-                    Line("principal", amount, bill_id),
-                    Line("sales", -amount),
-                )
-            )
-            applied = amount - bill.principal
-            entries.append(
-                _entry(
-                    f"credit:{bill_id}",
-                    "credit_applied",
-                    day,
-                    Line("credit", applied),
-                    Line("principal", -applied, bill_id),
-                )
-            )
-            entries.extend(_finalized(bill, day))
-        book.accrue(day)
-        for payment in payments.get(day, ()):
-            unfinalized = [b for b in book.opened(day) if b.charged is None]
-            parts = book.pay(day, payment.amount_fen)
-            for bill in unfinalized:
-                if bill.charged is not None:
-                    entries.extend(_finalized(bill, day))
-            rest = payment.amount_fen - sum(p + f for _, p, f in parts)
-            lines = [Line("cash", payment.amount_fen)]
-            for bill, to_principal, to_fee in parts:
-                lines.append(Line("principal", -to_principal, bill.bill.bill_id))
-                lines.append(Line("fee", -to_fee, bill.bill.bill_id))
-            lines.append(Line("credit", -rest))
-            entries.append(_entry(f"pay:{payment.payment_id}", "payment", day, *lines))
+        paid = [(p.payment_id, p.amount_fen) for p in payments.get(day, ())]
+        for event in book.money_day(day, paid):
+            entries.extend(booked(event))
         if at_end_of is not None:
             at_end_of(day, book)
     return entries
 
 
-def _finalized(bill: BillAccount, day: date) -> list[Entry | None]:
-    """The late fee charged and the fee waived, on the day a bill's principal reaches 0."""
-    bill_id = bill.bill.bill_id
-    charged = bill.charged or 0
-    waived = round_half_up(bill.waived_units)
-    return [
-        _entry(
-            f"fee:{bill_id}",
-            "late_fee",
-            day,
-            Line("fee", charged, bill_id),
-            Line("fee_income", -charged),
-        ),
-        _entry(
-            f"waiver:{bill_id}",
-            "waiver",
-            day,
-            Line("relief_cost", waived, bill_id),
-            Line("fees_waived", -waived),
-        ),
-    ]
+def booked(event: BillEvent) -> list[Entry | None]:
+    """The entries of one of a postpaid book's money events (`engine.money`)."""
+    day = event.day
+    if isinstance(event, Charged):
+        bill_id, amount, applied = event.bill.bill_id, event.bill.amount_fen, event.applied_fen
+        return [
+            _entry(
+                f"charge:{bill_id}",
+                "charge",
+                day,
+                Line("principal", amount, bill_id),
+                Line("sales", -amount),
+            ),
+            _entry(
+                f"credit:{bill_id}",
+                "credit_applied",
+                day,
+                Line("credit", applied),
+                Line("principal", -applied, bill_id),
+            ),
+        ]
+    if isinstance(event, FeeFinalized):
+        bill_id = event.bill_id
+        return [
+            _entry(
+                f"fee:{bill_id}",
+                "late_fee",
+                day,
+                Line("fee", event.charged_fen, bill_id),
+                Line("fee_income", -event.charged_fen),
+            ),
+            _entry(
+                f"waiver:{bill_id}",
+                "waiver",
+                day,
+                Line("relief_cost", event.waived_fen, bill_id),
+                Line("fees_waived", -event.waived_fen),
+            ),
+        ]
+    lines = [Line("cash", event.amount_fen)]
+    for bill_id, to_principal, to_fee in event.parts:
+        lines.append(Line("principal", -to_principal, bill_id))
+        lines.append(Line("fee", -to_fee, bill_id))
+    lines.append(Line("credit", -event.credit_fen))
+    return [_entry(f"pay:{event.payment_id}", "payment", day, *lines)]
 
 
 def _prepaid(
