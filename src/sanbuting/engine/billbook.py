@@ -186,6 +186,4 @@ class BillBook:
 
 
 def _finalized(bill: BillAccount, day: date) -> FeeFinalized:
-    return FeeFinalized(
-        day, bill.bill.bill_id, bill.charged or 0, round_half_up(bill.waived_units)
-    )
+    return FeeFinalized(day, bill.bill.bill_id, bill.charged or 0, round_half_up(bill.waived_units))
