@@ -62,15 +62,16 @@ from sqlalchemy.engine import Engine
 import sanbuting.jobs.daily as daily_module
 from sanbuting.domain import SHANGHAI
 from sanbuting.generate import GenerateRequest, generate
+from sanbuting.jobs.activation import activate
 from sanbuting.jobs.bank_file import BankRow, post_rows
 from sanbuting.jobs.daily import run_daily
+from sanbuting.jobs.importing import import_and_book
 from sanbuting.payments import booking
 from sanbuting.payments.service import PaymentIn, PaymentResult, post_payment
 from sanbuting.store.database import make_engine, sessions
-from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, LedgerLine, Posting
-from sanbuting.store.policies import activate, deployment_policies
+from sanbuting.store.policy_versions import deployment_policies
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "examples" / "policies" / "2020-epidemic.yaml"

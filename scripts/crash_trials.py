@@ -85,13 +85,14 @@ from sqlalchemy.orm import Session, aliased
 
 from sanbuting.dispatch import FileSink, run_dispatcher
 from sanbuting.domain import SHANGHAI, read_utc
+from sanbuting.jobs.activation import activate
 from sanbuting.jobs.daily import run_daily
+from sanbuting.jobs.importing import import_and_book
 from sanbuting.jobs.releases import held_days, release_day
 from sanbuting.payments.bulk import post_all
 from sanbuting.payments.recheck import make_recheck
 from sanbuting.payments.service import PaymentIn, post_payment
 from sanbuting.store.database import make_engine, sessions
-from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import (
     Account,
@@ -106,7 +107,7 @@ from sanbuting.store.models import (
     Run,
     StoredAction,
 )
-from sanbuting.store.policies import activate, deployment_policies
+from sanbuting.store.policy_versions import deployment_policies
 from sanbuting.store.web_models import AuditEntry
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from sanbuting.store.importing import ImportOutcome, import_and_book
+from sanbuting.jobs.importing import ImportOutcome, import_and_book
 
 BACKENDS = ("sqlite", "postgresql")
 

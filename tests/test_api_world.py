@@ -29,14 +29,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sanbuting.guard.hashing import hash_password, new_token, token_hash
+from sanbuting.jobs.activation import activate
 from sanbuting.jobs.daily import run_daily
+from sanbuting.jobs.importing import import_and_book
 from sanbuting.payments.channels import add_credential
 from sanbuting.settings import Settings
 from sanbuting.store.database import make_engine, sessions
-from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, Company
-from sanbuting.store.policies import activate
 from sanbuting.store.web_models import Binding, Customer, Holder, Staff, WebSession
 from sanbuting.web import deps
 from sanbuting.web.app import create_app

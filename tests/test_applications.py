@@ -20,9 +20,9 @@ from sanbuting.applications.catalogue import InvalidApplication
 from sanbuting.domain import SHANGHAI
 from sanbuting.errors import NotFound
 from sanbuting.guard.hashing import new_token, token_hash
+from sanbuting.jobs.importing import import_and_book
 from sanbuting.settings import Settings
 from sanbuting.store.database import make_engine, sessions
-from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, Company
 from sanbuting.store.web_models import Binding, Customer, WebSession

@@ -28,6 +28,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from sanbuting.jobs.activation import activate
 from sanbuting.jobs.bank_file import BankRow, RowResult, post_rows
 from sanbuting.payments import bulk
 from sanbuting.store.database import make_engine, sessions
@@ -41,7 +42,6 @@ from sanbuting.store.models import (
     OutboxItem,
     Payment,
 )
-from sanbuting.store.policies import activate
 from store_databases import BACKENDS, database, import_into, write_folder
 from strategies import Universe, universes
 from test_open_items import ACCOUNTS, BILLS, ledger

@@ -58,18 +58,19 @@ from sanbuting.dispatch import FileSink, run_dispatcher
 from sanbuting.domain import SHANGHAI, BillingMode, local_date, read_utc
 from sanbuting.generate import GenerateRequest, generate
 from sanbuting.jobs import daily
+from sanbuting.jobs.activation import activate
+from sanbuting.jobs.importing import import_and_book
 from sanbuting.ledger.service import arrears, balances, book_accounts
-from sanbuting.payments.orders import order_key
 from sanbuting.payments.recheck import make_recheck
 from sanbuting.payments.service import PaymentIn, post_payment
 from sanbuting.policy import Policy
 from sanbuting.store.companies import companies
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.frames import load_frames
-from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, Company, OutboxItem, Payment
-from sanbuting.store.policies import activate, deployment_policies
+from sanbuting.store.outbox import order_key
+from sanbuting.store.policy_versions import deployment_policies
 from sanbuting.store.runs import DayDone
 from store_databases import BACKENDS, database
 

@@ -20,10 +20,10 @@ from sanbuting.applications import service as applications
 from sanbuting.errors import Conflict, SanbutingError, Unauthorized
 from sanbuting.guard import throttle
 from sanbuting.jobs.daily import run_daily
+from sanbuting.jobs.importing import import_and_book
 from sanbuting.settings import Settings
 from sanbuting.staff import service as staff_service
 from sanbuting.store.database import make_engine, sessions
-from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, Company
 from sanbuting.store.web_models import AuditEntry, Staff

@@ -24,14 +24,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from sanbuting.relief.policies import policies_for
+from sanbuting.jobs.activation import activate
+from sanbuting.jobs.importing import import_and_book
 from sanbuting.settings import Settings
 from sanbuting.staff.service import add_staff
 from sanbuting.store.database import make_engine, sessions
-from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Company, PolicyVersion
-from sanbuting.store.policies import activate
+from sanbuting.store.policy_versions import policies_for
 from sanbuting.store.web_models import AuditEntry, Staff
 from sanbuting.web.app import create_app
 from store_databases import BACKENDS, database, write_folder

@@ -28,6 +28,7 @@ from typer.testing import CliRunner
 from sanbuting.cli import app
 from sanbuting.dispatch.dispatcher import run_dispatcher
 from sanbuting.dispatch.sinks import FileSink
+from sanbuting.jobs.activation import activate
 from sanbuting.jobs.daily import run_daily
 from sanbuting.jobs.preview import preview
 from sanbuting.jobs.releases import held_days, release_day
@@ -38,7 +39,6 @@ from sanbuting.staff.service import add_staff
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Company, OutboxItem, Run, StoredAction
-from sanbuting.store.policies import activate
 from sanbuting.store.web_models import AuditEntry
 from sanbuting.web.app import create_app
 from store_databases import BACKENDS, database, import_into, write_folder

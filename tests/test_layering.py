@@ -1,7 +1,8 @@
 """The layers stay apart: no module outside `web/` and `cli/` imports from `sanbuting.web`
 (domain services raise the errors of `errors.py`; hashing and rate limits live in
-`sanbuting.guard`; settings in `sanbuting.settings`), and the domain's error kinds are the
-ones the web layer maps to HTTP answers."""
+`sanbuting.guard`; settings in `sanbuting.settings`); `store/` is persistence only, so none of
+its modules imports a service or job above it (orchestration lives in `jobs/`); and the
+domain's error kinds are the ones the web layer maps to HTTP answers."""
 
 from __future__ import annotations
 
@@ -33,6 +34,36 @@ def test_no_service_imports_the_web_layer() -> None:
         )
         for path in SOURCE.rglob("*.py")
         if path.relative_to(SOURCE).parts[0] not in ABOVE
+    }
+    assert {name: found for name, found in offenders.items() if found} == {}
+
+
+BELOW_STORE = (
+    "sanbuting.store",
+    "sanbuting.domain",
+    "sanbuting.errors",
+    "sanbuting.engine",
+    "sanbuting.io",
+    "sanbuting.policy",
+    "sanbuting.rules",
+    "sanbuting.ledger.open_items",
+    "sanbuting.settings",
+    "sanbuting.privacy",
+)
+"""What `store/` may import: itself and the layers below it (the engine's records and frames,
+the readers, the policy and rules models, an open book's types)."""
+
+
+def test_the_store_imports_nothing_above_it() -> None:
+    offenders = {
+        str(path.relative_to(SOURCE)): sorted(
+            m
+            for m in imported_modules(path)
+            if m.startswith("sanbuting")
+            and m != "sanbuting"
+            and not any(m == low or m.startswith(f"{low}.") for low in BELOW_STORE)
+        )
+        for path in (SOURCE / "store").rglob("*.py")
     }
     assert {name: found for name, found in offenders.items() if found} == {}
 

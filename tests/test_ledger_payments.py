@@ -25,11 +25,11 @@ from typer.testing import CliRunner
 
 from sanbuting.cli import app
 from sanbuting.jobs.daily import run_daily
+from sanbuting.jobs.importing import import_and_book
 from sanbuting.ledger.service import arrears, balances
 from sanbuting.payments.service import Part, PaymentIn, PaymentRefused, PaymentResult, post_payment
 from sanbuting.runner import RunRequest, run
 from sanbuting.store.database import make_engine, sessions
-from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import (
     Account,

@@ -27,12 +27,12 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from sanbuting.jobs.activation import activate
 from sanbuting.payments import booking
 from sanbuting.payments.service import Part, PaymentIn, PaymentResult, post_payment
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, Bill, LedgerLine, OpenBookRow, Posting
-from sanbuting.store.policies import activate
 from store_databases import import_into, write_folder
 from strategies import Universe, universes
 from test_store_checkpoints import loads, policy_file, write

@@ -25,7 +25,7 @@ from sanbuting.payments.service import (
 )
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.models import Company, Payment
-from sanbuting.store.policies import deployment_policies
+from sanbuting.store.policy_versions import deployment_policies
 from store_databases import BACKENDS
 from test_api_world import NOW, World, worlds
 

@@ -17,7 +17,7 @@ from sanbuting.payments.service import PaymentIn, post_payment
 from sanbuting.policy import parse_policies
 from sanbuting.relief.status import account_position, protection_status
 from sanbuting.store.database import make_engine, sessions
-from sanbuting.store.policies import deployment_policies
+from sanbuting.store.policy_versions import deployment_policies
 from store_databases import BACKENDS
 from test_portal_world import NOW, TODAY, account, stores
 

@@ -35,12 +35,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from sanbuting.customers import service as customers
+from sanbuting.jobs.activation import activate
+from sanbuting.jobs.importing import import_and_book
 from sanbuting.settings import Settings
 from sanbuting.store.database import make_engine, sessions
-from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, OutboxItem
-from sanbuting.store.policies import activate
 from sanbuting.web import deps
 from sanbuting.web.app import create_app
 from store_databases import database

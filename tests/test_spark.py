@@ -15,13 +15,13 @@ import pytest
 from sqlalchemy import select
 
 from sanbuting.generate import GenerateRequest, generate
+from sanbuting.jobs.activation import activate
 from sanbuting.jobs.daily import run_daily
+from sanbuting.jobs.importing import import_and_book
 from sanbuting.runner import RunRequest, run
 from sanbuting.store.database import make_engine, sessions
-from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, StoredAction
-from sanbuting.store.policies import activate
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "examples" / "policies" / "2020-epidemic.yaml"

@@ -24,15 +24,15 @@ from sqlalchemy import select
 from sanbuting.engine.fast import run_fast
 from sanbuting.errors import PolicyError
 from sanbuting.jobs import daily as daily_module
+from sanbuting.jobs.activation import activate
 from sanbuting.jobs.daily import run_daily
+from sanbuting.jobs.importing import import_and_book
 from sanbuting.policy import parse_policies
 from sanbuting.rules import rulesets_by_utility
 from sanbuting.store import checkpoints
 from sanbuting.store.database import make_engine, sessions
-from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, Checkpoint, Company, Run, StoredAction
-from sanbuting.store.policies import activate
 from strategies import Universe, _csv, policy_yaml, universes
 
 EXAMPLES = max(8, (settings.default or settings()).max_examples // 20)

@@ -22,10 +22,10 @@ from typer.testing import CliRunner, Result
 from sanbuting.cli import app
 from sanbuting.errors import SanbutingError
 from sanbuting.jobs.daily import run_daily
+from sanbuting.jobs.importing import import_and_book
 from sanbuting.payments.recheck import recheck_order
 from sanbuting.payments.service import PaymentIn, post_payment
 from sanbuting.store.database import make_engine, sessions
-from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import (
     Account,
@@ -35,7 +35,7 @@ from sanbuting.store.models import (
     Run,
     StoredAction,
 )
-from sanbuting.store.policies import deployment_policies
+from sanbuting.store.policy_versions import deployment_policies
 from sanbuting.store.runs import DayDone
 from store_databases import BACKENDS, database, write_folder
 

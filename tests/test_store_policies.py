@@ -15,11 +15,11 @@ from typer.testing import CliRunner, Result
 
 from sanbuting.cli import app
 from sanbuting.errors import PolicyError
-from sanbuting.relief.policies import in_force
+from sanbuting.jobs.activation import activate
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Company
-from sanbuting.store.policies import activate
+from sanbuting.store.policy_versions import in_force
 from sanbuting.store.web_models import AuditEntry
 from store_databases import BACKENDS, database, import_into, write_folder
 

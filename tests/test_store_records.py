@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from sanbuting.cli import app
 from sanbuting.engine.relief import relief_for
 from sanbuting.engine.simulate import accounts_from_frames
+from sanbuting.jobs.activation import activate
 from sanbuting.ledger.entries import account_entries
 from sanbuting.ledger.service import arrears, balances, entries_arrears
 from sanbuting.payments.service import PaymentIn, post_payment
@@ -28,7 +29,7 @@ from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.frames import load_frames
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, Company
-from sanbuting.store.policies import activate, deployment_policies
+from sanbuting.store.policy_versions import deployment_policies
 from sanbuting.store.records import load_records
 from store_databases import BACKENDS, database, import_into
 

@@ -23,11 +23,11 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from sanbuting.errors import PolicyError
+from sanbuting.jobs.activation import activate
+from sanbuting.jobs.importing import import_and_book
 from sanbuting.store.database import make_engine, sessions
-from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Company, PolicyVersion
-from sanbuting.store.policies import activate
 from sanbuting.whatif.service import Figures, what_if
 from store_databases import BACKENDS, database, write_folder
 

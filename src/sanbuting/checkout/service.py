@@ -39,8 +39,8 @@ from sanbuting.domain import SHANGHAI, as_utc, format_yuan, parse_timestamp, rea
 from sanbuting.errors import Conflict, NotFound, SanbutingError
 from sanbuting.payments.service import PaymentIn, PaymentResult, post_payment
 from sanbuting.policy import Policy
-from sanbuting.relief.policies import policies_for
 from sanbuting.store.models import Account, Company, Payment
+from sanbuting.store.policy_versions import policies_for
 from sanbuting.store.web_models import CheckoutOrder, Customer
 
 Purpose = Literal["bill", "topup", "ic_card"]

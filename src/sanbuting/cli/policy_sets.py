@@ -1,6 +1,7 @@
 """`sanbuting policy …`: the relief-policy sets in the store, one per company and one for the
-whole deployment (`store.policies`). The command says which: `--company C`, `--deployment`, or,
-without either, the only company there is (an empty store: the deployment)."""
+whole deployment (`store.policy_versions`, activated by `jobs.activation`). The command says
+which: `--company C`, `--deployment`, or, without either, the only company there is (an empty
+store: the deployment)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ from sqlalchemy.orm import Session
 from sanbuting.cli.app import app
 from sanbuting.domain import SHANGHAI, read_utc
 from sanbuting.errors import SanbutingError
-from sanbuting.relief.policies import in_force, latest_version, parsed
+from sanbuting.jobs.activation import activate, scope_name
 from sanbuting.store.companies import companies, company_by_code
 from sanbuting.store.database import database_url, make_engine, sessions
 from sanbuting.store.models import Company, PolicyVersion
-from sanbuting.store.policies import activate, scope_name
+from sanbuting.store.policy_versions import in_force, latest_version, parsed
 
 policy = typer.Typer(help="Relief-policy sets in the store.", no_args_is_help=True)
 app.add_typer(policy, name="policy")

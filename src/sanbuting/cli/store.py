@@ -12,12 +12,12 @@ import typer
 from sanbuting.cli.app import app
 from sanbuting.domain import parse_date
 from sanbuting.jobs.export import export_store
+from sanbuting.jobs.importing import import_and_book
 from sanbuting.ledger.service import rebook_company
-from sanbuting.relief.policies import policies_for
 from sanbuting.store.companies import companies
 from sanbuting.store.database import database_url, make_engine, refresh_statistics, sessions
-from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
+from sanbuting.store.policy_versions import policies_for
 
 db = typer.Typer(
     help="The store's database (SANBUTING_DATABASE_URL; SQLite sanbuting.db by default).",

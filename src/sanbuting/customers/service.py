@@ -41,9 +41,9 @@ from sanbuting.domain import BillingMode, as_utc, local_midnight, read_utc
 from sanbuting.errors import NotFound, SanbutingError, TooMany, Unauthorized
 from sanbuting.guard.hashing import code_hash, new_code, same
 from sanbuting.guard.limits import Limits
-from sanbuting.payments.orders import queue
 from sanbuting.settings import Settings
 from sanbuting.store.models import Account, Bill, Company, Payment
+from sanbuting.store.outbox import queue
 from sanbuting.store.web_models import Binding, Customer, Holder, LoginCode
 
 PHONE = re.compile(r"^1[3-9][0-9]{9}$")

@@ -3,7 +3,7 @@ day rather than of the history.
 
 For each company the days not yet recorded are decided exactly as `sanbuting run` over files
 would decide them from the company's origin with the policies in force (the deployment-wide
-set and its own, `relief.policies`), and each day is recorded in a transaction of its own
+set and its own, `store.policy_versions`), and each day is recorded in a transaction of its own
 (`store.runs.record_day`): the run, its actions and protection events, an outbox order for
 every action. A day already recorded is never decided again; a crash loses at most the day
 being written, which the next run writes. Orders are re-checked when dispatched, so a payment
@@ -44,7 +44,6 @@ from sanbuting.engine.registry import Options, engine_named
 from sanbuting.errors import SanbutingError
 from sanbuting.jobs.rederive import derived_again
 from sanbuting.policy import Policy
-from sanbuting.relief.policies import in_force
 from sanbuting.rules import rulesets_by_utility
 from sanbuting.rules.schema import Ruleset
 from sanbuting.store import checkpoints
@@ -52,6 +51,7 @@ from sanbuting.store.companies import companies
 from sanbuting.store.database import sessions
 from sanbuting.store.frames import load_frames
 from sanbuting.store.models import Account, Bill, Company, Payment, Usage
+from sanbuting.store.policy_versions import in_force
 from sanbuting.store.runs import DayDone, last_run_day, record_day
 
 ONE_DAY = timedelta(days=1)

@@ -14,13 +14,13 @@ from pathlib import Path
 from sqlalchemy import select
 
 from sanbuting.customers.service import proof_fen, set_holder
+from sanbuting.jobs.activation import activate
 from sanbuting.jobs.daily import run_daily
+from sanbuting.jobs.importing import import_and_book
 from sanbuting.staff.service import add_staff
 from sanbuting.store.database import make_engine, sessions
-from sanbuting.store.importing import import_and_book
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, Company
-from sanbuting.store.policies import activate
 from sanbuting.store.web_models import STAFF_ROLES
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹"

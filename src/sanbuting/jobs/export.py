@@ -30,7 +30,6 @@ from sanbuting.errors import SanbutingError
 from sanbuting.io.outputs import write_outputs
 from sanbuting.jobs.daily import decide
 from sanbuting.policy import Policy
-from sanbuting.relief.policies import parsed
 from sanbuting.store.companies import companies
 from sanbuting.store.database import sessions
 from sanbuting.store.frames import load_frames
@@ -43,6 +42,7 @@ from sanbuting.store.models import (
     Run,
     StoredAction,
 )
+from sanbuting.store.policy_versions import parsed
 
 
 def export_store(*, engine: Engine, out: Path, engine_name: str = "fast") -> dict[str, Any]:

@@ -32,12 +32,12 @@ from sanbuting.engine.simulate import accounts_from_frames
 from sanbuting.explain.account import reasons_on
 from sanbuting.explain.catalogue import TEXT, Lang
 from sanbuting.jobs.daily import decide, resumed_plan
-from sanbuting.relief.policies import policies_for
 from sanbuting.rules import rulesets_by_utility
 from sanbuting.store.companies import companies
 from sanbuting.store.database import sessions
 from sanbuting.store.frames import load_frames
 from sanbuting.store.models import Company
+from sanbuting.store.policy_versions import policies_for
 from sanbuting.store.runs import account_keys, last_run_day
 
 COLUMNS = ("account_id", "action", "step", "bill_id", "policy_id", "reason", "company")

@@ -21,9 +21,9 @@ from sanbuting.domain import Action, BillingMode, local_date, read_utc
 from sanbuting.ledger.service import arrears, balances, book_accounts
 from sanbuting.payments.orders import state_of
 from sanbuting.policy import Policy
-from sanbuting.relief.policies import policies_for
 from sanbuting.rules import load_ruleset
 from sanbuting.store.models import Account, Company, OutboxItem, Payment
+from sanbuting.store.policy_versions import policies_for
 
 ENFORCEMENT = {
     Action.NOTICE.value,

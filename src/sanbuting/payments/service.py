@@ -39,11 +39,11 @@ from sanbuting.ledger.entries import Entry
 from sanbuting.payments import booking
 from sanbuting.payments.orders import cancel_pending_cut_off, queue_reconnect, state_of
 from sanbuting.policy import Policy
-from sanbuting.relief.policies import policies_for
 from sanbuting.rules import load_ruleset
 from sanbuting.store import checkpoints
 from sanbuting.store.import_rows import payment_content
 from sanbuting.store.models import Account, Company, Payment
+from sanbuting.store.policy_versions import policies_for
 from sanbuting.store.records import payment_record
 
 

@@ -28,10 +28,10 @@ from sanbuting.payments.orders import state_of
 from sanbuting.policy import Policy
 from sanbuting.policy.model import AccountFacts
 from sanbuting.policy.select import waivers_for_bill
-from sanbuting.relief.policies import policies_for
 from sanbuting.rules import load_ruleset
 from sanbuting.store.database import write_aside
 from sanbuting.store.models import Account, Bill, Company, LedgerLine, Posting
+from sanbuting.store.policy_versions import policies_for
 
 
 @dataclass(frozen=True, slots=True)

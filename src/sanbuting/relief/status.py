@@ -25,9 +25,9 @@ from sanbuting.policy import (
     Policy,
     WaiverPolicy,
 )
-from sanbuting.relief.policies import policies_for
 from sanbuting.relief.position import BillLine, Position, account_position, facts_of
 from sanbuting.store.models import Account
+from sanbuting.store.policy_versions import policies_for
 
 __all__ = [
     "BillLine",

@@ -201,7 +201,8 @@ class PolicyVersion(Base):
     """A relief-policy set as activated: the file's text, its hash, who activated it and when.
     Versions are only added. A set belongs to one company (`company_id`) or to the whole
     deployment (None: a government's or regulator's announcement); a company's policies are
-    the latest deployment-wide set followed by its own latest set (`store.policies`)."""
+    the latest deployment-wide set followed by its own latest set (`store.policy_versions`;
+    activated by `jobs.activation`)."""
 
     __tablename__ = "policy_versions"
     __table_args__ = (UniqueConstraint("version"),)

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from sanbuting.domain import ENFORCEMENT_ACTIONS, as_utc
 from sanbuting.engine.frames import RunTables
-from sanbuting.payments.orders import order_row, queue
-from sanbuting.relief.policies import InForce
 from sanbuting.store.database import sessions
 from sanbuting.store.models import Account, Company, ProtectionEvent, Run, StoredAction
+from sanbuting.store.outbox import order_row, queue
+from sanbuting.store.policy_versions import InForce
 
 ENFORCEMENT = frozenset(action.value for action in ENFORCEMENT_ACTIONS)
 

@@ -35,12 +35,12 @@ from sqlalchemy.orm import Session
 
 from sanbuting.engine.fast.prepare import scope_expr
 from sanbuting.engine.frames import RunTables
+from sanbuting.jobs.activation import affected, check_ids, scope_name
 from sanbuting.jobs.daily import decide
 from sanbuting.policy import Policy, parse_policies
-from sanbuting.relief.policies import in_force, parsed
 from sanbuting.store.frames import load_frames
 from sanbuting.store.models import Company
-from sanbuting.store.policies import affected, check_ids, scope_name
+from sanbuting.store.policy_versions import in_force, parsed
 
 CUTOFFS = ("suspend", "disconnect", "terminate")
 ONE_DAY = timedelta(days=1)

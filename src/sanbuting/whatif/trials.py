@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from sanbuting.domain import as_utc, read_utc
 from sanbuting.errors import Conflict, Forbidden, NotFound, SanbutingError
+from sanbuting.jobs.activation import Activated, activate_text, state_of
 from sanbuting.store.models import Company
-from sanbuting.store.policies import Activated, activate_text, state_of
 from sanbuting.store.web_models import PolicyTrial, Staff
 from sanbuting.whatif.service import FIGURES, WhatIf
 

@@ -11,9 +11,8 @@ from fastapi import APIRouter
 from sanbuting.domain import read_utc
 from sanbuting.policy import Policy
 from sanbuting.policy.model import CreditPolicy, DeferPolicy, ExemptPolicy, Scope
-from sanbuting.relief.policies import in_force
 from sanbuting.store.models import Company
-from sanbuting.store.policies import versions_for
+from sanbuting.store.policy_versions import in_force, versions_for
 from sanbuting.web.api.common import SECURED, Now, audit, errors
 from sanbuting.web.api.schemas import PoliciesOut, PolicyOut, PolicyVersionOut, ScopeOut
 from sanbuting.web.deps import DB, SignedInStaff

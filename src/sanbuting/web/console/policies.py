@@ -23,7 +23,7 @@ from sanbuting.domain import local_date
 from sanbuting.errors import PolicyError, SanbutingError
 from sanbuting.policy.limits import too_large
 from sanbuting.store.models import Company
-from sanbuting.store.policies import versions_for
+from sanbuting.store.policy_versions import versions_for
 from sanbuting.store.web_models import Staff
 from sanbuting.web import deps
 from sanbuting.web.console.common import business_now, company_of, page, record

@@ -14,10 +14,10 @@ from sanbuting.domain import Utility
 from sanbuting.engine.simulate import accounts_from_frames
 from sanbuting.explain import Lang
 from sanbuting.explain.account import ExplainRequest, tell
-from sanbuting.relief.policies import policies_for
 from sanbuting.rules import rulesets_by_utility
 from sanbuting.store.frames import load_frames
 from sanbuting.store.models import Account, Company
+from sanbuting.store.policy_versions import policies_for
 from sanbuting.store.runs import last_run_day
 
 

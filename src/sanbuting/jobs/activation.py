@@ -1,8 +1,10 @@
-"""Relief-policy sets in the store, one company's its own.
+"""Activating relief-policy sets (a job above the store: it books the ledger again and audits).
+
+The sets are kept in the store (`store.policy_versions`), one company's its own.
 
 Each company activates its own versioned set; a deployment-wide set (a government's or
 regulator's announcement) covers every company, and only the role that holds it changes it.
-A company's policies are the deployment-wide set followed by its own (`relief.policies`).
+A company's policies are the deployment-wide set followed by its own (`store.policy_versions`).
 Activating a file adds a version (its text, hash, scope, who and when); a file that does not
 load, or that reuses a policy id in force in the other scope, is refused whole and nothing
 changes. Activation books the ledger again, in the same transaction, of every company it
@@ -29,10 +31,10 @@ from sanbuting.errors import Conflict, PolicyError
 from sanbuting.ledger.service import rebook_company
 from sanbuting.policy import Policy, parse_policies
 from sanbuting.policy.limits import max_policy_bytes, too_large
-from sanbuting.relief.policies import in_force, latest_version, parsed
 from sanbuting.staff.service import audit
 from sanbuting.store.companies import companies
 from sanbuting.store.models import Company, PolicyVersion
+from sanbuting.store.policy_versions import in_force, latest_version, parsed
 from sanbuting.store.web_models import Staff
 
 DEPLOYMENT = "deployment"
@@ -212,21 +214,3 @@ def read_policy_file(path: Path) -> bytes:
     if len(raw) > limit:
         raise PolicyError([f"{path}:1: {too_large(None, limit)}"])
     return raw
-
-
-def versions_for(session: Session, company: Company | None) -> list[PolicyVersion]:
-    """The versions of a scope, newest first (a company sees the deployment's too)."""
-    query = select(PolicyVersion).order_by(PolicyVersion.version.desc())
-    if company is not None:
-        query = query.where(
-            (PolicyVersion.company_id == company.id) | PolicyVersion.company_id.is_(None)
-        )
-    else:
-        query = query.where(PolicyVersion.company_id.is_(None))
-    return list(session.scalars(query))
-
-
-def deployment_policies(session: Session) -> list[Policy]:
-    """The deployment-wide set's policies (what every company's policies begin with)."""
-    version = latest_version(session, None)
-    return list(parsed(version)) if version is not None else []

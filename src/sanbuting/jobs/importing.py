@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from sanbuting.io.rejects import write_rejects
 from sanbuting.ledger.service import book_accounts
-from sanbuting.relief.policies import policies_for
 from sanbuting.store import checkpoints, open_items
 from sanbuting.store.database import database_url, make_engine, refresh_statistics, sessions
 from sanbuting.store.imports import Imported, import_folder
 from sanbuting.store.models import Account, Company
+from sanbuting.store.policy_versions import policies_for
 
 CHUNK = 5_000
 """Accounts read by one query (SQLite allows 32,766 bound values)."""

@@ -3,7 +3,8 @@
 A company's policies are the latest deployment-wide set (a government's or regulator's
 announcement, which covers every company) followed by the company's own latest set, in file
 order (so an exempt of the announcement is named before one of the company's own). Pages and
-payments read them often; they change only when a set is activated (`store.policies`).
+payments read them often; they change only when a set is activated (`jobs.activation`);
+the versions of a scope and the deployment-wide set are read here too.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session, defer
 
 from sanbuting.policy import Policy, parse_policies
 from sanbuting.policy.limits import HIGHEST_MAX_BYTES
-from sanbuting.store.models import PolicyVersion
+from sanbuting.store.models import Company, PolicyVersion
 
 _PARSED: dict[str, tuple[Policy, ...]] = {}
 """Parsed policy sets by the sha256 of their file (a handful of versions ever)."""
@@ -72,3 +73,21 @@ def in_force(*, session: Session, company_id: int) -> InForce:
 def policies_for(*, session: Session, company_id: int) -> list[Policy]:
     """The policies in force for the company `company_id`, in file order."""
     return list(in_force(session=session, company_id=company_id).policies)
+
+
+def versions_for(session: Session, company: Company | None) -> list[PolicyVersion]:
+    """The versions of a scope, newest first (a company sees the deployment's too)."""
+    query = select(PolicyVersion).order_by(PolicyVersion.version.desc())
+    if company is not None:
+        query = query.where(
+            (PolicyVersion.company_id == company.id) | PolicyVersion.company_id.is_(None)
+        )
+    else:
+        query = query.where(PolicyVersion.company_id.is_(None))
+    return list(session.scalars(query))
+
+
+def deployment_policies(session: Session) -> list[Policy]:
+    """The deployment-wide set's policies (what every company's policies begin with)."""
+    version = latest_version(session, None)
+    return list(parsed(version)) if version is not None else []
