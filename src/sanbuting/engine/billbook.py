@@ -152,10 +152,9 @@ class BillBook:
                 yield _finalized(bill, day)
         self.accrue(day)
         for payment_id, amount in payments:
-            unfinalized = [b for b in self.opened(day) if b.charged is None]
             parts = self.pay(day, amount)
-            for bill in unfinalized:
-                if bill.charged is not None:
+            for bill, to_principal, _ in parts:
+                if to_principal and bill.principal == 0:  # this payment closed it: finalized
                     yield _finalized(bill, day)
             rest = amount - sum(p + f for _, p, f in parts)
             yield Paid(
