@@ -22,6 +22,7 @@ from polars.testing import assert_frame_equal
 
 from sanbuting.engine.fast import FastRun
 from sanbuting.engine.fast.checkpoint import checkpoint_of, resume
+from sanbuting.engine.registry import Options, engine_named
 from sanbuting.generate import GenerateRequest, generate
 from sanbuting.io.readers import read_inputs
 from sanbuting.policy import load_policies
@@ -105,3 +106,31 @@ def test_a_checkpoint_keeps_only_open_bills_and_refuses_other_policies(tmp_path:
     assert saved.accounts.height == inputs.accounts.height
     with pytest.raises(ValueError, match="other policies"):
         resume(saved, split(frames, date(2020, 3, 31))[1], policies[1:], RULESETS)
+
+
+def test_the_fast_engine_advances_bucket_by_bucket_as_one_run(tmp_path: Path) -> None:
+    """The daily run's door (`engine.registry`): the fast engine's advance over three buckets
+    gives the rows of one run, and its merged checkpoint goes on as the whole one does."""
+    generate(GenerateRequest(accounts=900, out=tmp_path, seed=7))
+    inputs = read_inputs(tmp_path)
+    frames = (inputs.accounts, inputs.bills, inputs.payments, inputs.usage)
+    policies = load_policies([POLICIES])
+    start, cut, end = date(2020, 1, 1), date(2020, 2, 10), date(2020, 3, 31)
+    before, after = split(frames, cut)
+    fast = engine_named("fast")
+    results = {}
+    for buckets in (1, 3):
+        options = Options(workers=1, buckets=buckets)
+        first = fast.advance(None, before, policies, RULESETS, start, cut, options)
+        then = fast.advance(first.checkpoint, after, policies, RULESETS, start, end, options)
+        results[buckets] = (first, then)
+    one, three = results[1], results[3]
+    assert three[0].checkpoint.accounts.height == 900
+    assert_frame_equal(
+        three[0].checkpoint.bills.sort("bill_id"), one[0].checkpoint.bills.sort("bill_id")
+    )
+    for part in (0, 1):
+        assert_frame_equal(three[part].tables.actions, one[part].tables.actions.sort(pl.all()))
+    whole = FastRun(frames, policies, RULESETS, start, threads=1).advance(end)
+    assert_frame_equal(three[1].tables.actions, whole.actions.filter(pl.col("date") > cut))
+    assert three[1].tables.actions.height > 50

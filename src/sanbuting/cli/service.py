@@ -51,10 +51,23 @@ def daily_command(
     engine: Annotated[
         str,
         typer.Option(
-            help="fast, reference or spark (from the origin, as Spark tasks over the buckets)."
+            help="fast, reference (from the origin, the standard) or spark (each bucket a "
+            "Spark task, going on from the checkpoint as the fast engine does)."
         ),
     ] = "fast",
     workers: Annotated[int | None, typer.Option(help="Threads (default: one per core).")] = None,
+    buckets: Annotated[
+        int | None,
+        typer.Option(min=1, help="Account buckets (default: one per 500,000 accounts)."),
+    ] = None,
+    work: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --engine spark: a folder every executor reads and writes (default: a "
+            "temporary one, enough on one machine).",
+            file_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the engine over the store: record each day's actions and protection events and
     queue its orders in the outbox, one transaction per day. A day already run is not run
@@ -82,6 +95,8 @@ def daily_command(
             engine_name=engine,
             workers=workers,
             on_day=show,
+            buckets=buckets,
+            work=work,
         )
     finally:
         db.dispose()

@@ -6,7 +6,7 @@ bucket's rows are merged and sorted the same way, so the output does not depend 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import polars as pl
 
@@ -32,8 +32,15 @@ def bucket_of(count: int, key: pl.Expr | None = None) -> pl.Expr:
 
 def split(frames: Frames, count: int) -> list[Frames]:
     """The frames cut into `count` buckets by account (empty buckets dropped)."""
+    return [(a, b, p, u) for a, b, p, u in split_tables(frames, count)]
+
+
+def split_tables(tables: Sequence[pl.DataFrame], count: int) -> list[list[pl.DataFrame]]:
+    """Tables keyed by `account_id` cut into `count` buckets, the same accounts in the same
+    bucket of every table; a bucket is kept when the first table (the accounts) has rows in
+    it, and a table with none there gets an empty frame of its columns."""
     if count <= 1:
-        return [frames]
+        return [list(tables)]
 
     def keyed(frame: pl.DataFrame) -> dict[int, pl.DataFrame]:
         parts = frame.with_columns(bucket_of(count)).partition_by(
@@ -41,14 +48,9 @@ def split(frames: Frames, count: int) -> list[Frames]:
         )
         return {int(key[0]): part for key, part in parts.items()}
 
-    parts = [keyed(frame) for frame in frames]
+    parts = [keyed(table) for table in tables]
     return [
-        (
-            parts[0][k],
-            parts[1].get(k, frames[1].clear()),
-            parts[2].get(k, frames[2].clear()),
-            parts[3].get(k, frames[3].clear()),
-        )
+        [part.get(k, table.clear()) for part, table in zip(parts, tables, strict=True)]
         for k in sorted(parts[0])
     ]
 

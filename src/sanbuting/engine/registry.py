@@ -23,9 +23,16 @@ from typing import Protocol
 from sanbuting.domain import Utility
 from sanbuting.engine.buckets import Frames, automatic_buckets, run_in_buckets
 from sanbuting.engine.fast import run_fast
-from sanbuting.engine.frames import TABLES, RunFrames, RunTables
+from sanbuting.engine.fast.checkpoint import (
+    Advanced,
+    Checkpoint,
+    advance_from,
+    merged,
+    split_advance,
+)
+from sanbuting.engine.frames import TABLES, RunFrames, RunTables, concat
 from sanbuting.engine.parallel import default_workers, run_parallel
-from sanbuting.engine.spark import run_spark
+from sanbuting.engine.spark import advance_spark, run_spark
 from sanbuting.errors import SanbutingError
 from sanbuting.policy import Policy
 from sanbuting.rules.schema import Ruleset
@@ -45,6 +52,9 @@ class Options:
 
 
 class Engine(Protocol):
+    resumes: bool
+    """Whether `advance` goes on from a checkpoint (else the daily run replays the origin)."""
+
     def run(
         self,
         frames: Frames,
@@ -57,8 +67,24 @@ class Engine(Protocol):
         """The decisions of the days `start`..`end` over `frames`."""
         ...
 
+    def advance(
+        self,
+        saved: Checkpoint | None,
+        frames: Frames,
+        policies: list[Policy],
+        rulesets: dict[Utility, Ruleset],
+        origin: date,
+        through: date,
+        options: Options,
+    ) -> Advanced:
+        """The days after `saved` (from `origin` when None) through `through`, and the
+        checkpoint of `through` (`engine.fast.checkpoint.advance_from`)."""
+        ...
+
 
 class FastEngine:
+    resumes = True
+
     def run(
         self,
         frames: Frames,
@@ -80,8 +106,32 @@ class FastEngine:
             options.on_progress,
         )
 
+    def advance(
+        self,
+        saved: Checkpoint | None,
+        frames: Frames,
+        policies: list[Policy],
+        rulesets: dict[Utility, Ruleset],
+        origin: date,
+        through: date,
+        options: Options,
+    ) -> Advanced:
+        accounts = (saved.accounts if saved is not None else frames[0]).height
+        threads = options.workers or default_workers()
+        parts = [
+            advance_from(checkpoint, bucket, policies, rulesets, origin, through, threads)
+            for checkpoint, bucket in split_advance(
+                saved, frames, options.buckets or automatic_buckets(accounts)
+            )
+        ]
+        if len(parts) == 1:
+            return parts[0]
+        return Advanced(concat([p.tables for p in parts]), merged([p.checkpoint for p in parts]))
+
 
 class ReferenceEngine:
+    resumes = False
+
     def run(
         self,
         frames: Frames,
@@ -102,8 +152,24 @@ class ReferenceEngine:
             on_progress=options.on_progress,
         )
 
+    def advance(
+        self,
+        saved: Checkpoint | None,
+        frames: Frames,
+        policies: list[Policy],
+        rulesets: dict[Utility, Ruleset],
+        origin: date,
+        through: date,
+        options: Options,
+    ) -> Advanced:
+        raise SanbutingError(
+            "the reference engine replays from the origin: it has no checkpoints to go on from"
+        )
+
 
 class SparkEngine:
+    resumes = True
+
     def run(
         self,
         frames: Frames,
@@ -123,6 +189,24 @@ class SparkEngine:
                 frames, policies, rulesets, start, end, buckets=buckets, work=Path(work)
             )
             return RunFrames(*(getattr(stored, name) for name in TABLES))  # before it goes
+
+    def advance(
+        self,
+        saved: Checkpoint | None,
+        frames: Frames,
+        policies: list[Policy],
+        rulesets: dict[Utility, Ruleset],
+        origin: date,
+        through: date,
+        options: Options,
+    ) -> Advanced:
+        accounts = (saved.accounts if saved is not None else frames[0]).height
+        buckets = options.buckets or automatic_buckets(accounts)
+        with tempfile.TemporaryDirectory(prefix="sanbuting-spark-") as temporary:
+            work = options.work or Path(temporary)
+            return advance_spark(
+                saved, frames, policies, rulesets, origin, through, buckets=buckets, work=work
+            )
 
 
 ENGINES: dict[str, Engine] = {

@@ -5,7 +5,9 @@ co-partitioned Parquet (`inputs/bucket=K/{accounts,bills,payments,usage}.parquet
 bucket is one Spark task: it reads its four files, runs the same fast step (`run_fast`) and
 writes its result as Parquet parts (`parts/TABLE/part-K.parquet`). The driver reads the parts
 one table at a time (`StoredRunFrames`) and writes the contract's CSV files and summary as for
-a local run, byte for byte the same. Spark schedules, retries and places the tasks; sanbuting
+a local run, byte for byte the same. The daily run's advance (`advance_spark`) goes the same
+way from a checkpoint cut by bucket, each task writing its bucket's new checkpoint beside its
+rows. Spark schedules, retries and places the tasks; sanbuting
 never schedules anything itself. `pip install sanbuting[spark]` brings PySpark; see
 docs/spark.md for a cluster.
 """
@@ -13,7 +15,9 @@ docs/spark.md for a cluster.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import uuid
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +27,16 @@ import polars as pl
 from sanbuting.domain import Utility
 from sanbuting.engine.buckets import Frames, split
 from sanbuting.engine.fast import run_fast
-from sanbuting.engine.frames import RunTables, StoredRunFrames, write_part
+from sanbuting.engine.fast.checkpoint import (
+    Advanced,
+    Checkpoint,
+    advance_from,
+    fingerprint,
+    merged,
+    split_advance,
+)
+from sanbuting.engine.frames import TABLES as RUN_TABLES
+from sanbuting.engine.frames import RunFrames, RunTables, StoredRunFrames, write_part
 from sanbuting.errors import SanbutingError
 from sanbuting.policy.model import Policy
 from sanbuting.rules.schema import Ruleset
@@ -110,3 +123,105 @@ def run_spark(
         lambda folder: run_bucket(folder, str(parts), policies, rulesets, start, end)
     ).collect()
     return StoredRunFrames(parts)
+
+
+def advance_spark(
+    saved: Checkpoint | None,
+    frames: Frames,
+    policies: list[Policy],
+    rulesets: dict[Utility, Ruleset],
+    origin: date,
+    through: date,
+    *,
+    buckets: int,
+    work: Path,
+    session: SparkSession | None = None,
+) -> Advanced:
+    """A daily run's advance with every bucket a Spark task: the checkpoint (cut by bucket)
+    and the rows after it are written in a folder of their own under `work` (storage every
+    executor reads, removed afterwards); each task
+    goes on from its bucket's checkpoint and writes its rows and its new checkpoint as Parquet
+    parts; the driver reads them back, merged (`engine.fast.checkpoint`)."""
+    if (saved.accounts if saved is not None else frames[0]).height == 0:
+        return advance_from(saved, frames, policies, rulesets, origin, through)
+    cut = split_advance(saved, frames, buckets)
+    here = work / f"advance-{through.isoformat()}-{uuid.uuid4().hex[:12]}"
+    try:
+        return _advance_tasks(cut, policies, rulesets, origin, through, here, session)
+    finally:
+        shutil.rmtree(here, ignore_errors=True)
+
+
+def _advance_tasks(
+    cut: list[tuple[Checkpoint | None, Frames]],
+    policies: list[Policy],
+    rulesets: dict[Utility, Ruleset],
+    origin: date,
+    through: date,
+    work: Path,
+    session: SparkSession | None,
+) -> Advanced:
+    saved = cut[0][0]
+    inputs, parts, kept = work / "inputs", work / "parts", work / "checkpoint"
+    folders = []
+    for number, (checkpoint, bucket) in enumerate(cut):
+        folder = inputs / f"bucket={number}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, frame in zip(TABLES, bucket, strict=True):
+            frame.write_parquet(folder / f"{name}.parquet")
+        if checkpoint is not None:
+            checkpoint.accounts.write_parquet(folder / "checkpoint_accounts.parquet")
+            checkpoint.bills.write_parquet(folder / "checkpoint_bills.parquet")
+        folders.append(str(folder))
+    spark = session or local_session()
+    day, mark = (saved.day, saved.fingerprint) if saved is not None else (None, "")
+    tasks = spark.sparkContext.parallelize(folders, len(folders))
+    tasks.map(
+        lambda folder: advance_bucket(
+            folder, str(parts), str(kept), (day, mark), policies, rulesets, origin, through
+        )
+    ).collect()
+    stored = StoredRunFrames(parts)
+    tables = RunFrames(*(getattr(stored, name) for name in RUN_TABLES))
+    made = [
+        Checkpoint(
+            through,
+            fingerprint(policies, rulesets),
+            pl.read_parquet(kept / f"accounts-{number:05d}.parquet"),
+            pl.read_parquet(kept / f"bills-{number:05d}.parquet"),
+        )
+        for number in range(len(folders))
+    ]
+    return Advanced(tables, merged(made))
+
+
+def advance_bucket(
+    folder: str,
+    parts: str,
+    kept: str,
+    saved: tuple[date | None, str],
+    policies: list[Policy],
+    rulesets: dict[Utility, Ruleset],
+    origin: date,
+    through: date,
+) -> int:
+    """One Spark task of `advance_spark`: its bucket's checkpoint (when `saved` names its day
+    and fingerprint) and rows, advanced, written as parts."""
+    inputs = [pl.read_parquet(Path(folder) / f"{name}.parquet") for name in TABLES]
+    day, mark = saved
+    checkpoint = None
+    if day is not None:
+        checkpoint = Checkpoint(
+            day,
+            mark,
+            pl.read_parquet(Path(folder) / "checkpoint_accounts.parquet"),
+            pl.read_parquet(Path(folder) / "checkpoint_bills.parquet"),
+        )
+    frames = (inputs[0], inputs[1], inputs[2], inputs[3])
+    advanced = advance_from(checkpoint, frames, policies, rulesets, origin, through, threads=1)
+    number = int(Path(folder).name.removeprefix("bucket="))
+    write_part(advanced.tables, Path(parts), number)
+    Path(kept).mkdir(parents=True, exist_ok=True)
+    advanced.checkpoint.accounts.write_parquet(Path(kept) / f"accounts-{number:05d}.parquet")
+    advanced.checkpoint.bills.write_parquet(Path(kept) / f"bills-{number:05d}.parquet")
+    return number

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 from sqlalchemy import ColumnElement, Engine, func, select
@@ -31,15 +32,9 @@ from sqlalchemy.orm import Session
 
 from sanbuting.domain import Utility, as_utc, local_date, local_midnight, read_utc
 from sanbuting.engine.buckets import Frames
-from sanbuting.engine.fast import FastRun, _max_ppm, _risky_accounts
-from sanbuting.engine.fast.checkpoint import (
-    BILL_FACTS,
-    checkpoint_of,
-    fingerprint,
-    resume,
-)
+from sanbuting.engine.fast import _max_ppm, _risky_accounts
+from sanbuting.engine.fast.checkpoint import Advanced, Checkpoint, fingerprint
 from sanbuting.engine.frames import RunTables
-from sanbuting.engine.parallel import default_workers
 from sanbuting.engine.registry import Options, engine_named
 from sanbuting.errors import SanbutingError
 from sanbuting.jobs.rederive import derived_again
@@ -89,15 +84,20 @@ def run_daily(
     engine_name: str = "fast",
     workers: int | None = None,
     on_day: Callable[[DayDone], None] | None = None,
+    buckets: int | None = None,
+    work: Path | None = None,
 ) -> list[DayDone]:
-    """Run every company through `through` (see the module docstring)."""
+    """Run every company through `through` (see the module docstring); `workers`, `buckets`
+    and `work` as the engine's `Options` say (`work`: on Spark, storage every executor
+    reads)."""
+    options = Options(workers=workers, buckets=buckets, work=work)
     with sessions(engine).begin() as session:
         listed = companies(session)
     if not listed:
         raise SanbutingError("the store has no accounts yet: run `sanbuting db import DIR` first")
     done: list[DayDone] = []
     for company in listed:
-        done.extend(_company(engine, company, through, single, now, engine_name, workers, on_day))
+        done.extend(_company(engine, company, through, single, now, engine_name, options, on_day))
     return done
 
 
@@ -124,15 +124,30 @@ class _Seen:
 
 
 @dataclass
-class _Plan:
-    """A run that will leave a checkpoint: the engine run, the frames it was made from, what
-    it read, and the dirty marks it derived again."""
+class Plan:
+    """A run that will leave a checkpoint: where it goes on from (a checkpoint, or the origin
+    when None), the rows it reads, what it read, and the dirty marks it derived again."""
 
-    run: FastRun
-    accounts: pl.DataFrame
-    bills: pl.DataFrame
+    saved: Checkpoint | None
+    frames: Frames
     seen: _Seen
     dirty_ids: list[int]
+
+    def advance(
+        self,
+        company: Company,
+        policies: list[Policy],
+        rulesets: dict[Utility, Ruleset],
+        through: date,
+        engine_name: str,
+        options: Options,
+    ) -> Advanced:
+        """The engine's advance through `through` (`engine.registry`: one door)."""
+        assert company.origin is not None
+        chosen = engine_named(engine_name)
+        return chosen.advance(
+            self.saved, self.frames, policies, rulesets, company.origin, through, options
+        )
 
 
 def _company(
@@ -142,10 +157,11 @@ def _company(
     single: bool,
     now: Callable[[], datetime],
     engine_name: str,
-    workers: int | None,
+    options: Options,
     on_day: Callable[[DayDone], None] | None,
 ) -> list[DayDone]:
     assert company.origin is not None
+    resumes = engine_named(engine_name).resumes
     with sessions(engine).begin() as session:
         last = last_run_day(session, company)
         days = days_to_run(company, last, through, single=single)
@@ -155,21 +171,24 @@ def _company(
         policies = list(sets.policies)
         rulesets = rulesets_by_utility({Utility(company.utility): company.ruleset})
         plan = None
-        if engine_name == "fast" and last is not None:
-            plan = resumed_plan(session, company, last, days[-1], policies, rulesets, workers)
+        if resumes and last is not None:
+            plan = resumed_plan(session, company, last, days[-1], policies, rulesets)
         frames = None if plan is not None else load_frames(session, [company.id], until=days[-1])
-    if plan is None and frames is not None and engine_name == "fast":
-        plan = _from_origin(company, frames, policies, rulesets, days[-1], workers)
+    if plan is None and frames is not None and resumes:
+        plan = _from_origin(company, frames, policies, rulesets, days[-1], engine_name)
+    made = None
     if plan is not None:
-        result: RunTables = plan.run.advance(days[-1], snapshot=False)
+        advanced = plan.advance(company, policies, rulesets, days[-1], engine_name, options)
+        result: RunTables = advanced.tables
+        made = advanced.checkpoint
     else:
         assert frames is not None
-        result = decide(frames, policies, company, days[-1], engine_name, workers)
+        result = decide(frames, policies, company, days[-1], engine_name, options)
     done = []
     for day in days:
         then = None
-        if plan is not None and day == days[-1]:
-            then = _saver(company, plan, policies, day, now())
+        if plan is not None and made is not None and day == days[-1]:
+            then = _saver(company, plan, made, day, now())
         recorded = record_day(engine, company, day, result, sets, engine_name, now(), then=then)
         done.append(recorded)
         if on_day is not None:
@@ -183,16 +202,16 @@ def _from_origin(
     policies: list[Policy],
     rulesets: dict[Utility, Ruleset],
     through: date,
-    workers: int | None,
-) -> _Plan | None:
-    """A run from the origin that will leave a checkpoint, if the company suits one run."""
-    assert company.origin is not None
-    accounts, bills, _, _ = frames
+    engine_name: str,
+) -> Plan | None:
+    """A run from the origin that will leave a checkpoint, if the company suits one (on Spark
+    any size does: every bucket is a task)."""
+    accounts = frames[0]
     too_odd = _risky_accounts(frames, through, _max_ppm(rulesets)).len() > 0
-    if accounts.height > ONE_RUN_ACCOUNTS or too_odd or len(policies) > 62:
+    too_large = accounts.height > ONE_RUN_ACCOUNTS and engine_name != "spark"
+    if too_large or too_odd or len(policies) > 62:
         return None
-    run = FastRun(frames, policies, rulesets, company.origin, workers or default_workers())
-    return _Plan(run, accounts, bills, _Seen.of(None, frames, through), [])
+    return Plan(None, frames, _Seen.of(None, frames, through), [])
 
 
 def resumed_plan(
@@ -202,8 +221,7 @@ def resumed_plan(
     through: date,
     policies: list[Policy],
     rulesets: dict[Utility, Ruleset],
-    workers: int | None,
-) -> _Plan | None:
+) -> Plan | None:
     """A run resumed from the checkpoint of `last`, with its dirty and new accounts derived
     again; None when there is no such checkpoint for these policies."""
     saved = checkpoints.load(session, company.id, last)
@@ -221,22 +239,17 @@ def resumed_plan(
     if again:
         saved = derived_again(session, company, saved, again, policies, rulesets, last)
     later = load_frames(session, [company.id], after=last, until=through)
-    run = resume(saved, later, policies, rulesets, workers or default_workers())
-    bills = pl.concat(
-        [saved.bills.select(BILL_FACTS), later[1].select(BILL_FACTS)], how="vertical_relaxed"
-    )
-    return _Plan(run, saved.accounts, bills, _Seen.of(last, later, through), dirty_ids)
+    return Plan(saved, later, _Seen.of(last, later, through), dirty_ids)
 
 
 def _saver(
-    company: Company, plan: _Plan, policies: list[Policy], day: date, now: datetime
+    company: Company, plan: Plan, made: Checkpoint, day: date, now: datetime
 ) -> Callable[[Session, int], None]:
     """Write the checkpoint of `day` in that day's transaction, holding the company's row, and
     mark the accounts of rows dated on or before `day` that the run did not read."""
 
     def save(session: Session, run_id: int) -> None:
         checkpoints.lock_company(session, company.id, exclusive=True)
-        made = checkpoint_of(plan.run, plan.accounts, plan.bills, policies)
         checkpoints.save(
             session=session, company_id=company.id, run=run_id, checkpoint=made, now=now
         )
@@ -306,10 +319,10 @@ def decide(
     company: Company,
     through: date,
     engine_name: str,
-    workers: int | None,
+    options: Options | None = None,
 ) -> RunTables:
     """The engine's decisions for the company's accounts from its origin through `through`."""
     assert company.origin is not None
     rulesets = rulesets_by_utility({Utility(company.utility): company.ruleset})
     chosen = engine_named(engine_name)
-    return chosen.run(frames, policies, rulesets, company.origin, through, Options(workers))
+    return chosen.run(frames, policies, rulesets, company.origin, through, options or Options())

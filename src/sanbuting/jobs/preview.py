@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from sanbuting.domain import Utility
 from sanbuting.engine.frames import RunTables
+from sanbuting.engine.registry import Options, engine_named
 from sanbuting.engine.simulate import accounts_from_frames
 from sanbuting.explain.account import reasons_on
 from sanbuting.explain.catalogue import TEXT, Lang
@@ -114,10 +115,12 @@ def _company(
     policies = policies_for(session=session, company_id=company.id)
     rulesets = rulesets_by_utility({Utility(company.utility): company.ruleset})
     plan = None
-    if engine_name == "fast" and last is not None:
-        plan = resumed_plan(session, company, last, day, policies, rulesets, None)
+    if engine_named(engine_name).resumes and last is not None:
+        plan = resumed_plan(session, company, last, day, policies, rulesets)
     if plan is not None:
-        result: RunTables = plan.run.advance(day, snapshot=False)
+        result: RunTables = plan.advance(
+            company, policies, rulesets, day, engine_name, Options()
+        ).tables
     else:
         frames = load_frames(session, [company.id], until=day)
         result = decide(frames, policies, company, day, engine_name, None)

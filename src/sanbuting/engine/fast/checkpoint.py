@@ -28,10 +28,12 @@ import numpy as np
 import polars as pl
 
 from sanbuting.domain import Utility
+from sanbuting.engine.buckets import split_tables
 from sanbuting.engine.fast import FastRun, Frames
 from sanbuting.engine.fast import layout as lay
 from sanbuting.engine.fast.kernel import L_ACCOUNT, L_AP_HI, L_AP_LO, L_PAY, L_SIZE, L_USE
 from sanbuting.engine.fast.prepare import EPOCH, day_number
+from sanbuting.engine.frames import RunFrames
 from sanbuting.policy.model import Policy
 from sanbuting.rules.schema import Ruleset
 
@@ -141,3 +143,64 @@ def resume(
     run.bs[:] = values
     run.started = True
     return run
+
+
+@dataclass(frozen=True)
+class Advanced:
+    """What an advance decided (the rows of its days, no snapshot) and the checkpoint of its
+    last day."""
+
+    tables: RunFrames
+    checkpoint: Checkpoint
+
+
+def advance_from(
+    saved: Checkpoint | None,
+    frames: Frames,
+    policies: list[Policy],
+    rulesets: dict[Utility, Ruleset],
+    origin: date,
+    through: date,
+    threads: int = 2,
+) -> Advanced:
+    """Decide the days after `saved` (from `origin` when None) through `through`: `frames`
+    holds the rows after the checkpoint's day (every row, from the origin)."""
+    if saved is None:
+        run = FastRun(frames, policies, rulesets, origin, threads)
+        accounts, bills = frames[0], frames[1].select(BILL_FACTS)
+    else:
+        run = resume(saved, frames, policies, rulesets, threads)
+        accounts = saved.accounts
+        bills = pl.concat(
+            [saved.bills.select(BILL_FACTS), frames[1].select(BILL_FACTS)],
+            how="vertical_relaxed",
+        )
+    tables = run.advance(through, snapshot=False)
+    return Advanced(tables, checkpoint_of(run, accounts, bills, policies))
+
+
+def split_advance(
+    saved: Checkpoint | None, frames: Frames, count: int
+) -> list[tuple[Checkpoint | None, Frames]]:
+    """What an advance reads (a checkpoint, or None, and the rows after it) cut into `count`
+    buckets by account (`engine.buckets`)."""
+    if saved is None:
+        return [(None, (a, b, p, u)) for a, b, p, u in split_tables(frames, count)]
+    tables = [saved.accounts, saved.bills, *frames]
+    return [
+        (Checkpoint(saved.day, saved.fingerprint, mine, open_bills), (a, b, p, u))
+        for mine, open_bills, a, b, p, u in split_tables(tables, count)
+    ]
+
+
+def merged(parts: Sequence[Checkpoint]) -> Checkpoint:
+    """One checkpoint of the disjoint sets of accounts of `parts` (buckets of one day)."""
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+    return Checkpoint(
+        first.day,
+        first.fingerprint,
+        pl.concat([p.accounts for p in parts], how="vertical_relaxed").sort("account_id"),
+        pl.concat([p.bills for p in parts], how="vertical_relaxed").sort("account_id", "bill_id"),
+    )
