@@ -19,7 +19,7 @@ from sanbuting.jobs.activation import activate
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Company
-from sanbuting.store.policy_versions import in_force
+from sanbuting.store.policy_versions import _PARSED, in_force, policies_for
 from sanbuting.store.web_models import AuditEntry
 from store_databases import BACKENDS, database, import_into, write_folder
 
@@ -136,3 +136,33 @@ def test_the_policy_commands_say_which_company(
         ).all()
     engine.dispose()
     assert [tuple(row) for row in audited] == [("gas", "ops (command line)", "activate_policies")]
+
+
+def test_the_light_read_of_the_policies_in_force_equals_the_versions(
+    url: str, tmp_path: Path
+) -> None:
+    """`policies_for` (two hashes in one query, the parsed sets cached) gives what
+    `in_force` gives: the deployment's set, then the company's own; a set activated in the
+    same transaction is seen at once; a set not parsed yet in this process is parsed."""
+    import_two_companies(url, tmp_path)
+    own = tmp_path / "own.yaml"
+    own.write_text(
+        "policies:\n  - id: own-gas-waive\n    effect: waive_late_fee\n"
+        "    scope: {utility: gas}\n    window: {start: 2020-02-01, end: 2020-03-01}\n",
+        encoding="utf-8",
+    )
+    engine = make_engine(url)
+    with sessions(engine).begin() as session:
+        gas = session.scalar(select(Company).where(Company.code == "gas"))
+        assert gas is not None
+        assert policies_for(session=session, company_id=gas.id) == []
+        activate(session=session, path=EXAMPLE, by="t", at=AT, company=None)
+        activate(session=session, path=own, by="t", at=AT, company=gas)
+        light = policies_for(session=session, company_id=gas.id)
+        assert [p.id for p in light][-1] == "own-gas-waive"
+        assert len(light) == 12
+        assert light == list(in_force(session=session, company_id=gas.id).policies)
+    _PARSED.clear()
+    with sessions(engine).begin() as session:
+        assert policies_for(session=session, company_id=gas.id) == light
+    engine.dispose()
