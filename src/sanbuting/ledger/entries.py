@@ -57,6 +57,24 @@ def _entry(key: str, kind: str, day: date, *lines: Line) -> Entry | None:
     return Entry(key, kind, day, kept) if kept else None
 
 
+def _pair(
+    key: str,
+    kind: str,
+    day: date,
+    debit: str,
+    credit: str,
+    amount: int,
+    debit_bill: str | None = None,
+    credit_bill: str | None = None,
+) -> Entry | None:
+    """`_entry` of the two lines `debit` +amount and `credit` -amount (most entries are)."""
+    if amount == 0:
+        return None
+    return Entry(
+        key, kind, day, (Line(debit, amount, debit_bill), Line(credit, -amount, credit_bill))
+    )
+
+
 def account_entries(
     account: Account,
     ruleset: Ruleset,
@@ -85,13 +103,7 @@ def by_day(payments: tuple[Payment, ...]) -> dict[date, list[Payment]]:
 def _opening(account: Account, day: date, held: int) -> Entry | None:
     """Set the credit held (`held` before) to the imported balance on the origin day."""
     change = held - account.balance_fen
-    return _entry(
-        f"opening:{account.account_id}",
-        "opening",
-        day,
-        Line("credit", change),
-        Line("opening", -change),
-    )
+    return _pair(f"opening:{account.account_id}", "opening", day, "credit", "opening", change)
 
 
 def _postpaid(
@@ -146,37 +158,31 @@ def booked(event: BillEvent) -> list[Entry | None]:
     if isinstance(event, Charged):
         bill_id, amount, applied = event.bill.bill_id, event.bill.amount_fen, event.applied_fen
         return [
-            _entry(
-                f"charge:{bill_id}",
-                "charge",
-                day,
-                Line("principal", amount, bill_id),
-                Line("sales", -amount),
-            ),
-            _entry(
+            _pair(f"charge:{bill_id}", "charge", day, "principal", "sales", amount, bill_id),
+            _pair(
                 f"credit:{bill_id}",
                 "credit_applied",
                 day,
-                Line("credit", applied),
-                Line("principal", -applied, bill_id),
+                "credit",
+                "principal",
+                applied,
+                credit_bill=bill_id,
             ),
         ]
     if isinstance(event, FeeFinalized):
         bill_id = event.bill_id
         return [
-            _entry(
-                f"fee:{bill_id}",
-                "late_fee",
-                day,
-                Line("fee", event.charged_fen, bill_id),
-                Line("fee_income", -event.charged_fen),
+            _pair(
+                f"fee:{bill_id}", "late_fee", day, "fee", "fee_income", event.charged_fen, bill_id
             ),
-            _entry(
+            _pair(
                 f"waiver:{bill_id}",
                 "waiver",
                 day,
-                Line("relief_cost", event.waived_fen, bill_id),
-                Line("fees_waived", -event.waived_fen),
+                "relief_cost",
+                "fees_waived",
+                event.waived_fen,
+                bill_id,
             ),
         ]
     lines = [Line("cash", event.amount_fen)]
@@ -209,22 +215,17 @@ def _prepaid(
             entries.append(_top_up(next(later), event.day))
         else:
             entries.append(
-                _entry(
+                _pair(
                     f"usage:{account.account_id}:{event.day.isoformat()}",
                     "usage",
                     event.day,
-                    Line("credit", event.amount_fen),
-                    Line("usage_sales", -event.amount_fen),
+                    "credit",
+                    "usage_sales",
+                    event.amount_fen,
                 )
             )
     return entries
 
 
 def _top_up(payment: Payment, day: date) -> Entry | None:
-    return _entry(
-        f"pay:{payment.payment_id}",
-        "top_up",
-        day,
-        Line("cash", payment.amount_fen),
-        Line("credit", -payment.amount_fen),
-    )
+    return _pair(f"pay:{payment.payment_id}", "top_up", day, "cash", "credit", payment.amount_fen)
