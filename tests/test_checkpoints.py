@@ -131,6 +131,12 @@ def test_the_fast_engine_advances_bucket_by_bucket_as_one_run(tmp_path: Path) ->
     )
     for part in (0, 1):
         assert_frame_equal(three[part].tables.actions, one[part].tables.actions.sort(pl.all()))
+    unkept = fast.advance(
+        three[0].checkpoint, after, policies, RULESETS, start, end,
+        Options(workers=1, buckets=3, keep_checkpoint=False),
+    )  # fmt: skip
+    assert unkept.checkpoint is None  # the dunning proposal's advance: no checkpoint made
+    assert_frame_equal(unkept.tables.actions, three[1].tables.actions)
     whole = FastRun(frames, policies, RULESETS, start, threads=1).advance(end)
     assert_frame_equal(three[1].tables.actions, whole.actions.filter(pl.col("date") > cut))
     assert three[1].tables.actions.height > 50

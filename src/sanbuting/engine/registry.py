@@ -26,6 +26,7 @@ from sanbuting.engine.fast import run_fast
 from sanbuting.engine.fast.checkpoint import (
     Advanced,
     Checkpoint,
+    accounts_in,
     advance_from,
     merged,
     split_advance,
@@ -41,14 +42,16 @@ from sanbuting.rules.schema import Ruleset
 @dataclass(frozen=True)
 class Options:
     """How to run: worker processes or threads (None: one per core), buckets (None: by the
-    account count), a folder for an engine's working files (None: a temporary one), and
-    progress callbacks (days decided; accounts, when known)."""
+    account count), a folder for an engine's working files (None: a temporary one), progress
+    callbacks (days decided; accounts, when known), and whether an advance keeps the
+    checkpoint of its last day (the dunning proposal needs none)."""
 
     workers: int | None = None
     buckets: int | None = None
     work: Path | None = None
     on_progress: Callable[[int], None] | None = None
     on_accounts: Callable[[int], None] | None = None
+    keep_checkpoint: bool = True
 
 
 class Engine(Protocol):
@@ -116,13 +119,20 @@ class FastEngine:
         through: date,
         options: Options,
     ) -> Advanced:
-        accounts = (saved.accounts if saved is not None else frames[0]).height
         threads = options.workers or default_workers()
+        buckets = options.buckets or automatic_buckets(accounts_in(saved, frames))
         parts = [
-            advance_from(checkpoint, bucket, policies, rulesets, origin, through, threads)
-            for checkpoint, bucket in split_advance(
-                saved, frames, options.buckets or automatic_buckets(accounts)
+            advance_from(
+                checkpoint,
+                bucket,
+                policies,
+                rulesets,
+                origin,
+                through,
+                threads,
+                keep=options.keep_checkpoint,
             )
+            for checkpoint, bucket in split_advance(saved, frames, buckets)
         ]
         if len(parts) == 1:
             return parts[0]
@@ -200,12 +210,19 @@ class SparkEngine:
         through: date,
         options: Options,
     ) -> Advanced:
-        accounts = (saved.accounts if saved is not None else frames[0]).height
-        buckets = options.buckets or automatic_buckets(accounts)
+        buckets = options.buckets or automatic_buckets(accounts_in(saved, frames))
         with tempfile.TemporaryDirectory(prefix="sanbuting-spark-") as temporary:
             work = options.work or Path(temporary)
             return advance_spark(
-                saved, frames, policies, rulesets, origin, through, buckets=buckets, work=work
+                saved,
+                frames,
+                policies,
+                rulesets,
+                origin,
+                through,
+                buckets=buckets,
+                work=work,
+                keep=options.keep_checkpoint,
             )
 
 

@@ -30,6 +30,7 @@ from sanbuting.engine.fast import run_fast
 from sanbuting.engine.fast.checkpoint import (
     Advanced,
     Checkpoint,
+    accounts_in,
     advance_from,
     fingerprint,
     merged,
@@ -49,14 +50,26 @@ TABLES = ("accounts", "bills", "payments", "usage")
 
 def write_buckets(frames: Frames, buckets: int, root: Path) -> list[Path]:
     """Write the co-partitioned Parquet inputs, one folder per non-empty bucket."""
-    folders = []
-    for number, bucket in enumerate(split(frames, buckets)):
-        folder = root / f"bucket={number}"
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, frame in zip(TABLES, bucket, strict=True):
-            frame.write_parquet(folder / f"{name}.parquet")
-        folders.append(folder)
-    return folders
+    return [
+        write_bucket(root / f"bucket={number}", bucket)
+        for number, bucket in enumerate(split(frames, buckets))
+    ]
+
+
+def write_bucket(folder: Path, bucket: Frames) -> Path:
+    """One bucket's four tables as `folder/TABLE.parquet`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in zip(TABLES, bucket, strict=True):
+        frame.write_parquet(folder / f"{name}.parquet")
+    return folder
+
+
+def read_bucket(folder: Path) -> Frames:
+    """The four tables `write_bucket` wrote."""
+    accounts, bills, payments, usage = (
+        pl.read_parquet(folder / f"{name}.parquet") for name in TABLES
+    )
+    return accounts, bills, payments, usage
 
 
 def run_bucket(
@@ -68,10 +81,7 @@ def run_bucket(
     end: date,
 ) -> int:
     """One Spark task: the fast step over one bucket's inputs, written as Parquet parts."""
-    inputs = [pl.read_parquet(Path(folder) / f"{name}.parquet") for name in TABLES]
-    result = run_fast(
-        (inputs[0], inputs[1], inputs[2], inputs[3]), policies, rulesets, start, end, threads=1
-    )
+    result = run_fast(read_bucket(Path(folder)), policies, rulesets, start, end, threads=1)
     number = int(Path(folder).name.removeprefix("bucket="))
     write_part(result, Path(parts), number)
     return number
@@ -136,18 +146,19 @@ def advance_spark(
     buckets: int,
     work: Path,
     session: SparkSession | None = None,
+    keep: bool = True,
 ) -> Advanced:
     """A daily run's advance with every bucket a Spark task: the checkpoint (cut by bucket)
     and the rows after it are written in a folder of their own under `work` (storage every
     executor reads, removed afterwards); each task
     goes on from its bucket's checkpoint and writes its rows and its new checkpoint as Parquet
     parts; the driver reads them back, merged (`engine.fast.checkpoint`)."""
-    if (saved.accounts if saved is not None else frames[0]).height == 0:
-        return advance_from(saved, frames, policies, rulesets, origin, through)
+    if accounts_in(saved, frames) == 0:
+        return advance_from(saved, frames, policies, rulesets, origin, through, keep=keep)
     cut = split_advance(saved, frames, buckets)
     here = work / f"advance-{through.isoformat()}-{uuid.uuid4().hex[:12]}"
     try:
-        return _advance_tasks(cut, policies, rulesets, origin, through, here, session)
+        return _advance_tasks(cut, policies, rulesets, origin, through, here, session, keep)
     finally:
         shutil.rmtree(here, ignore_errors=True)
 
@@ -160,15 +171,13 @@ def _advance_tasks(
     through: date,
     work: Path,
     session: SparkSession | None,
+    keep: bool,
 ) -> Advanced:
     saved = cut[0][0]
     inputs, parts, kept = work / "inputs", work / "parts", work / "checkpoint"
     folders = []
     for number, (checkpoint, bucket) in enumerate(cut):
-        folder = inputs / f"bucket={number}"
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, frame in zip(TABLES, bucket, strict=True):
-            frame.write_parquet(folder / f"{name}.parquet")
+        folder = write_bucket(inputs / f"bucket={number}", bucket)
         if checkpoint is not None:
             checkpoint.accounts.write_parquet(folder / "checkpoint_accounts.parquet")
             checkpoint.bills.write_parquet(folder / "checkpoint_bills.parquet")
@@ -178,7 +187,14 @@ def _advance_tasks(
     tasks = spark.sparkContext.parallelize(folders, len(folders))
     tasks.map(
         lambda folder: advance_bucket(
-            folder, str(parts), str(kept), (day, mark), policies, rulesets, origin, through
+            folder,
+            str(parts),
+            str(kept) if keep else None,
+            (day, mark),
+            policies,
+            rulesets,
+            origin,
+            through,
         )
     ).collect()
     stored = StoredRunFrames(parts)
@@ -190,7 +206,7 @@ def _advance_tasks(
             pl.read_parquet(kept / f"accounts-{number:05d}.parquet"),
             pl.read_parquet(kept / f"bills-{number:05d}.parquet"),
         )
-        for number in range(len(folders))
+        for number in range(len(folders) if keep else 0)
     ]
     return Advanced(tables, merged(made))
 
@@ -198,7 +214,7 @@ def _advance_tasks(
 def advance_bucket(
     folder: str,
     parts: str,
-    kept: str,
+    kept: str | None,
     saved: tuple[date | None, str],
     policies: list[Policy],
     rulesets: dict[Utility, Ruleset],
@@ -206,8 +222,8 @@ def advance_bucket(
     through: date,
 ) -> int:
     """One Spark task of `advance_spark`: its bucket's checkpoint (when `saved` names its day
-    and fingerprint) and rows, advanced, written as parts."""
-    inputs = [pl.read_parquet(Path(folder) / f"{name}.parquet") for name in TABLES]
+    and fingerprint) and rows, advanced, written as parts (its new checkpoint under `kept`,
+    unless None)."""
     day, mark = saved
     checkpoint = None
     if day is not None:
@@ -217,10 +233,20 @@ def advance_bucket(
             pl.read_parquet(Path(folder) / "checkpoint_accounts.parquet"),
             pl.read_parquet(Path(folder) / "checkpoint_bills.parquet"),
         )
-    frames = (inputs[0], inputs[1], inputs[2], inputs[3])
-    advanced = advance_from(checkpoint, frames, policies, rulesets, origin, through, threads=1)
+    advanced = advance_from(
+        checkpoint,
+        read_bucket(Path(folder)),
+        policies,
+        rulesets,
+        origin,
+        through,
+        threads=1,
+        keep=kept is not None,
+    )
     number = int(Path(folder).name.removeprefix("bucket="))
     write_part(advanced.tables, Path(parts), number)
+    if kept is None or advanced.checkpoint is None:
+        return number
     Path(kept).mkdir(parents=True, exist_ok=True)
     advanced.checkpoint.accounts.write_parquet(Path(kept) / f"accounts-{number:05d}.parquet")
     advanced.checkpoint.bills.write_parquet(Path(kept) / f"bills-{number:05d}.parquet")

@@ -119,7 +119,7 @@ def _company(
         plan = resumed_plan(session, company, last, day, policies, rulesets)
     if plan is not None:
         result: RunTables = plan.advance(
-            company, policies, rulesets, day, engine_name, Options()
+            company, policies, rulesets, day, engine_name, Options(keep_checkpoint=False)
         ).tables
     else:
         frames = load_frames(session, [company.id], until=day)

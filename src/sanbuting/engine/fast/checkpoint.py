@@ -151,7 +151,8 @@ class Advanced:
     last day."""
 
     tables: RunFrames
-    checkpoint: Checkpoint
+    checkpoint: Checkpoint | None
+    """None when not asked for (the dunning proposal keeps none)."""
 
 
 def advance_from(
@@ -162,9 +163,12 @@ def advance_from(
     origin: date,
     through: date,
     threads: int = 2,
+    *,
+    keep: bool = True,
 ) -> Advanced:
     """Decide the days after `saved` (from `origin` when None) through `through`: `frames`
-    holds the rows after the checkpoint's day (every row, from the origin)."""
+    holds the rows after the checkpoint's day (every row, from the origin); with `keep`, the
+    checkpoint of `through` too."""
     if saved is None:
         run = FastRun(frames, policies, rulesets, origin, threads)
         accounts, bills = frames[0], frames[1].select(BILL_FACTS)
@@ -176,7 +180,12 @@ def advance_from(
             how="vertical_relaxed",
         )
     tables = run.advance(through, snapshot=False)
-    return Advanced(tables, checkpoint_of(run, accounts, bills, policies))
+    return Advanced(tables, checkpoint_of(run, accounts, bills, policies) if keep else None)
+
+
+def accounts_in(saved: Checkpoint | None, frames: Frames) -> int:
+    """The accounts an advance decides: the checkpoint's, or the frames' from the origin."""
+    return (saved.accounts if saved is not None else frames[0]).height
 
 
 def split_advance(
@@ -193,14 +202,18 @@ def split_advance(
     ]
 
 
-def merged(parts: Sequence[Checkpoint]) -> Checkpoint:
-    """One checkpoint of the disjoint sets of accounts of `parts` (buckets of one day)."""
-    first = parts[0]
-    if len(parts) == 1:
+def merged(parts: Sequence[Checkpoint | None]) -> Checkpoint | None:
+    """One checkpoint of the disjoint sets of accounts of `parts` (buckets of one day); None
+    when they were not kept."""
+    kept = [p for p in parts if p is not None]
+    if not kept:
+        return None
+    first = kept[0]
+    if len(kept) == 1:
         return first
     return Checkpoint(
         first.day,
         first.fingerprint,
-        pl.concat([p.accounts for p in parts], how="vertical_relaxed").sort("account_id"),
-        pl.concat([p.bills for p in parts], how="vertical_relaxed").sort("account_id", "bill_id"),
+        pl.concat([p.accounts for p in kept], how="vertical_relaxed").sort("account_id"),
+        pl.concat([p.bills for p in kept], how="vertical_relaxed").sort("account_id", "bill_id"),
     )
