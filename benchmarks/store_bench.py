@@ -19,8 +19,10 @@ companies' start. PostgreSQL stores go in a schema of their own, dropped afterwa
     python benchmarks/store_bench.py history --backend sqlite --accounts 100000
 
     # payments from open items against payments that replay the history, after a quarter and
-    # after a year of history (each account paid twice, on the two days after its data end)
-    python benchmarks/store_bench.py open-items --backend postgresql --accounts 10000
+    # after a year of history (each account paid on the days after its data end: the history;
+    # open items, the driver's way on PostgreSQL; open items, the ORM's way; then open items
+    # from --clients processes at once)
+    python benchmarks/store_bench.py open-items --backend postgresql --accounts 10000 --clients 2
 
     # a bank's day of payments, posted from a file (`sanbuting pay --file`), rows/s
     python benchmarks/store_bench.py bank-file --backend sqlite --accounts 10000 --payments 10000
@@ -53,6 +55,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from clients import post_concurrently
 from floor import drop as drop_floor
 from floor import floor_rate
 from floor import prepare as prepare_floor
@@ -66,7 +69,7 @@ from sanbuting.jobs.activation import activate
 from sanbuting.jobs.bank_file import BankRow, post_rows
 from sanbuting.jobs.daily import run_daily
 from sanbuting.jobs.importing import import_and_book
-from sanbuting.payments import booking
+from sanbuting.payments import booking, lean
 from sanbuting.payments.service import PaymentIn, PaymentResult, post_payment
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.migrations import upgrade
@@ -83,17 +86,25 @@ PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 @contextmanager
 def counting_statements(engine: Engine) -> Iterator[list[int]]:
-    """Count the statements `engine` sends while the block runs (`[count]`)."""
+    """Count the statements `engine` sends while the block runs (`[count]`), those the
+    driver's way of posting sends pipelined included."""
     count = [0]
+    real = lean.send
 
     def counted(*_: Any) -> None:
         count[0] += 1
 
+    def send(connection: Any, statements: Any) -> Any:
+        count[0] += len(statements)
+        return real(connection, statements)
+
     event.listen(engine, "before_cursor_execute", counted)
+    lean.send = send  # type: ignore[assignment]
     try:
         yield count
     finally:
         event.remove(engine, "before_cursor_execute", counted)
+        lean.send = real  # type: ignore[assignment]
 
 
 def compare_with_floor(url: str, statements: float, rate: float, transactions: int) -> None:
@@ -338,6 +349,46 @@ def _post_phases(
     return Rates(rate, batched, replay)
 
 
+def day_of_payments(accounts: Sequence[str], end: date, n: int) -> list[PaymentIn]:
+    """50 yuan to each of `accounts` at 10:00 on the `n`th day after `end`, one key each."""
+    day = datetime.combine(end + timedelta(days=n), datetime.min.time(), SHANGHAI)
+    at = day + timedelta(hours=10)
+    return [PaymentIn(a, 5_000, f"open-{n}-{a}", at, "bank") for a in accounts]
+
+
+@dataclass
+class Ways:
+    taken: int = 0
+    """Payments booked from open items."""
+    driver: bool = True
+    """The driver's way allowed (PostgreSQL); False: the ORM's way only."""
+
+
+@contextmanager
+def open_item_ways() -> Iterator[Ways]:
+    """Count the payments booked from open items, either way, and switch the driver's off."""
+    ways = Ways()
+    orm, driver = booking._open_items_way, lean.post
+
+    def by_orm(*a: Any, **k: Any) -> Any:
+        found = orm(*a, **k)
+        ways.taken += found is not None
+        return found
+
+    def by_driver(*a: Any, **k: Any) -> Any:
+        found = driver(*a, **k) if ways.driver else None
+        ways.taken += found is not None
+        return found
+
+    booking._open_items_way = by_orm  # type: ignore[assignment]
+    lean.post = by_driver  # type: ignore[assignment]
+    try:
+        yield ways
+    finally:
+        booking._open_items_way = orm  # type: ignore[assignment]
+        lean.post = driver  # type: ignore[assignment]
+
+
 def open_items_command(args: argparse.Namespace) -> None:
     """Payments of postpaid accounts after a quarter and after a year of history: each
     account's first payment replays its history and leaves its open book; its second, the next
@@ -374,35 +425,33 @@ def open_items_command(args: argparse.Namespace) -> None:
             chosen = random.Random(SEED).sample(postpaid, min(args.payments, len(postpaid)))
             timed: list[float] = []
             statements: list[float] = []
-            taken = [0]
-            real = booking._open_items_way
-
-            def counted(*a: Any, real: Any = real, taken: list[int] = taken, **k: Any) -> Any:
-                found = real(*a, **k)
-                taken[0] += found is not None
-                return found
-
-            booking._open_items_way = counted  # type: ignore[assignment]
-            try:
-                for n in (1, 2):
-                    day = datetime.combine(end + timedelta(days=n), datetime.min.time(), SHANGHAI)
-                    payments = [
-                        PaymentIn(a, 5_000, f"open-{n}-{a}", day + timedelta(hours=10), "bank")
-                        for a in chosen
-                    ]
+            with open_item_ways() as ways:
+                for n in (1, 2, 3):  # the history; open items; open items, the ORM's way
+                    ways.driver = n != 3
+                    payments = day_of_payments(chosen, end, n)
                     with counting_statements(engine) as sent:
                         took, _ = post_in_batches(engine, payments, 1, policies)
                     timed.append(len(payments) / took)
                     statements.append(sent[0] / len(payments))
-            finally:
-                booking._open_items_way = real  # type: ignore[assignment]
-                engine.dispose()
-            rates[label] = (timed[0], timed[1], taken[0])
+            if args.clients > 1 and backend == "postgresql":
+                payments = day_of_payments(chosen, end, 4)
+                took = post_concurrently(url, payments, args.clients)
+                print(
+                    f"[{backend}] {label}: open items, {args.clients} client processes at "
+                    f"once: {len(payments) / took:,.1f}/s = {len(payments) / took / timed[1]:.2f}x "
+                    f"one client ({load()})"
+                )
+            engine.dispose()
+            rates[label] = (timed[0], timed[1], ways.taken)
+            way = "the driver's" if backend == "postgresql" else "the ORM's"
             print(
                 f"[{backend}] {label}: {len(chosen):,} first payments (the history) "
-                f"{timed[0]:,.1f}/s; second payments (open items, {taken[0]:,} of them) "
-                f"{timed[1]:,.1f}/s = {timed[1] / timed[0]:.1f}x ({load()}); statements a "
-                f"payment: {statements[0]:.1f} and {statements[1]:.1f}"
+                f"{timed[0]:,.1f}/s; second payments (open items, {way} way; {ways.taken:,} "
+                f"payments of the two days from open items) {timed[1]:,.1f}/s = "
+                f"{timed[1] / timed[0]:.1f}x; third (open items, the ORM's way) "
+                f"{timed[2]:,.1f}/s; second / third {timed[1] / timed[2]:.2f}x ({load()}); "
+                f"statements a payment: {statements[0]:.1f}, {statements[1]:.1f}, "
+                f"{statements[2]:.1f}"
             )
             if backend == "postgresql":
                 compare_with_floor(args.pg_url, statements[1], timed[1], len(chosen))
@@ -748,6 +797,9 @@ def main() -> None:
     opened = commands.add_parser("open-items", help="payments from open items vs the history")
     common(opened, 10_000, both=False)
     opened.add_argument("--payments", type=int, default=2_000)
+    opened.add_argument(
+        "--clients", type=int, default=2, help="client processes posting at once (PostgreSQL)"
+    )
     bank = commands.add_parser("bank-file", help="a bank's day of payments, rows/s")
     common(bank, 10_000, both=False)
     bank.add_argument("--payments", type=int, default=10_000)

@@ -94,6 +94,7 @@ def ledger(url: str) -> list[tuple[object, ...]]:
 
 def post_all(
     folder: Path,
+    url: str | None,
     universe: Universe,
     imported: tuple[pl.DataFrame, ...],
     later_bills: pl.DataFrame,
@@ -101,10 +102,11 @@ def post_all(
     bills_after: int,
     switch: tuple[int, tuple[Any, ...]] | None,
 ) -> tuple[list[PaymentResult], list[tuple[object, ...]]]:
-    """A store of `imported`, then the payments of `posted` one by one (the bills of
-    `later_bills` imported after `bills_after` of them, another policy set after `switch[0]`)."""
+    """A store of `imported` (at `url`, else SQLite in `folder`), then the payments of `posted`
+    one by one (the bills of `later_bills` imported after `bills_after` of them, another policy
+    set after `switch[0]`)."""
     folder.mkdir()
-    url = f"sqlite:///{folder / 'store.db'}"
+    url = url or f"sqlite:///{folder / 'store.db'}"
     upgrade(url)
     engine = make_engine(url)
     with sessions(engine).begin() as session:
@@ -143,10 +145,20 @@ def post_all(
     return results, ledger(url)
 
 
-@pytest.mark.property
-@settings(max_examples=EXAMPLES, deadline=None)
-@given(universe=universes(max_accounts=4, max_each_policy=2), data=st.data())
-def test_open_items_book_what_the_history_books(universe: Universe, data) -> None:  # type: ignore[no-untyped-def]
+Drawn = tuple[
+    tuple[pl.DataFrame, ...],
+    pl.DataFrame,
+    list[dict[str, Any]],
+    int,
+    tuple[int, tuple[Any, ...]] | None,
+]
+
+
+def postable(universe: Universe, data: st.DataObject) -> Drawn | None:
+    """What to post over `universe`, drawn: the rows imported first, the bills imported later,
+    the payments posted one by one (in the order they were paid, or not), after how many of them
+    the later bills arrive, and when another policy set is activated (None: the policy sets do
+    not load)."""
     payments = universe.payments
     keep = data.draw(st.lists(st.booleans(), min_size=payments.height, max_size=payments.height))
     imported_payments = payments.filter(pl.Series(keep, dtype=pl.Boolean))
@@ -172,15 +184,40 @@ def test_open_items_book_what_the_history_books(universe: Universe, data) -> Non
         chosen = data.draw(st.lists(st.sampled_from(universe.policies), unique_by=lambda p: p.id))
         switch = (data.draw(st.integers(0, len(posted) - 1)), tuple(chosen))
     if not loads(universe.policies) or (switch is not None and not loads(switch[1])):
+        return None
+    return imported, later_bills, posted, bills_after, switch
+
+
+@pytest.mark.property
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(universe=universes(max_accounts=4, max_each_policy=2), data=st.data())
+def test_open_items_book_what_the_history_books(universe: Universe, data) -> None:  # type: ignore[no-untyped-def]
+    drawn = postable(universe, data)
+    if drawn is None:
         return
+    imported, later_bills, posted, bills_after, switch = drawn
     with tempfile.TemporaryDirectory() as tmp:
         with counted_open_items(allowed=True):
             fast = post_all(
-                Path(tmp) / "open", universe, imported, later_bills, posted, bills_after, switch
+                Path(tmp) / "open",
+                None,
+                universe,
+                imported,
+                later_bills,
+                posted,
+                bills_after,
+                switch,
             )
         with counted_open_items(allowed=False):
             slow = post_all(
-                Path(tmp) / "history", universe, imported, later_bills, posted, bills_after, switch
+                Path(tmp) / "history",
+                None,
+                universe,
+                imported,
+                later_bills,
+                posted,
+                bills_after,
+                switch,
             )
     assert fast[0] == slow[0]
     assert fast[1] == slow[1]

@@ -28,6 +28,8 @@ from sanbuting.store.models import Company, Payment
 from sanbuting.store.policy_versions import deployment_policies
 from store_databases import BACKENDS
 from test_api_world import NOW, World, worlds
+from test_lean_payments import driver_posts
+from test_ledger_payments import assert_balanced
 
 TRIES = 20
 
@@ -81,6 +83,21 @@ def test_one_key_at_two_companies_at_once_posts_once(world: World) -> None:
         )
     engine.dispose()
     assert posted == TRIES
+
+
+def test_one_key_at_two_open_books_at_once_posts_once(world: World) -> None:
+    """The same race between accounts that each have an open book, so that on PostgreSQL both
+    try the driver's way (`payments.lean`): the one that loses the key writes nothing."""
+    never = threading.Barrier(1)
+    for account, company in (("P1", "power"), ("G1", "gas")):  # each leaves its open book
+        assert _post(world.url, account, company, f"open-{account}", never) == "posted"
+    with driver_posts() as taken:
+        test_one_key_at_two_companies_at_once_posts_once(world)
+    if world.url.startswith("postgresql"):
+        assert sorted(set(taken)) == [f"race-{n}" for n in sorted(range(TRIES), key=str)]
+    engine = make_engine(world.url)
+    assert_balanced(engine)  # the cash book holds each posted payment once
+    engine.dispose()
 
 
 def test_the_database_itself_refuses_a_second_posted_payment_of_a_key(world: World) -> None:

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, case, func, select, text, true, update
 from sqlalchemy.orm import Session
@@ -133,7 +133,7 @@ def book_records(
             record, ruleset, relief_for(record, policies), company.origin, day
         )
         derived[pk] = entries
-        new, undo = _difference(entries, posted.get(pk, {}), versions.get(pk, {}))
+        new, undo = difference(entries, posted.get(pk, {}), versions.get(pk, {}))
         wanted.extend((pk, e) for e in new)
         reversing.extend((pk, p) for p in undo)
         marks[pk] = day
@@ -180,7 +180,7 @@ def book_days_after_many(
     new: list[tuple[int, Entry]] = []
     undo: list[tuple[int, Posted]] = []
     for account, entries, _ in booked:
-        added, gone = _difference(entries, posted.get(account, {}), versions.get(account, {}))
+        added, gone = difference(entries, posted.get(account, {}), versions.get(account, {}))
         new += [(account, e) for e in added]
         undo += [(account, p) for p in gone]
     return _post(session, company.id, new, undo, bills, now)
@@ -244,11 +244,19 @@ def _posted(
     ).all()
     if each is not None:
         rows = [r for r in rows if r.effective_on > each[r.account]]
+    return current_postings(rows)
+
+
+def current_postings(
+    rows: Iterable[Sequence[Any]],
+) -> tuple[dict[int, dict[str, Posted]], dict[int, Versions]]:
+    """`_posted` from its rows, in posting id order: (posting id, account, key, kind, the id it
+    reverses, effective day, book, amount, bill id), one row per line."""
     lines: dict[int, list[Line]] = defaultdict(list)
     heads: dict[int, tuple[int, str, str, int | None, date]] = {}
-    for r in rows:
-        heads[r.id] = (r.account, r.key, r.kind, r.reverses, r.effective_on)
-        lines[r.id].append(Line(r.book, r.amount_fen, r.bill_id))
+    for posting_id, account, key, kind, reverses, day, book, amount, bill_id in rows:
+        heads[posting_id] = (account, key, kind, reverses, day)
+        lines[posting_id].append(Line(book, amount, bill_id))
     reversed_ids = {head[3] for head in heads.values() if head[3] is not None}
     current: dict[int, dict[str, Posted]] = defaultdict(dict)
     versions: dict[int, Versions] = defaultdict(dict)
@@ -262,7 +270,7 @@ def _posted(
     return current, versions
 
 
-def _difference(
+def difference(
     entries: list[Entry], posted: dict[str, Posted], versions: Versions
 ) -> tuple[list[Entry], list[Posted]]:
     """Entries to post (new, or posted before with other lines, or back after a reversal:
@@ -297,13 +305,7 @@ def _post(
 ) -> int:
     """Insert the postings and their lines (reversals first)."""
     at = as_utc(now)
-    heads: list[tuple[str, str, int, date, int | None]] = [
-        (f"reversal:{p.key}", "reversal", account, p.effective_on, p.id) for account, p in reversing
-    ]
-    legs: list[Lines] = [tuple((b, -a, i) for b, a, i in p.lines) for _, p in reversing]
-    for account, entry in entries:
-        heads.append((entry.key, entry.kind, account, entry.effective_on, None))
-        legs.append(_lines(entry.lines))
+    heads, legs = posting_rows(entries, reversing)
     if not heads:
         return 0
     ids = _new_posting_ids(session, len(heads))
@@ -327,6 +329,25 @@ def _post(
         ),
     )
     return len(heads)
+
+
+Head = tuple[str, str, int, date, int | None]
+"""A posting to insert: its key, kind, account, effective day and the posting it reverses."""
+
+
+def posting_rows(
+    entries: Sequence[tuple[int, Entry]], reversing: Sequence[tuple[int, Posted]]
+) -> tuple[list[Head], list[Lines]]:
+    """The postings that book `entries` and reverse `reversing` (reversals first), with their
+    lines."""
+    heads: list[Head] = [
+        (f"reversal:{p.key}", "reversal", account, p.effective_on, p.id) for account, p in reversing
+    ]
+    legs: list[Lines] = [tuple((b, -a, i) for b, a, i in p.lines) for _, p in reversing]
+    for account, entry in entries:
+        heads.append((entry.key, entry.kind, account, entry.effective_on, None))
+        legs.append(_lines(entry.lines))
+    return heads, legs
 
 
 def _new_posting_ids(session: Session, count: int) -> list[int]:

@@ -109,3 +109,17 @@ def queue_reconnect(
         source=f"payment:{key}",
     )
     return queue(session, [row]) == 1
+
+
+def settle(
+    *, session: Session, company: Company, account: Account, day: date, now: datetime, key: str
+) -> bool:
+    """What a payment (`key`, of `day`) that cleared the account's arrears does to its orders: its
+    cut-off not sent yet is cancelled, and an account cut off gets its reconnection queued
+    (True when one was)."""
+    cancel_pending_cut_off(session=session, account=account, now=now, key=key)
+    if state_of(session=session, account=account, carried_out=True).cut_off:
+        return queue_reconnect(
+            session=session, company=company, account=account, day=day, now=now, key=key
+        )
+    return False

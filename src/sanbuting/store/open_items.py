@@ -8,7 +8,7 @@ next payment derives the account again from its history and writes a fresh one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any, cast
 
@@ -67,13 +67,23 @@ def load_many(
             .where(OpenItemRow.account.in_(chunk))
         ):
             found[r[0]].append(r[1:])
+    return books_of(heads.values(), found)
+
+
+def books_of(
+    heads: Iterable[Sequence[Any]], items: Mapping[int, Sequence[Sequence[Any]]]
+) -> dict[int, tuple[OpenBook, dict[str, int]]]:
+    """Open books from their rows: `heads` (account, as_of, credit, fingerprint) and each
+    account's `items` (bill store id, bill id, period, issued, due, amount, principal, accrued
+    units, waived units, days, waived days, charged, fee paid)."""
     books: dict[int, tuple[OpenBook, dict[str, int]]] = {}
-    for account, head in heads.items():
-        rows = sorted(found[account], key=lambda r: r[1])
-        items = tuple(
+    for head in heads:
+        account = head[0]
+        rows = sorted(items.get(account, ()), key=lambda r: r[1])
+        opened = tuple(
             OpenItem(BillRecord(*r[1:6]), r[6], r[7], r[8], r[9], r[10], r[11], r[12]) for r in rows
         )
-        book = OpenBook(head.as_of, head.credit_fen, items, head.fingerprint)
+        book = OpenBook(head[1], head[2], opened, head[3])
         books[account] = book, {r[1]: r[0] for r in rows}
     return books
 

@@ -10,7 +10,7 @@ equal), so posting a payment stays a handful of small queries.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -104,8 +104,7 @@ def rows_after_many(
     if not afters:
         return {}
     earliest = min(afters.values())
-    bills: dict[int, list[Any]] = defaultdict(list)
-    for b in session.execute(
+    bill_rows = session.execute(
         select(
             Bill.account,
             Bill.id,
@@ -115,17 +114,31 @@ def rows_after_many(
             Bill.due_on,
             Bill.amount_fen,
         ).where(Bill.account.in_(list(afters)), Bill.issued_on > earliest)
-    ):
-        if b.issued_on > afters[b.account]:
-            bills[b.account].append(b)
-    payments: dict[int, list[PaymentRecord]] = defaultdict(list)
-    for p in session.execute(
+    )
+    payment_rows = session.execute(
         select(Payment.account, Payment.key, Payment.paid_at, Payment.amount_fen).where(
             Payment.account.in_(list(afters)), Payment.paid_at >= _after_day(earliest)
         )
-    ):
-        if read_utc(p.paid_at) >= _after_day(afters[p.account]):
-            payments[p.account].append(payment_record(p.key, p.paid_at, p.amount_fen))
+    )
+    return records_after(rows, bill_rows, payment_rows)
+
+
+def records_after(
+    rows: Sequence[tuple[Account, date]],
+    bill_rows: Iterable[Sequence[Any]],
+    payment_rows: Iterable[Sequence[Any]],
+) -> dict[int, tuple[AccountRecord, dict[str, int]]]:
+    """`rows_after_many` from rows read from any earlier day on: bills (account, store id, bill
+    id, period, issued, due, amount) and payments (account, key, paid at, amount)."""
+    afters = {row.id: after for row, after in rows}
+    bills: dict[int, list[Any]] = defaultdict(list)
+    for b in bill_rows:
+        if b[4] > afters[b[0]]:
+            bills[b[0]].append(b)
+    payments: dict[int, list[PaymentRecord]] = defaultdict(list)
+    for account, key, paid_at, amount in payment_rows:
+        if read_utc(paid_at) >= _after_day(afters[account]):
+            payments[account].append(payment_record(key, paid_at, amount))
     found: dict[int, tuple[AccountRecord, dict[str, int]]] = {}
     for row, _ in rows:
         mine = bills[row.id]
@@ -134,7 +147,7 @@ def rows_after_many(
             sorted((BillRecord(*b[2:]) for b in mine), key=lambda b: b.bill_id),
             payments[row.id],
         )
-        found[row.id] = record, {b.bill_id: b.id for b in mine}
+        found[row.id] = record, {b[2]: b[1] for b in mine}
     return found
 
 
