@@ -36,7 +36,7 @@ from psycopg import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from sanbuting.domain import AccountState, as_utc
+from sanbuting.domain import AccountState, BillingMode, as_utc
 from sanbuting.engine.relief import relief_for
 from sanbuting.ledger.open_items import OpenBook
 from sanbuting.ledger.service import Head, Lines, current_postings, difference, posting_rows
@@ -74,12 +74,13 @@ def _arrays(columns: Sequence[str], order: str = "") -> str:
 
 
 # After the lock, with a snapshot of its own (the lock may have waited for another payment):
-# each collection comes as one array per column. Payments are read from 08:00 of the open
+# each collection comes as one array per column; nothing for a prepaid account (the ORM way
+# books its meter's days). Payments are read from 08:00 of the open
 # book's day: every payment after its end and a few of its own day, which `records_after`
 # leaves out. The key: posted anywhere, or imported into the account's company.
 READ = (
     "WITH me AS (SELECT a.id, a.company_id FROM accounts a JOIN companies c "
-    f"ON c.id = a.company_id WHERE {ACCOUNT}) "
+    f"ON c.id = a.company_id WHERE {ACCOUNT} AND a.billing_mode = '{BillingMode.POSTPAID}') "
     "SELECT me.id, (SELECT max(day) FROM checkpoints WHERE company_id = me.company_id), "
     "EXISTS (SELECT 1 FROM payments WHERE key = %(key)s AND posted) OR EXISTS (SELECT 1 "
     "FROM payments WHERE key = %(key)s AND company_id = me.company_id), o.kind, o.status, "
