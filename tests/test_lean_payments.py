@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy.exc import DBAPIError
 
 from sanbuting.payments import lean
 from sanbuting.payments.service import Part, PaymentIn, PaymentRefused, PaymentResult, post_payment
@@ -218,3 +219,16 @@ def test_the_drivers_way_books_what_the_history_books(universe: Universe, data) 
             )  # fmt: skip
     assert fast[0] == slow[0]
     assert fast[1] == slow[1]
+
+
+def test_a_database_error_of_the_drivers_way_is_raised_as_the_orms(tmp_path: Path) -> None:
+    """Callers retry a deadlock or a lost connection by SQLAlchemy's errors (crash trials do):
+    the driver's way raises those, not the driver's own."""
+    for url in database("postgresql", tmp_path):
+        engine = make_engine(url)
+        with sessions(engine)() as session, session.begin():
+            connection = session.connection().connection.driver_connection
+            with pytest.raises(DBAPIError) as raised:
+                lean.send(connection, [("SELECT 1 / %(zero)s", {"zero": 0})])
+        engine.dispose()
+    assert raised.value.orig is not None and raised.value.orig.sqlstate == "22012"

@@ -32,7 +32,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import psycopg
 from psycopg import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -141,7 +143,20 @@ def send(
     connection: Connection[Any], statements: Sequence[tuple[str, dict[str, Any]]]
 ) -> list[list[Any]]:
     """Send `statements` in one round trip (pipelined when there are several); each one's rows
-    ([] for those that return none)."""
+    ([] for those that return none). A database error is raised as SQLAlchemy raises the ORM
+    way's (`sqlalchemy.exc.DBAPIError` and its kinds), so that callers retry a deadlock or a
+    lost connection the same way."""
+    try:
+        return _send(connection, statements)
+    except psycopg.Error as error:
+        raise DBAPIError.instance(
+            "; ".join(sql for sql, _ in statements), None, error, psycopg.Error
+        ) from error
+
+
+def _send(
+    connection: Connection[Any], statements: Sequence[tuple[str, dict[str, Any]]]
+) -> list[list[Any]]:
     if len(statements) == 1:
         cursor = connection.execute(*statements[0])
         return [cursor.fetchall() if cursor.description else []]
