@@ -75,6 +75,9 @@ def _arrays(columns: Sequence[str], order: str = "") -> str:
     return ", ".join(f"array_agg({column}{order})" for column in columns)
 
 
+# Each row joined to another table's by that table's index (`LATERAL ... OFFSET 0`, which the
+# planner cannot turn into a hash join over the whole table), so that the read costs the same
+# on a store whose statistics were never gathered (a fresh import, autovacuum off).
 # After the lock, with a snapshot of its own (the lock may have waited for another payment):
 # each collection comes as one array per column; nothing for a prepaid account (the ORM way
 # books its meter's days). Payments are read from 08:00 of the open
@@ -92,13 +95,16 @@ READ = (
     f"({', '.join(repr(k) for k in STATE_AFTER)}) AND status IN ('held', 'pending', 'done') "
     "ORDER BY day DESC, id DESC LIMIT 1) o ON true "
     f"LEFT JOIN LATERAL (SELECT {_arrays(ITEM_COLUMNS)} FROM open_items o "
-    "JOIN bills b ON b.id = o.bill WHERE o.account = me.id) i ON true "
+    "CROSS JOIN LATERAL (SELECT * FROM bills WHERE id = o.bill OFFSET 0) b "
+    "WHERE o.account = me.id) i ON true "
     f"LEFT JOIN LATERAL (SELECT {_arrays(BILL_COLUMNS)} FROM bills b "
     "WHERE b.account = me.id AND b.issued_on > k.as_of) nb ON true "
     f"LEFT JOIN LATERAL (SELECT {_arrays(PAYMENT_COLUMNS)} FROM payments p "
     "WHERE p.account = me.id AND p.paid_at >= (k.as_of::timestamp AT TIME ZONE 'UTC')) np ON true "
     f"LEFT JOIN LATERAL (SELECT {_arrays(POSTING_COLUMNS, ' ORDER BY p.id, l.id')} "
-    "FROM postings p JOIN ledger_lines l ON l.posting = p.id LEFT JOIN bills b ON b.id = l.bill "
+    "FROM postings p CROSS JOIN LATERAL (SELECT * FROM ledger_lines WHERE posting = p.id "
+    "OFFSET 0) l LEFT JOIN LATERAL (SELECT bill_id FROM bills WHERE id = l.bill OFFSET 0) b "
+    "ON true "
     "WHERE p.account = me.id AND p.effective_on > k.as_of) q ON true"
 )
 # Every write after the payment's is made from its row (`pay`): none if the key was taken.
