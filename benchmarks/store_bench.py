@@ -87,7 +87,7 @@ PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 @contextmanager
 def counting_statements(engine: Engine) -> Iterator[list[int]]:
     """Count the statements `engine` sends while the block runs (`[count]`), those the
-    driver's way of posting sends pipelined included."""
+    driver's way of posting sends (`payments.lean.send`) included."""
     count = [0]
     real = lean.send
 

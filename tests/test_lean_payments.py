@@ -204,19 +204,12 @@ def test_the_drivers_way_books_what_the_history_books(universe: Universe, data) 
     drawn = postable(universe, data)
     if drawn is None:
         return
-    imported, later_bills, posted, bills_after, switch = drawn
     with tempfile.TemporaryDirectory() as tmp:
         with driver_posts(), counted_open_items(allowed=True):
             for url in database("postgresql", Path(tmp)):
-                fast = post_all(
-                    Path(tmp) / "open", url, universe, imported, later_bills, posted,
-                    bills_after, switch,
-                )  # fmt: skip
+                fast = post_all(Path(tmp) / "open", url, universe, drawn)
         with counted_open_items(allowed=False):  # SQLite: the history, every payment
-            slow = post_all(
-                Path(tmp) / "history", None, universe, imported, later_bills, posted,
-                bills_after, switch,
-            )  # fmt: skip
+            slow = post_all(Path(tmp) / "history", None, universe, drawn)
     assert fast[0] == slow[0]
     assert fast[1] == slow[1]
 

@@ -96,15 +96,12 @@ def post_all(
     folder: Path,
     url: str | None,
     universe: Universe,
-    imported: tuple[pl.DataFrame, ...],
-    later_bills: pl.DataFrame,
-    posted: list[dict[str, Any]],
-    bills_after: int,
-    switch: tuple[int, tuple[Any, ...]] | None,
+    drawn: Drawn,
 ) -> tuple[list[PaymentResult], list[tuple[object, ...]]]:
-    """A store of `imported` (at `url`, else SQLite in `folder`), then the payments of `posted`
-    one by one (the bills of `later_bills` imported after `bills_after` of them, another policy
-    set after `switch[0]`)."""
+    """A store of `drawn` (`postable`): its rows imported (at `url`, else SQLite in `folder`),
+    then its payments one by one (its later bills imported after `bills_after` of them, another
+    policy set after `switch[0]`)."""
+    imported, later_bills, posted, bills_after, switch = drawn
     folder.mkdir()
     url = url or f"sqlite:///{folder / 'store.db'}"
     upgrade(url)
@@ -195,30 +192,11 @@ def test_open_items_book_what_the_history_books(universe: Universe, data) -> Non
     drawn = postable(universe, data)
     if drawn is None:
         return
-    imported, later_bills, posted, bills_after, switch = drawn
     with tempfile.TemporaryDirectory() as tmp:
         with counted_open_items(allowed=True):
-            fast = post_all(
-                Path(tmp) / "open",
-                None,
-                universe,
-                imported,
-                later_bills,
-                posted,
-                bills_after,
-                switch,
-            )
+            fast = post_all(Path(tmp) / "open", None, universe, drawn)
         with counted_open_items(allowed=False):
-            slow = post_all(
-                Path(tmp) / "history",
-                None,
-                universe,
-                imported,
-                later_bills,
-                posted,
-                bills_after,
-                switch,
-            )
+            slow = post_all(Path(tmp) / "history", None, universe, drawn)
     assert fast[0] == slow[0]
     assert fast[1] == slow[1]
 

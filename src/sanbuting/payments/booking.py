@@ -45,13 +45,12 @@ from sanbuting.ledger.service import (
     book_records,
     entries_arrears,
 )
+from sanbuting.payments.model import Order
 from sanbuting.policy import Policy
 from sanbuting.rules.schema import Ruleset
 from sanbuting.store import open_items
 from sanbuting.store.models import Account, Bill, Company, Posting
 from sanbuting.store.records import load_records, record_of, rows_after
-
-Order = dict[str, tuple[date, date, str]]
 
 
 @dataclass(frozen=True)

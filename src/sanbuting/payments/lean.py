@@ -28,7 +28,7 @@ imported cut off, settles its orders through `payments.orders.settle` after the 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -319,10 +319,7 @@ def post(
         return None  # the key was taken meanwhile: nothing else was written
     _forget_cached(session, account.id)
     if settles and _settled(session, account.id, paid.paid_on, now, payment.key):
-        result = result_of(
-            payment, account.account_id, company.code, walked.entries, walked.order, before,
-            after, queued=True,
-        )  # fmt: skip
+        result = replace(result, reconnect_queued=True)
         update = "UPDATE payments SET result = %(result)s WHERE key = %(key)s AND posted"
         send(connection, [(update, {"result": result.to_json(), "key": payment.key})])
     return result

@@ -98,15 +98,15 @@ def post_payment(
     in force for the account's company); `batch` when it is one of a transaction's many."""
     check(payment)
     content = content_of(payment)
+
+    def in_force(company_id: int) -> Sequence[Policy]:
+        if policies is not None:
+            return policies
+        if batch is not None:
+            return batch.policies_of(session, company_id)
+        return policies_for(session=session, company_id=company_id)
+
     if lean.usable(session):
-
-        def in_force(company_id: int) -> Sequence[Policy]:
-            if policies is not None:
-                return policies
-            if batch is not None:
-                return batch.policies_of(session, company_id)
-            return policies_for(session=session, company_id=company_id)
-
         done = lean.post(
             session=session, payment=payment, content=content, now=now, policies=in_force
         )
@@ -118,12 +118,7 @@ def post_payment(
         return first
     day = local_date(payment.paid_at)
     assert company.origin is not None
-    if policies is None:
-        policies = (
-            batch.policies_of(session, company.id)
-            if batch is not None
-            else policies_for(session=session, company_id=company.id)
-        )
+    in_effect = list(in_force(company.id))
     ruleset = load_ruleset(company.ruleset)
     paid = payment_record(payment.key, payment.paid_at, payment.amount_fen)
     prepared = booking.prepare(
@@ -132,7 +127,7 @@ def post_payment(
         account=account,
         paid=paid,
         ruleset=ruleset,
-        policies=list(policies),
+        policies=in_effect,
     )
     before = prepared.before
     stored = Payment(
@@ -161,7 +156,7 @@ def post_payment(
         account=account,
         prepared=prepared,
         paid=paid,
-        policies=list(policies),
+        policies=in_effect,
         now=now,
     )
     result = finish(
