@@ -1,184 +1,67 @@
-"""`post_payment`'s open-item way on PostgreSQL, in three statements sent by the driver.
+"""The open-item way of posting on PostgreSQL, in three statements sent by the driver, for one
+payment (`post`, from `post_payment`) or a batch of payments of distinct accounts at once
+(`post_many`, from a bank file's batch): the same statements either way.
 
 The domain work is the open-item way's (`payments.booking.from_open_book`: the days since the
 account's open book walked without and with the payment; `ledger.service.difference`: what the
 ledger lacks of them; `payments.model.result_of`: the result). Only the talking to the database
-differs: instead of about seventeen statements through the ORM, one after another,
+differs: instead of about seventeen statements a payment through the ORM, one after another
+(`payments.lean_sql` has them):
 
-1. **the lock** (`LOCK`): the account's row `FOR UPDATE` and its company's `FOR SHARE` (as the
-   ORM way takes them: the account, then the company, so that no checkpoint is saved meanwhile);
+1. **the lock** (`LOCK`): the accounts' rows `FOR UPDATE`, in store-id order, and their
+   companies' `FOR SHARE` (so that no checkpoint is saved meanwhile);
 2. **the reads** (`READ`), pipelined with the lock in one round trip but with a snapshot of
-   their own taken once the lock is held: whether the key was used, the newest checkpoint's
-   day, the last standing state-changing order, the open book and its items, the bills and
-   payments after it and the ledger's postings after it, each collection as arrays;
-3. **the writes** (`WRITE`), one statement: the payment by key (`ON CONFLICT DO NOTHING`), the
-   postings and their lines, the watermark, the open book, the dirty mark. Every write after
-   the payment's is made from the payment's new row, so a key taken meanwhile by another
-   account's payment writes nothing; the ORM way then answers (the first result, or a
-   refusal).
+   their own taken once the locks are held: whether each key was used, the newest checkpoint's
+   day, each account's last standing state-changing order, its open book and items, its bills
+   and payments after the book and the ledger's postings after it, each collection as arrays;
+3. **the writes** (`WRITE`), one statement for the batch: the payments by key (`ON CONFLICT DO
+   NOTHING`), the postings and their lines, the watermarks, the open books, the dirty marks.
+   Every write after the payments' is joined to the payment rows inserted, so an account whose
+   key another account's payment took meanwhile gets nothing written; the ORM way then
+   answers it (the first result, or a refusal).
 
-It gives way to the ORM (`None`, nothing written) whenever the ORM way would not take the
-open-item way (no open book, a prepaid account, a back-dated payment, later rows, a fee of those
-days held from before), for an account number in several companies and for a key used before.
-A payment that clears the arrears of an account with a standing state-changing order, or one
-imported cut off, settles its orders through `payments.orders.settle` after the writes.
-`tests/test_lean_payments.py` holds the two ways equal, posting by posting.
+A payment gets `None` (nothing written: the ORM way posts it) whenever the ORM way would not
+take the open-item way (no open book, a prepaid account, a back-dated payment, later rows, a
+fee of those days held from before), for an account number in several companies, a key used
+before, and an account named twice in the batch. A payment that clears the arrears of an
+account with a standing state-changing order, or one imported cut off, settles its orders
+through `payments.orders.settle` after the writes. `tests/test_lean_payments.py` holds the two
+ways equal posting by posting, one payment at a time and in batches.
 """
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-import psycopg
 from psycopg import Connection
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from sanbuting.domain import AccountState, BillingMode, as_utc
+from sanbuting.domain import AccountState, as_utc, local_date
+from sanbuting.engine.records import Payment as PaymentRecord
 from sanbuting.engine.relief import relief_for
 from sanbuting.ledger.open_items import OpenBook
 from sanbuting.ledger.service import Head, Lines, current_postings, difference, posting_rows
 from sanbuting.payments import booking
-from sanbuting.payments.model import PaymentIn, PaymentResult, result_of
-from sanbuting.payments.orders import CUT_OFF, STATE_AFTER, settle
+from sanbuting.payments.lean_sql import LOCK, READ, RESULT, WRITE, send
+from sanbuting.payments.model import PaymentIn, PaymentResult, content_of, result_of
+from sanbuting.payments.orders import CUT_OFF, settle
 from sanbuting.policy import Policy
 from sanbuting.rules import load_ruleset
 from sanbuting.store.models import Account, Company, OpenBookRow
 from sanbuting.store.open_items import books_of
 from sanbuting.store.records import payment_record, record_of, records_after
 
-ACCOUNT = "a.account_id = %(account)s AND (%(company)s::text IS NULL OR c.code = %(company)s)"
-LOCK = (
-    "SELECT a.id, a.company_id, a.account_id, a.utility, a.customer_class, a.region, "
-    "a.billing_mode, a.tags, a.state, a.credit_limit_fen, a.opening_balance_fen, "
-    "a.booked_through, c.code, c.ruleset, c.origin FROM accounts a "
-    f"JOIN companies c ON c.id = a.company_id WHERE {ACCOUNT} FOR UPDATE OF a FOR SHARE OF c"
-)
-ITEM_COLUMNS = (
-    "b.id", "b.bill_id", "b.period", "b.issued_on", "b.due_on", "b.amount_fen", "o.principal_fen",
-    "o.accrued_units", "o.waived_units", "o.days", "o.waived_days", "o.charged_fen",
-    "o.fee_paid_fen",
-)  # fmt: skip
-BILL_COLUMNS = ("b.id", "b.bill_id", "b.period", "b.issued_on", "b.due_on", "b.amount_fen")
-PAYMENT_COLUMNS = ("p.key", "p.paid_at", "p.amount_fen")
-POSTING_COLUMNS = (
-    "p.id", "p.key", "p.kind", "p.reverses", "p.effective_on", "l.book", "l.amount_fen",
-    "b.bill_id",
-)  # fmt: skip
-
-
-def _arrays(columns: Sequence[str], order: str = "") -> str:
-    return ", ".join(f"array_agg({column}{order})" for column in columns)
-
-
-# Each row joined to another table's by that table's index (`LATERAL ... OFFSET 0`, which the
-# planner cannot turn into a hash join over the whole table), so that the read costs the same
-# on a store whose statistics were never gathered (a fresh import, autovacuum off).
-# After the lock, with a snapshot of its own (the lock may have waited for another payment):
-# each collection comes as one array per column; nothing for a prepaid account (the ORM way
-# books its meter's days). Payments are read from 08:00 of the open
-# book's day: every payment after its end and a few of its own day, which `records_after`
-# leaves out. The key: posted anywhere, or imported into the account's company.
-READ = (
-    "WITH me AS (SELECT a.id, a.company_id FROM accounts a JOIN companies c "
-    f"ON c.id = a.company_id WHERE {ACCOUNT} AND a.billing_mode = '{BillingMode.POSTPAID}') "
-    "SELECT me.id, (SELECT max(day) FROM checkpoints WHERE company_id = me.company_id), "
-    "EXISTS (SELECT 1 FROM payments WHERE key = %(key)s AND posted) OR EXISTS (SELECT 1 "
-    "FROM payments WHERE key = %(key)s AND company_id = me.company_id), o.kind, o.status, "
-    "k.as_of, k.credit_fen, k.fingerprint, i.*, nb.*, np.*, q.* FROM me "
-    "LEFT JOIN open_books k ON k.account = me.id "
-    "LEFT JOIN LATERAL (SELECT kind, status FROM outbox WHERE account = me.id AND kind IN "
-    f"({', '.join(repr(k) for k in STATE_AFTER)}) AND status IN ('held', 'pending', 'done') "
-    "ORDER BY day DESC, id DESC LIMIT 1) o ON true "
-    f"LEFT JOIN LATERAL (SELECT {_arrays(ITEM_COLUMNS)} FROM open_items o "
-    "CROSS JOIN LATERAL (SELECT * FROM bills WHERE id = o.bill OFFSET 0) b "
-    "WHERE o.account = me.id) i ON true "
-    f"LEFT JOIN LATERAL (SELECT {_arrays(BILL_COLUMNS)} FROM bills b "
-    "WHERE b.account = me.id AND b.issued_on > k.as_of) nb ON true "
-    f"LEFT JOIN LATERAL (SELECT {_arrays(PAYMENT_COLUMNS)} FROM payments p "
-    "WHERE p.account = me.id AND p.paid_at >= (k.as_of::timestamp AT TIME ZONE 'UTC')) np ON true "
-    f"LEFT JOIN LATERAL (SELECT {_arrays(POSTING_COLUMNS, ' ORDER BY p.id, l.id')} "
-    "FROM postings p CROSS JOIN LATERAL (SELECT * FROM ledger_lines WHERE posting = p.id "
-    "OFFSET 0) l LEFT JOIN LATERAL (SELECT bill_id FROM bills WHERE id = l.bill OFFSET 0) b "
-    "ON true "
-    "WHERE p.account = me.id AND p.effective_on > k.as_of) q ON true"
-)
-# Every write after the payment's is made from its row (`pay`): none if the key was taken.
-WRITE = (
-    "WITH pay AS (INSERT INTO payments (company_id, key, content, account, paid_at, amount_fen, "
-    "channel, posted, result) VALUES (%(company_id)s, %(key)s, %(content)s, %(pk)s, "
-    "%(paid_at)s, %(amount)s, %(channel)s, true, %(result)s) ON CONFLICT DO NOTHING "
-    "RETURNING id), "
-    "heads AS (SELECT * FROM unnest(%(keys)s::text[], %(kinds)s::text[], %(days)s::date[], "
-    "%(reverses)s::int[]) WITH ORDINALITY AS h(key, kind, effective_on, reverses, n)), "
-    "added AS (INSERT INTO postings (company_id, key, kind, account, effective_on, reverses, "
-    "created_at) SELECT %(company_id)s, h.key, h.kind, %(pk)s, h.effective_on, h.reverses, "
-    "%(now)s FROM heads h, pay ORDER BY h.n RETURNING id, key), "
-    "lines AS (INSERT INTO ledger_lines (posting, book, amount_fen, bill) SELECT added.id, "
-    "l.book, l.amount, l.bill FROM added JOIN unnest(%(line_keys)s::text[], %(books)s::text[], "
-    "%(amounts)s::bigint[], %(line_bills)s::int[]) AS l(key, book, amount, bill) "
-    "ON l.key = added.key), "
-    "watermark AS (UPDATE accounts SET booked_through = %(day)s WHERE id = %(pk)s "
-    "AND EXISTS (SELECT 1 FROM pay)), "
-    "book AS (INSERT INTO open_books (account, as_of, credit_fen, fingerprint) SELECT %(pk)s, "
-    "%(as_of)s, %(credit)s, %(fingerprint)s FROM pay WHERE %(keep)s ON CONFLICT (account) DO "
-    "UPDATE SET as_of = EXCLUDED.as_of, credit_fen = EXCLUDED.credit_fen, "
-    "fingerprint = EXCLUDED.fingerprint), "
-    "gone AS (DELETE FROM open_items WHERE account = %(pk)s AND %(keep)s "
-    "AND NOT (bill = ANY(%(item_bills)s::int[])) AND EXISTS (SELECT 1 FROM pay)), "
-    "items AS (INSERT INTO open_items (account, bill, principal_fen, accrued_units, "
-    "waived_units, days, waived_days, charged_fen, fee_paid_fen) SELECT %(pk)s, u.* FROM "
-    "unnest(%(item_bills)s::int[], %(principal)s::bigint[], %(accrued)s::bigint[], "
-    "%(waived)s::bigint[], %(item_days)s::int[], %(waived_days)s::int[], %(charged)s::bigint[], "
-    "%(fee_paid)s::bigint[]) AS u, pay WHERE %(keep)s ON CONFLICT (account, bill) DO UPDATE SET "
-    "principal_fen = EXCLUDED.principal_fen, accrued_units = EXCLUDED.accrued_units, "
-    "waived_units = EXCLUDED.waived_units, days = EXCLUDED.days, "
-    "waived_days = EXCLUDED.waived_days, charged_fen = EXCLUDED.charged_fen, "
-    "fee_paid_fen = EXCLUDED.fee_paid_fen), "
-    "dirty AS (INSERT INTO checkpoint_dirty (company_id, account_id, since, cleared) "
-    "SELECT %(company_id)s, %(account)s, %(day)s, false FROM pay WHERE %(mark)s) "
-    "SELECT id FROM pay"
-)
-
-
-def send(
-    connection: Connection[Any], statements: Sequence[tuple[str, dict[str, Any]]]
-) -> list[list[Any]]:
-    """Send `statements` in one round trip (pipelined when there are several); each one's rows
-    ([] for those that return none). A database error is raised as SQLAlchemy raises the ORM
-    way's (`sqlalchemy.exc.DBAPIError` and its kinds), so that callers retry a deadlock or a
-    lost connection the same way."""
-    try:
-        return _send(connection, statements)
-    except psycopg.Error as error:
-        raise DBAPIError.instance(
-            "; ".join(sql for sql, _ in statements), None, error, psycopg.Error
-        ) from error
-
-
-def _send(
-    connection: Connection[Any], statements: Sequence[tuple[str, dict[str, Any]]]
-) -> list[list[Any]]:
-    if len(statements) == 1:
-        cursor = connection.execute(*statements[0])
-        return [cursor.fetchall() if cursor.description else []]
-    with connection.pipeline() as pipe:
-        cursors = []
-        for sql, params in statements:
-            cursor = connection.cursor()
-            cursor.execute(sql, params)
-            cursors.append(cursor)
-        pipe.sync()
-        return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
+__all__ = ["post", "post_many", "send", "usable"]
 
 
 @dataclass(frozen=True, slots=True)
 class Read:
-    """What the reads found of one account of one company."""
+    """What the reads found of one payment's account."""
 
     account: Account
     company: Company
@@ -194,6 +77,20 @@ class Read:
     postings: list[tuple[Any, ...]]
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """One payment walked from its account's open book, ready to write."""
+
+    index: int
+    payment: PaymentIn
+    found: Read
+    paid: PaymentRecord
+    start: OpenBook
+    prepared: booking.Prepared
+    result: PaymentResult
+    settles: bool
+
+
 def _rows(arrays: Sequence[list[Any] | None], *first: Any) -> list[tuple[Any, ...]]:
     """Rows from one array per column (none for an empty collection), each led by `first`."""
     if arrays[0] is None:
@@ -201,17 +98,45 @@ def _rows(arrays: Sequence[list[Any] | None], *first: Any) -> list[tuple[Any, ..
     return [(*first, *row) for row in zip(*arrays, strict=True)]
 
 
-def read(
-    connection: Connection[Any], account_id: str, company: str | None, key: str
-) -> Read | None:
-    """The reads (see the module docstring); None when the account is not one account, or the
-    key was used before (the ORM way answers both)."""
-    params = {"account": account_id, "company": company, "key": key}
+def read(connection: Connection[Any], payments: Sequence[PaymentIn]) -> dict[int, Read]:
+    """The reads (see the module docstring), by the payment's index in `payments`: none for a
+    payment whose account number is not exactly one account, whose account another payment of
+    `payments` names too, or whose key was used before (the ORM way answers those)."""
+    params = {
+        "accounts": [p.account_id for p in payments],
+        "companies": [p.company for p in payments],
+        "keys": [p.key for p in payments],
+    }
     locked, found = send(connection, [(LOCK, params), (READ, params)])
-    if len(locked) != 1 or len(found) != 1 or found[0][2]:
-        return None
-    row, got = locked[0], found[0]
-    account = Account(
+    matches = Counter(row[0] for row in locked)
+    named = Counter(row[1] for row in locked)
+    heads = {row[0]: row for row in locked if matches[row[0]] == 1 and named[row[1]] == 1}
+    companies: dict[int, Company] = {}
+    reads: dict[int, Read] = {}
+    for got in found:
+        row = heads.get(got[0])
+        if row is None or got[3]:
+            continue
+        company = companies.setdefault(
+            row[2], Company(id=row[2], code=row[13], ruleset=row[14], origin=row[15])
+        )
+        pk = row[1]
+        reads[got[0] - 1] = Read(
+            account=_account(row[1:13]),
+            company=company,
+            newest=got[2],
+            order=None if got[4] is None else (got[4], got[5]),
+            book=[] if got[6] is None else [(pk, got[6], got[7], got[8])],
+            items=_rows(got[9:22]),
+            bills=_rows(got[22:28], pk),
+            payments=_rows(got[28:31], pk),
+            postings=[(r[0], pk, *r[1:]) for r in _rows(got[31:39])],
+        )
+    return reads
+
+
+def _account(row: Sequence[Any]) -> Account:
+    return Account(
         id=row[0],
         company_id=row[1],
         account_id=row[2],
@@ -225,20 +150,6 @@ def read(
         opening_balance_fen=row[10],
         booked_through=row[11],
     )
-    held = Company(id=row[1], code=row[12], ruleset=row[13], origin=row[14])
-    pk = row[0]
-    postings = [(r[0], pk, *r[1:]) for r in _rows(got[30:38])]
-    return Read(
-        account=account,
-        company=held,
-        newest=got[1],
-        order=None if got[3] is None else (got[3], got[4]),
-        book=[] if got[5] is None else [(pk, got[5], got[6], got[7])],
-        items=_rows(got[8:21]),
-        bills=_rows(got[21:27], pk),
-        payments=_rows(got[27:30], pk),
-        postings=postings,
-    )
 
 
 def usable(session: Session) -> bool:
@@ -250,20 +161,68 @@ def post(
     *,
     session: Session,
     payment: PaymentIn,
-    content: str,
     now: datetime,
     policies: Callable[[int], Sequence[Policy]],
 ) -> PaymentResult | None:
-    """Post a checked `payment` (its `content` digest) the open-item way through the driver,
-    with `policies(company id)` in force; None when the ORM way must (nothing written)."""
+    """Post a checked `payment` the open-item way through the driver, with `policies(company
+    id)` in force; None when the ORM way must (nothing written)."""
+    return post_many(session=session, payments=[payment], now=now, policies=policies)[0]
+
+
+def post_many(
+    *,
+    session: Session,
+    payments: Sequence[PaymentIn],
+    now: datetime,
+    policies: Callable[[int], Sequence[Policy]],
+) -> list[PaymentResult | None]:
+    """Post checked `payments` (each key once in them) the open-item way through the driver,
+    with `policies(company id)` in force: each one's result, or None where the ORM way must
+    post it (nothing of that payment written)."""
+    if not payments:
+        return []
     if session.new or session.dirty or session.deleted:
         session.flush()
     connection = session.connection().connection.driver_connection
     assert isinstance(connection, Connection)
-    found = read(connection, payment.account_id, payment.company, payment.key)
-    if found is None or found.company.origin is None:
-        return None
+    reads = read(connection, payments)
+    plans = [
+        plan
+        for index, found in reads.items()
+        if (plan := _plan(index, payments[index], found, now, policies)) is not None
+    ]
+    plans = _not_held(session, plans)
+    results: list[PaymentResult | None] = [None] * len(payments)
+    if not plans:
+        return results
+    written = {row[0] for row in send(connection, [(WRITE, _write(plans, now))])[0]}
+    settled: list[PaymentResult] = []
+    for plan in plans:
+        if plan.found.account.id not in written:
+            continue  # the key was taken meanwhile: nothing else was written
+        _forget_cached(session, plan.found.account.id)
+        result = plan.result
+        if plan.settles and _settled(session, plan.found.account.id, plan.payment, now):
+            result = replace(result, reconnect_queued=True)
+            settled.append(result)
+        results[plan.index] = result
+    if settled:
+        keys = {"keys": [r.key for r in settled], "results": [r.to_json() for r in settled]}
+        send(connection, [(RESULT, keys)])
+    return results
+
+
+def _plan(
+    index: int,
+    payment: PaymentIn,
+    found: Read,
+    now: datetime,
+    policies: Callable[[int], Sequence[Policy]],
+) -> _Plan | None:
+    """`payment` walked from its account's open book, or None when the ORM way must post it."""
     account, company = found.account, found.company
+    if company.origin is None:
+        return None
     ruleset = load_ruleset(company.ruleset)
     relief = relief_for(record_of(account), policies(company.id))
     fingerprint = booking.fingerprint_of(account, ruleset, relief)
@@ -286,8 +245,6 @@ def post(
     if prepared is None or prepared.walked is None:
         return None
     walked = prepared.walked
-    if booking.held_from_before(session, company, [(account.id, walked.entries, start.as_of)]):
-        return None
     before, after = prepared.before, walked.arrears
     settles = before > 0 and after == 0
     settles = settles and (found.order is not None or AccountState(account.state) in CUT_OFF)
@@ -295,65 +252,102 @@ def post(
         payment, account.account_id, company.code, walked.entries, walked.order, before, after,
         queued=False,
     )  # fmt: skip
-    params = {
-        "company_id": company.id,
-        "account": account.account_id,
-        "key": payment.key,
-        "pk": account.id,
-        "content": content,
-        "paid_at": as_utc(payment.paid_at),
-        "amount": payment.amount_fen,
-        "channel": payment.channel,
-        "result": result.to_json(),
+    return _Plan(index, payment, found, paid, start, prepared, result, settles)
+
+
+def _not_held(session: Session, plans: list[_Plan]) -> list[_Plan]:
+    """The plans but those whose account's ledger holds one of their entries from before
+    (`booking.held_from_before`), one query a company."""
+    by_company: dict[int, list[_Plan]] = defaultdict(list)
+    for plan in plans:
+        by_company[plan.found.company.id].append(plan)
+    held: set[int] = set()
+    for mine in by_company.values():
+        wanted = [
+            (plan.found.account.id, plan.prepared.walked.entries, plan.start.as_of)
+            for plan in mine
+            if plan.prepared.walked is not None
+        ]
+        held |= booking.held_from_before(session, mine[0].found.company, wanted)
+    return [plan for plan in plans if plan.found.account.id not in held]
+
+
+def _write(plans: Sequence[_Plan], now: datetime) -> dict[str, Any]:
+    """`WRITE`'s parameters for the plans."""
+    heads: list[Head] = []
+    legs: list[Lines] = []
+    bills: dict[str, int] = {}
+    kept: list[tuple[int, OpenBook]] = []
+    for plan in plans:
+        walked = plan.prepared.walked
+        assert walked is not None
+        pk = plan.found.account.id
+        posted, versions = current_postings(plan.found.postings)
+        new, undo = difference(walked.entries, posted.get(pk, {}), versions.get(pk, {}))
+        mine = posting_rows([(pk, e) for e in new], [(pk, p) for p in undo])
+        heads.extend(mine[0])
+        legs.extend(mine[1])
+        bills.update(plan.prepared.bills)
+        if walked.kept is not plan.start:
+            kept.append((pk, walked.kept))
+    marked = [
+        plan
+        for plan in plans
+        if plan.found.newest is not None and plan.paid.paid_on <= plan.found.newest
+    ]
+    return {
+        "company_ids": [plan.found.company.id for plan in plans],
+        "keys": [plan.payment.key for plan in plans],
+        "contents": [content_of(plan.payment) for plan in plans],
+        "pks": [plan.found.account.id for plan in plans],
+        "paid_ats": [as_utc(plan.payment.paid_at) for plan in plans],
+        "amounts": [plan.payment.amount_fen for plan in plans],
+        "channels": [plan.payment.channel for plan in plans],
+        "results": [plan.result.to_json() for plan in plans],
+        "paid_days": [plan.paid.paid_on for plan in plans],
         "now": as_utc(now),
-        "day": paid.paid_on,
+        "marked": [plan.found.account.id for plan in marked],
+        "marked_ids": [plan.found.account.account_id for plan in marked],
+        "marked_days": [plan.paid.paid_on for plan in marked],
+        **_postings(heads, legs, bills),
+        **_books(kept, bills),
     }
-    posted, versions = current_postings(found.postings)
-    new, undo = difference(walked.entries, posted.get(account.id, {}), versions.get(account.id, {}))
-    heads, legs = posting_rows([(account.id, e) for e in new], [(account.id, p) for p in undo])
-    keep = walked.kept is not start
-    mark = found.newest is not None and paid.paid_on <= found.newest
-    params |= {"keep": keep, "mark": mark}
-    params |= _postings(heads, legs, prepared.bills) | _book(walked.kept, prepared.bills)
-    if not send(connection, [(WRITE, params)])[0]:
-        return None  # the key was taken meanwhile: nothing else was written
-    _forget_cached(session, account.id)
-    if settles and _settled(session, account.id, paid.paid_on, now, payment.key):
-        result = replace(result, reconnect_queued=True)
-        update = "UPDATE payments SET result = %(result)s WHERE key = %(key)s AND posted"
-        send(connection, [(update, {"result": result.to_json(), "key": payment.key})])
-    return result
 
 
 def _postings(heads: list[Head], legs: list[Lines], bills: dict[str, int]) -> dict[str, Any]:
     """The postings' columns (`WRITE`'s heads and lines)."""
     return {
-        "keys": [h[0] for h in heads],
+        "head_accounts": [h[2] for h in heads],
+        "head_keys": [h[0] for h in heads],
         "kinds": [h[1] for h in heads],
-        "days": [h[3] for h in heads],
+        "effective": [h[3] for h in heads],
         "reverses": [h[4] for h in heads],
+        "line_accounts": [h[2] for h, leg in zip(heads, legs, strict=True) for _ in leg],
         "line_keys": [h[0] for h, leg in zip(heads, legs, strict=True) for _ in leg],
         "books": [book for leg in legs for book, _, _ in leg],
-        "amounts": [amount for leg in legs for _, amount, _ in leg],
+        "line_amounts": [amount for leg in legs for _, amount, _ in leg],
         "line_bills": [bills[bill] if bill else None for leg in legs for _, _, bill in leg],
     }
 
 
-def _book(kept: OpenBook, bills: dict[str, int]) -> dict[str, Any]:
-    """The open book's columns (`WRITE`'s book and items): `kept`, its bills by store id."""
-    items = kept.items
+def _books(kept: list[tuple[int, OpenBook]], bills: dict[str, int]) -> dict[str, Any]:
+    """The open books' columns (`WRITE`'s books and items): each account's book `kept`, its
+    bills by store id."""
+    items = [(pk, item) for pk, book in kept for item in book.items]
     return {
-        "as_of": kept.as_of,
-        "credit": kept.credit,
-        "fingerprint": kept.fingerprint,
-        "item_bills": [bills[i.bill.bill_id] for i in items],
-        "principal": [i.principal for i in items],
-        "accrued": [i.accrued_units for i in items],
-        "waived": [i.waived_units for i in items],
-        "item_days": [i.days for i in items],
-        "waived_days": [i.waived_days for i in items],
-        "charged": [i.charged for i in items],
-        "fee_paid": [i.fee_paid for i in items],
+        "book_accounts": [pk for pk, _ in kept],
+        "as_ofs": [book.as_of for _, book in kept],
+        "credits": [book.credit for _, book in kept],
+        "fingerprints": [book.fingerprint for _, book in kept],
+        "item_accounts": [pk for pk, _ in items],
+        "item_bills": [bills[i.bill.bill_id] for _, i in items],
+        "principal": [i.principal for _, i in items],
+        "accrued": [i.accrued_units for _, i in items],
+        "waived": [i.waived_units for _, i in items],
+        "item_days": [i.days for _, i in items],
+        "waived_days": [i.waived_days for _, i in items],
+        "charged": [i.charged for _, i in items],
+        "fee_paid": [i.fee_paid for _, i in items],
     }
 
 
@@ -365,11 +359,12 @@ def _forget_cached(session: Session, account: int) -> None:
             session.expire(held)
 
 
-def _settled(session: Session, account: int, day: date, now: datetime, key: str) -> bool:
+def _settled(session: Session, account: int, payment: PaymentIn, now: datetime) -> bool:
     """`payments.orders.settle` for a payment that cleared the arrears; True if it queued a
     reconnection."""
     row = session.get(Account, account, populate_existing=True)
     assert row is not None
     company = session.get(Company, row.company_id)
     assert company is not None
-    return settle(session=session, company=company, account=row, day=day, now=now, key=key)
+    day = local_date(payment.paid_at)
+    return settle(session=session, company=company, account=row, day=day, now=now, key=payment.key)

@@ -107,9 +107,7 @@ def post_payment(
         return policies_for(session=session, company_id=company_id)
 
     if lean.usable(session):
-        done = lean.post(
-            session=session, payment=payment, content=content, now=now, policies=in_force
-        )
+        done = lean.post(session=session, payment=payment, now=now, policies=in_force)
         if done is not None:
             return done
     account, company = _locked_account(session, payment)
