@@ -467,10 +467,11 @@ def open_items_command(args: argparse.Namespace) -> None:
 
 
 def bank_file_command(args: argparse.Namespace) -> None:
-    """A bank's day of payments through `jobs.bank_file.post_rows` (batches of 500), three
+    """A bank's day of payments through `jobs.bank_file.post_rows` (batches of 500), four
     days: the first day's file meets accounts without an open book (their history replayed,
     one by one); the second day's the same accounts with one (set-based); the third day's
-    again, posted one by one, the baseline of the second in the same process."""
+    again, posted one by one, the baseline of the second in the same process; the fourth
+    day's set-based in `--jobs` processes at once (on SQLite one writer waits for the other)."""
     folder = generated(args)
     backend = args.backend
     base = "bench_bank_" if backend == "postgresql" else "bank-"
@@ -495,7 +496,8 @@ def bank_file_command(args: argparse.Namespace) -> None:
         chosen = [rng.choice(postpaid) for _ in range(args.payments)]
         rates: list[float] = []
         try:
-            for n, set_based in ((1, True), (2, True), (3, False)):
+            days = ((1, True, 1), (2, True, 1), (3, False, 1), (4, True, args.jobs))
+            for n, set_based, jobs in days:
                 day = datetime.combine(date(2020, 4, n), datetime.min.time(), SHANGHAI)
                 rows = [
                     BankRow(i + 2, f"bank-{n}-{i:07d}", a, day + timedelta(seconds=i % 86_000),
@@ -508,11 +510,13 @@ def bank_file_command(args: argparse.Namespace) -> None:
                     rows=rows,
                     now=lambda: datetime.now(tz=UTC),
                     set_based=set_based,
+                    jobs=jobs,
                 )
                 took = time.perf_counter() - began
                 rates.append(len(rows) / took)
                 posted = sum(r.result == "posted" for r in results)
                 way = "set-based where the open items allow" if set_based else "one by one"
+                way += f", {jobs} processes" if jobs > 1 else ""
                 print(
                     f"[{backend}] bank file of 2020-04-0{n} ({way}): {len(rows):,} rows, "
                     f"{posted:,} posted in {took:.1f} s = {rates[-1]:,.0f} rows/s ({load()})"
@@ -521,7 +525,8 @@ def bank_file_command(args: argparse.Namespace) -> None:
             engine.dispose()
         print(
             f"  with open books, set-based / one by one: {rates[1] / rates[2]:.2f}x; "
-            f"the first day (open books made from the history) {rates[0]:,.0f} rows/s"
+            f"the first day (open books made from the history) {rates[0]:,.0f} rows/s; "
+            f"set-based in {args.jobs} processes / in one: {rates[3] / rates[1]:.2f}x"
         )
 
 
@@ -803,6 +808,7 @@ def main() -> None:
     bank = commands.add_parser("bank-file", help="a bank's day of payments, rows/s")
     common(bank, 10_000, both=False)
     bank.add_argument("--payments", type=int, default=10_000)
+    bank.add_argument("--jobs", type=int, default=2, help="processes on the fourth day")
     history = commands.add_parser("history", help="one more day after 1 month vs 11 months")
     common(history, 100_000, both=False)
     book = commands.add_parser("book", help="the ledger-booking rate of an import")

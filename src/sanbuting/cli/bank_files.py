@@ -3,6 +3,7 @@ with a progress bar and a result file a row per input row."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
@@ -11,13 +12,19 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from sqlalchemy import Engine
 
 from sanbuting.jobs.bank_file import post_rows, read_bank_file, write_results
 from sanbuting.store.database import database_url, make_engine
 
 
 def post_file(
-    path: Path, results: Path, company: str | None, encoding: str, now: Callable[[], datetime]
+    path: Path,
+    results: Path,
+    company: str | None,
+    encoding: str,
+    now: Callable[[], datetime],
+    jobs: int = 0,
 ) -> None:
     rows, refused = read_bank_file(path, encoding)
     progress = Progress(
@@ -38,6 +45,7 @@ def post_file(
                 now=now,
                 company=company,
                 on_batch=lambda n: progress.advance(task, n),
+                jobs=_processes(engine, jobs),
             )
     finally:
         engine.dispose()
@@ -50,3 +58,11 @@ def post_file(
     )
     if counts["refused"]:
         raise typer.Exit(1)
+
+
+def _processes(engine: Engine, jobs: int) -> int:
+    """The processes to post with: one on SQLite (one writer at a time); `jobs`, or one a
+    core up to four, on PostgreSQL."""
+    if engine.dialect.name != "postgresql":
+        return 1
+    return jobs or min(4, os.cpu_count() or 1)

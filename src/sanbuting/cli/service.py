@@ -135,13 +135,22 @@ def pay_command(
         ),
     ] = None,
     encoding: Annotated[str, typer.Option(help="With --file: utf-8, gbk or gb18030.")] = "utf-8",
+    jobs: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=64,
+            help="With --file on PostgreSQL: processes posting at once (default 0: one a core, "
+            "at most 4). SQLite takes one writer at a time: there it is always 1.",
+        ),
+    ] = 0,
 ) -> None:
     """Post a payment at the counter and print how it was allocated; or, with --file, post a
     bank's file of payments and write a result for every row (posted, repeated, refused)."""
     if file is not None:
         if account is not None or yuan is not None or key is not None:
             raise fail("with --file, give no account, amount or key: the file holds them")
-        post_file(file, results or file.with_suffix(".results.csv"), company, encoding, _now)
+        post_file(file, results or file.with_suffix(".results.csv"), company, encoding, _now, jobs)
         return
     if account is None or yuan is None or key is None:
         raise fail("give ACCOUNT YUAN --key K, or --file FILE")

@@ -28,6 +28,7 @@ from sanbuting.domain import parse_timestamp
 from sanbuting.errors import InputFileError, SanbutingError
 from sanbuting.io.encodings import chosen_encoding
 from sanbuting.io.ids import id_problem
+from sanbuting.jobs.bank_parts import post_in_parts
 from sanbuting.payments.bulk import post_all
 from sanbuting.payments.service import MAX_FEN, PaymentIn, PaymentResult
 from sanbuting.store.database import sessions
@@ -149,11 +150,24 @@ def post_rows(
     batch: int = BATCH,
     on_batch: Callable[[int], None] | None = None,
     set_based: bool = True,
+    jobs: int = 1,
 ) -> list[RowResult]:
     """Post the rows (see the module docstring); `key_scope` names the keys of a channel
     (`ch:3`), else the rows' own `payment_id` are the keys. `set_based`: the rows the open
     items can book are posted together (`payments.bulk`), the others one by one; False: all
-    one by one (the standard the set-based way is held equal to)."""
+    one by one (the standard the set-based way is held equal to). `jobs` above 1: the rows
+    are split by account and key into that many parts, each posted by a process of its own
+    (`jobs.bank_parts`), where the system can fork; each row's result is the same."""
+    if jobs > 1 and len(rows) > batch:
+        return post_in_parts(
+            engine=engine,
+            parts=split(rows, jobs),
+            post=lambda part, progress: post_rows(
+                engine=engine, rows=part, now=now, company=company, key_scope=key_scope,
+                batch=batch, on_batch=progress, set_based=set_based,
+            ),
+            on_batch=on_batch,
+        )  # fmt: skip
     results: list[RowResult] = []
     for chunk in _chunks(rows, batch):
         with sessions(engine).begin() as session:
@@ -188,6 +202,30 @@ def _result(row: BankRow, outcome: str, reason: str, arrears: str = "") -> RowRe
     return RowResult(
         row.line, row.payment_id, row.account_id, str(row.amount_fen), outcome, reason, arrears
     )
+
+
+def split(rows: list[BankRow], parts: int) -> list[list[BankRow]]:
+    """The rows in at most `parts` parts of about the same size, each in file order, such
+    that the rows of one account, and the rows of one key, are all in one part: posted in
+    parts at once, each account's payments keep their order and each key's first row in the
+    file is the one that posts."""
+    group: dict[str, str] = {}
+
+    def root(name: str) -> str:
+        while group.setdefault(name, name) != name:
+            group[name] = group[group[name]]
+            name = group[name]
+        return name
+
+    for row in rows:
+        group[root(f"k:{row.payment_id}")] = root(f"a:{row.account_id}")
+    members: dict[str, list[int]] = {}
+    for n, row in enumerate(rows):
+        members.setdefault(root(f"a:{row.account_id}"), []).append(n)
+    chosen: list[list[int]] = [[] for _ in range(max(1, parts))]
+    for together in sorted(members.values(), key=len, reverse=True):
+        min(chosen, key=len).extend(together)
+    return [[rows[n] for n in sorted(part)] for part in chosen if part]
 
 
 def _chunks(rows: list[BankRow], size: int) -> Iterator[list[BankRow]]:
