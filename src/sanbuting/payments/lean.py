@@ -8,13 +8,13 @@ ledger lacks of them; `payments.model.result_of`: the result). Only the talking 
 differs: instead of about seventeen statements a payment through the ORM, one after another
 (`payments.lean_sql` has them):
 
-1. **the lock** (`LOCK`): the accounts' rows `FOR UPDATE`, in store-id order, and their
+1. **the lock** (`lock`): the accounts' rows `FOR UPDATE`, in store-id order, and their
    companies' `FOR SHARE` (so that no checkpoint is saved meanwhile);
-2. **the reads** (`READ`), pipelined with the lock in one round trip but with a snapshot of
+2. **the reads** (`read`), pipelined with the lock in one round trip but with a snapshot of
    their own taken once the locks are held: whether each key was used, the newest checkpoint's
    day, each account's last standing state-changing order, its open book and items, its bills
    and payments after the book and the ledger's postings after it, each collection as arrays;
-3. **the writes** (`WRITE`), one statement for the batch: the payments by key (`ON CONFLICT DO
+3. **the writes** (`write`), one statement for the batch: the payments by key (`ON CONFLICT DO
    NOTHING`), the postings and their lines, the watermarks, the open books, the dirty marks.
    Every write after the payments' is joined to the payment rows inserted, so an account whose
    key another account's payment took meanwhile gets nothing written; the ORM way then
@@ -47,7 +47,16 @@ from sanbuting.engine.relief import relief_for
 from sanbuting.ledger.open_items import OpenBook
 from sanbuting.ledger.service import Head, Lines, current_postings, difference, posting_rows
 from sanbuting.payments import booking
-from sanbuting.payments.lean_sql import LOCK, READ, RESULT, WRITE, send
+from sanbuting.payments.lean_sql import (
+    LOCK_MANY,
+    LOCK_ONE,
+    READ_MANY,
+    READ_ONE,
+    RESULT,
+    WRITE_MANY,
+    WRITE_ONE,
+    send,
+)
 from sanbuting.payments.model import PaymentIn, PaymentResult, content_of, result_of
 from sanbuting.payments.orders import CUT_OFF, settle
 from sanbuting.policy import Policy
@@ -102,12 +111,18 @@ def read(connection: Connection[Any], payments: Sequence[PaymentIn]) -> dict[int
     """The reads (see the module docstring), by the payment's index in `payments`: none for a
     payment whose account number is not exactly one account, whose account another payment of
     `payments` names too, or whose key was used before (the ORM way answers those)."""
-    params = {
-        "accounts": [p.account_id for p in payments],
-        "companies": [p.company for p in payments],
-        "keys": [p.key for p in payments],
-    }
-    locked, found = send(connection, [(LOCK, params), (READ, params)])
+    if len(payments) == 1:
+        one = payments[0]
+        params: dict[str, Any] = {"account": one.account_id, "company": one.company, "key": one.key}
+        statements = [(LOCK_ONE, params), (READ_ONE, params)]
+    else:
+        params = {
+            "accounts": [p.account_id for p in payments],
+            "companies": [p.company for p in payments],
+            "keys": [p.key for p in payments],
+        }
+        statements = [(LOCK_MANY, params), (READ_MANY, params)]
+    locked, found = send(connection, statements)
     matches = Counter(row[0] for row in locked)
     named = Counter(row[1] for row in locked)
     heads = {row[0]: row for row in locked if matches[row[0]] == 1 and named[row[1]] == 1}
@@ -195,7 +210,8 @@ def post_many(
     results: list[PaymentResult | None] = [None] * len(payments)
     if not plans:
         return results
-    written = {row[0] for row in send(connection, [(WRITE, _write(plans, now))])[0]}
+    statement = WRITE_ONE if len(plans) == 1 else WRITE_MANY
+    written = {row[0] for row in send(connection, [(statement, _write(plans, now))])[0]}
     settled: list[PaymentResult] = []
     for plan in plans:
         if plan.found.account.id not in written:
@@ -273,7 +289,7 @@ def _not_held(session: Session, plans: list[_Plan]) -> list[_Plan]:
 
 
 def _write(plans: Sequence[_Plan], now: datetime) -> dict[str, Any]:
-    """`WRITE`'s parameters for the plans."""
+    """`write`'s parameters for the plans."""
     heads: list[Head] = []
     legs: list[Lines] = []
     bills: dict[str, int] = {}
@@ -295,27 +311,32 @@ def _write(plans: Sequence[_Plan], now: datetime) -> dict[str, Any]:
         for plan in plans
         if plan.found.newest is not None and plan.paid.paid_on <= plan.found.newest
     ]
+    payments: dict[str, list[Any]] = {
+        "company_id": [plan.found.company.id for plan in plans],
+        "key": [plan.payment.key for plan in plans],
+        "content": [content_of(plan.payment) for plan in plans],
+        "account": [plan.found.account.id for plan in plans],
+        "paid_at": [as_utc(plan.payment.paid_at) for plan in plans],
+        "amount": [plan.payment.amount_fen for plan in plans],
+        "channel": [plan.payment.channel for plan in plans],
+        "result": [plan.result.to_json() for plan in plans],
+    }
+    if len(plans) == 1:  # WRITE_ONE's scalars
+        columns = {name: values[0] for name, values in payments.items()}
+    else:  # WRITE_MANY's arrays
+        columns = {f"{name}s": values for name, values in payments.items()}
     return {
-        "company_ids": [plan.found.company.id for plan in plans],
-        "keys": [plan.payment.key for plan in plans],
-        "contents": [content_of(plan.payment) for plan in plans],
-        "pks": [plan.found.account.id for plan in plans],
-        "paid_ats": [as_utc(plan.payment.paid_at) for plan in plans],
-        "amounts": [plan.payment.amount_fen for plan in plans],
-        "channels": [plan.payment.channel for plan in plans],
-        "results": [plan.result.to_json() for plan in plans],
-        "paid_days": [plan.paid.paid_on for plan in plans],
+        **columns,
         "now": as_utc(now),
         "marked": [plan.found.account.id for plan in marked],
         "marked_ids": [plan.found.account.account_id for plan in marked],
-        "marked_days": [plan.paid.paid_on for plan in marked],
         **_postings(heads, legs, bills),
         **_books(kept, bills),
     }
 
 
 def _postings(heads: list[Head], legs: list[Lines], bills: dict[str, int]) -> dict[str, Any]:
-    """The postings' columns (`WRITE`'s heads and lines)."""
+    """The postings' columns (`write`'s heads and lines)."""
     return {
         "head_accounts": [h[2] for h in heads],
         "head_keys": [h[0] for h in heads],
@@ -331,7 +352,7 @@ def _postings(heads: list[Head], legs: list[Lines], bills: dict[str, int]) -> di
 
 
 def _books(kept: list[tuple[int, OpenBook]], bills: dict[str, int]) -> dict[str, Any]:
-    """The open books' columns (`WRITE`'s books and items): each account's book `kept`, its
+    """The open books' columns (`write`'s books and items): each account's book `kept`, its
     bills by store id."""
     items = [(pk, item) for pk, book in kept for item in book.items]
     return {
