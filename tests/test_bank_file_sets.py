@@ -8,8 +8,8 @@ in random batch sizes, give the same result rows, the very same ledger posting b
 the same open books, stored results, orders and dirty marks either way.
 
 The scenario (SQLite and PostgreSQL): cn-power-1996, residential, 1 per mille a day; the
-first file's payments replay each account's history and leave its open book, the second
-file's are posted together from those open books.
+first file's payments leave each account's open book (A1's replaying its history, A2's from
+the open book the import left), the second file's are posted together from those open books.
 """
 
 from __future__ import annotations
@@ -284,7 +284,10 @@ def test_the_second_file_is_posted_together_from_the_open_books(
             first = post_rows(engine=engine, rows=scenario_rows(FIRST_FILE), now=lambda: NOW)
             second = post_rows(engine=engine, rows=scenario_rows(SECOND_FILE), now=lambda: NOW)
         engine.dispose()
-        assert taken == [0, 2, 0]  # the first file; the second in two rounds (P1 is A1's second)
+        # the first file: Q1 together from the open book the import left for A2 (its last row's
+        # day, 01-05); P1 is dated before A1's (02-05, B2 issued) and replays the history. The
+        # second file in two rounds (P1 is A1's second).
+        assert taken == [1, 2, 0]
         assert [(r.payment_id, r.result, r.arrears_after_fen) for r in first] == [
             ("P1", "posted", "4000"),
             ("Q1", "posted", "15000"),

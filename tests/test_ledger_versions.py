@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from sanbuting.ledger.difference import Posted, difference
 from sanbuting.ledger.entries import Entry, Line
-from sanbuting.ledger.service import Posted, difference
 
 DAY = date(2020, 2, 3)
 PAY = Entry("pay:K1", "payment", DAY, (Line("cash", 500), Line("principal", -500, "B1")))

@@ -32,7 +32,7 @@ from sanbuting.payments import booking
 from sanbuting.payments.service import Part, PaymentIn, PaymentResult, post_payment
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.migrations import upgrade
-from sanbuting.store.models import Account, Bill, LedgerLine, OpenBookRow, Posting
+from sanbuting.store.models import Account, Bill, LedgerLine, OpenBookRow, OpenItemRow, Posting
 from store_databases import import_into, write_folder
 from strategies import Universe, universes
 from test_store_checkpoints import loads, policy_file, write
@@ -216,7 +216,8 @@ def shanghai(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def test_later_payments_start_from_the_open_book(tmp_path: Path) -> None:
+def a1_store(tmp_path: Path) -> str:
+    """An SQLite store of A1 and its bills B1 and B2, imported (no payments)."""
     url = f"sqlite:///{tmp_path / 'store.db'}"
     upgrade(url)
     folder = write_folder(
@@ -226,7 +227,11 @@ def test_later_payments_start_from_the_open_book(tmp_path: Path) -> None:
         payments="payment_id,account_id,paid_at,amount_fen,channel",
     )
     import_into(url, folder, tmp_path, ORIGIN)
-    engine = make_engine(url)
+    return url
+
+
+def test_later_payments_start_from_the_open_book(tmp_path: Path) -> None:
+    engine = make_engine(a1_store(tmp_path))
     paid = [
         # B1 (10000, due 01-20) accrues 10 fen a day 01-21..01-30: 100 fen, not yet final;
         # 6000 to its principal. Arrears 10000 before, 4000 after. The first payment of the
@@ -262,6 +267,62 @@ def test_later_payments_start_from_the_open_book(tmp_path: Path) -> None:
         ("P3", (Part("B2", 2000, 0),), 0, 0, 0),
     ]
     engine.dispose()
+
+
+WAIVE_JANUARY = """
+policies:
+  - id: waive-january
+    title: 1月份电费3月1日前不计违约金
+    effect: waive_late_fee
+    scope: {utility: [power]}
+    bills: {issued_in: ["2020-01"]}
+    window: {start: 2020-01-01, end: 2020-03-01}
+"""
+
+
+def test_an_import_and_an_activation_leave_the_open_book_payments_start_from(
+    tmp_path: Path,
+) -> None:
+    """The import books A1 through its last row's day (02-05, B2 issued) and leaves its open
+    book there; activating a waiver books it again and leaves the book under the new waivers,
+    so the next payment starts from it, not from the history."""
+    engine = make_engine(a1_store(tmp_path))
+
+    def book() -> tuple[date, int, str, list[tuple[str, int]]]:
+        with sessions(engine)() as session:
+            head = session.scalars(select(OpenBookRow)).one()
+            items = session.execute(
+                select(Bill.bill_id, OpenItemRow.principal_fen)
+                .join(Bill, Bill.id == OpenItemRow.bill)
+                .order_by(Bill.bill_id)
+            ).all()
+            return head.as_of, head.credit_fen, head.fingerprint, [tuple(r) for r in items]
+
+    imported = book()
+    assert (imported[0], imported[1], imported[3]) == (
+        date(2020, 2, 5),
+        0,
+        [("B1", 10000), ("B2", 8000)],
+    )
+    (tmp_path / "waive.yaml").write_text(WAIVE_JANUARY, encoding="utf-8")
+    with sessions(engine).begin() as session:
+        activate(session=session, path=tmp_path / "waive.yaml", by="t", at=NOW, company=None)
+    activated = book()
+    assert activated[0] == date(2020, 2, 5) and activated[2] != imported[2]
+    with counted_open_items(allowed=True) as taken, sessions(engine).begin() as session:
+        # B1's fee is waived until 03-01: 5000 to its principal, nothing to a fee
+        result = post_payment(
+            session=session,
+            payment=PaymentIn("A1", 5000, "P9", shanghai("2020-02-09T10:00:00+08:00"), "bank"),
+            now=NOW,
+        )
+    engine.dispose()
+    assert taken == [1]
+    assert (result.parts, result.arrears_before_fen, result.arrears_after_fen) == (
+        (Part("B1", 5000, 0),),
+        10000,
+        5000,
+    )
 
 
 def test_a_payment_on_the_first_day_forgets_the_open_book_it_makes_wrong(tmp_path: Path) -> None:

@@ -131,5 +131,6 @@ def _book(session: Session, imported: Imported, now: datetime) -> int:
             accounts=[pk for pk in mine if pk in touched],
             policies=policies_for(session=session, company_id=company.id),
             now=now,
+            keep_books=True,
         )
     return postings

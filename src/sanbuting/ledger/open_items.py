@@ -16,10 +16,12 @@ depends on besides the rows.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
+from sanbuting.domain import BillingMode
 from sanbuting.engine.billbook import BillAccount, BillBook
 from sanbuting.engine.records import Account, Bill
 from sanbuting.engine.relief import AccountRelief
@@ -84,6 +86,22 @@ def open_book_of(book: BillBook, day: date, fingerprint: str) -> OpenBook:
         if b.principal > 0 or b.charged is None or b.fee_owed > 0
     )
     return OpenBook(day, book.credit, items, fingerprint)
+
+
+def keeper(
+    record: Account, rates: Rates, relief: AccountRelief, day: date, into: list[OpenBook]
+) -> Callable[[date, BillBook], None] | None:
+    """An `at_end_of` hook for the replay of a postpaid `record` (None for a prepaid one) that
+    keeps in `into` its open book standing at the end of `day`."""
+    if record.billing_mode is not BillingMode.POSTPAID:
+        return None
+    fingerprint = book_fingerprint(rates, relief)
+
+    def keep(at: date, book: BillBook) -> None:
+        if at == day:
+            into.append(open_book_of(book, day, fingerprint))
+
+    return keep
 
 
 def _bill_account(item: OpenItem, rates: Rates, relief: AccountRelief) -> BillAccount:

@@ -10,11 +10,10 @@ caller owns the transaction (and, to serialise with payments, holds the account'
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, bindparam, case, func, select, text, true, update
 from sqlalchemy.orm import Session
@@ -23,9 +22,19 @@ from sanbuting.domain import BillingMode, as_utc
 from sanbuting.engine.records import Account as AccountRecord
 from sanbuting.engine.relief import relief_for
 from sanbuting.engine.simulate import accounts_from_frames
-from sanbuting.ledger.entries import Entry, Line, account_entries
+from sanbuting.fees.latefee import rates_for
+from sanbuting.ledger.difference import (
+    Posted,
+    Versions,
+    current_postings,
+    difference,
+    posting_rows,
+)
+from sanbuting.ledger.entries import Entry, account_entries
+from sanbuting.ledger.open_items import OpenBook, keeper
 from sanbuting.policy import Policy
 from sanbuting.rules import load_ruleset
+from sanbuting.store import open_items
 from sanbuting.store.bulk import bulk_insert
 from sanbuting.store.frames import load_frames
 from sanbuting.store.models import Account, Bill, Company, LedgerLine, Posting
@@ -38,22 +47,6 @@ POSTINGS = cast(Table, Posting.__table__)
 LINES = cast(Table, LedgerLine.__table__)
 ACCOUNTS = cast(Table, Account.__table__)
 
-Lines = tuple[tuple[str, int, str | None], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Posted:
-    """A posting in the ledger: its id, current key and lines."""
-
-    id: int
-    key: str
-    effective_on: date
-    lines: Lines
-
-
-def _lines(lines: Sequence[Line]) -> Lines:
-    return tuple(sorted((line.book, line.amount_fen, line.bill_id) for line in lines))
-
 
 def book_accounts(
     *,
@@ -63,9 +56,11 @@ def book_accounts(
     policies: Sequence[Policy],
     now: datetime,
     through: date | None = None,
+    keep_books: bool = False,
 ) -> int:
     """Book `accounts` (store ids) of `company` through `through` (default: each account's
-    last dated event, or its watermark if later); returns the postings added."""
+    last dated event, or its watermark if later); returns the postings added. `keep_books`:
+    leave each postpaid account's open book at the day it is booked through (`book_records`)."""
     added = 0
     for offset in range(0, len(accounts), CHUNK):
         chunk = list(accounts[offset : offset + CHUNK])
@@ -85,6 +80,7 @@ def book_accounts(
             policies=policies,
             now=now,
             through=through,
+            keep_books=keep_books,
         )
         added += booked.added
     return added
@@ -107,9 +103,12 @@ def book_records(
     policies: Sequence[Policy],
     now: datetime,
     through: date | None = None,
+    keep_books: bool = False,
 ) -> Booked:
     """Book these accounts' records (by store id) as `book_accounts` does: post what the
-    ledger lacks, reverse what changed, move each watermark."""
+    ledger lacks, reverse what changed, move each watermark; `keep_books`: replace each
+    postpaid account's open book (`store.open_items`) with the one its replay leaves at the
+    end of the day it is booked through, where its next payment starts."""
     assert company.origin is not None
     ruleset = load_ruleset(company.ruleset)
     chunk = list(records)
@@ -125,19 +124,25 @@ def book_records(
     reversing: list[tuple[int, Posted]] = []
     marks: dict[int, date] = {}
     derived: dict[int, list[Entry]] = {}
+    kept: list[tuple[int, OpenBook]] = []
     for pk, record in records.items():
         watermark = watermarks[pk]
         last = max(_last_event(record), watermark or company.origin, company.origin)
         day = max(through, last) if through is not None else last
+        relief = relief_for(record, policies)
+        books: list[OpenBook] = []
+        keep = keeper(record, rates_for(ruleset, record.customer_class), relief, day, books)
         entries = account_entries(
-            record, ruleset, relief_for(record, policies), company.origin, day
+            record, ruleset, relief, company.origin, day, at_end_of=keep if keep_books else None
         )
+        kept.extend((pk, book) for book in books)
         derived[pk] = entries
         new, undo = difference(entries, posted.get(pk, {}), versions.get(pk, {}))
         wanted.extend((pk, e) for e in new)
         reversing.extend((pk, p) for p in undo)
         marks[pk] = day
     added = _post(session, company.id, wanted, reversing, bills, now)
+    open_items.save_many(session, kept, bills)
     if marks:
         watermark_update = (
             update(ACCOUNTS)
@@ -205,15 +210,6 @@ def _last_event(record: AccountRecord) -> date:
     return max(days, default=date.min)
 
 
-Versions = dict[str, int]
-"""Per entry key, the highest version ever posted (1 for the bare key, n for `KEY#n`)."""
-
-
-def _version(key: str) -> tuple[str, int]:
-    entry, _, number = key.partition("#")
-    return entry, int(number) if number else 1
-
-
 def _posted(
     session: Session, accounts: list[int], *, after: date | Mapping[int, date] | None = None
 ) -> tuple[dict[int, dict[str, Posted]], dict[int, Versions]]:
@@ -245,54 +241,6 @@ def _posted(
     if each is not None:
         rows = [r for r in rows if r.effective_on > each[r.account]]
     return current_postings(rows)
-
-
-def current_postings(
-    rows: Iterable[Sequence[Any]],
-) -> tuple[dict[int, dict[str, Posted]], dict[int, Versions]]:
-    """`_posted` from its rows, in posting id order: (posting id, account, key, kind, the id it
-    reverses, effective day, book, amount, bill id), one row per line."""
-    lines: dict[int, list[Line]] = defaultdict(list)
-    heads: dict[int, tuple[int, str, str, int | None, date]] = {}
-    for posting_id, account, key, kind, reverses, day, book, amount, bill_id in rows:
-        heads[posting_id] = (account, key, kind, reverses, day)
-        lines[posting_id].append(Line(book, amount, bill_id))
-    reversed_ids = {head[3] for head in heads.values() if head[3] is not None}
-    current: dict[int, dict[str, Posted]] = defaultdict(dict)
-    versions: dict[int, Versions] = defaultdict(dict)
-    for posting_id, (account, key, kind, _, day) in heads.items():
-        if kind == "reversal":
-            continue
-        entry, number = _version(key)
-        versions[account][entry] = max(number, versions[account].get(entry, 0))
-        if posting_id not in reversed_ids:
-            current[account][entry] = Posted(posting_id, key, day, _lines(lines[posting_id]))
-    return current, versions
-
-
-def difference(
-    entries: list[Entry], posted: dict[str, Posted], versions: Versions
-) -> tuple[list[Entry], list[Posted]]:
-    """Entries to post (new, or posted before with other lines, or back after a reversal:
-    then under the key's next version, `KEY#n`) and postings to reverse (changed, or no
-    longer derived)."""
-    new: list[Entry] = []
-    undo: list[Posted] = []
-    seen = set()
-    for entry in entries:
-        seen.add(entry.key)
-        before = posted.get(entry.key)
-        if before is not None and (
-            before.lines == _lines(entry.lines) and before.effective_on == entry.effective_on
-        ):
-            continue
-        if before is not None:
-            undo.append(before)
-        used = versions.get(entry.key, 0)
-        key = entry.key if used == 0 else f"{entry.key}#{used + 1}"
-        new.append(Entry(key, entry.kind, entry.effective_on, entry.lines))
-    undo.extend(p for key, p in posted.items() if key not in seen)
-    return new, undo
 
 
 def _post(
@@ -329,25 +277,6 @@ def _post(
         ),
     )
     return len(heads)
-
-
-Head = tuple[str, str, int, date, int | None]
-"""A posting to insert: its key, kind, account, effective day and the posting it reverses."""
-
-
-def posting_rows(
-    entries: Sequence[tuple[int, Entry]], reversing: Sequence[tuple[int, Posted]]
-) -> tuple[list[Head], list[Lines]]:
-    """The postings that book `entries` and reverse `reversing` (reversals first), with their
-    lines."""
-    heads: list[Head] = [
-        (f"reversal:{p.key}", "reversal", account, p.effective_on, p.id) for account, p in reversing
-    ]
-    legs: list[Lines] = [tuple((b, -a, i) for b, a, i in p.lines) for _, p in reversing]
-    for account, entry in entries:
-        heads.append((entry.key, entry.kind, account, entry.effective_on, None))
-        legs.append(_lines(entry.lines))
-    return heads, legs
 
 
 def _new_posting_ids(session: Session, count: int) -> list[int]:
@@ -402,9 +331,17 @@ def rebook_company(
     *, session: Session, company: Company, policies: Sequence[Policy], now: datetime
 ) -> int:
     """Book every account of `company` again with `policies` (a new policy set may waive fees
-    or keep a prepaid meter on): what changed is corrected by reversal. Returns the postings
+    or keep a prepaid meter on): what changed is corrected by reversal, and each postpaid
+    account's open book is replaced by one made under the new waivers. Returns the postings
     added."""
     if company.origin is None:
         return 0
     ids = session.scalars(select(Account.id).where(Account.company_id == company.id)).all()
-    return book_accounts(session=session, company=company, accounts=ids, policies=policies, now=now)
+    return book_accounts(
+        session=session,
+        company=company,
+        accounts=ids,
+        policies=policies,
+        now=now,
+        keep_books=True,
+    )

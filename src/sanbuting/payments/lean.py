@@ -3,7 +3,7 @@ payment (`post`, from `post_payment`) or a batch of payments of distinct account
 (`post_many`, from a bank file's batch): the same statements either way.
 
 The domain work is the open-item way's (`payments.booking.from_open_book`: the days since the
-account's open book walked without and with the payment; `ledger.service.difference`: what the
+account's open book walked without and with the payment; `ledger.difference`: what the
 ledger lacks of them; `payments.model.result_of`: the result). Only the talking to the database
 differs: instead of about seventeen statements a payment through the ORM, one after another
 (`payments.lean_sql` has them):
@@ -44,8 +44,8 @@ from sqlalchemy.orm.util import identity_key
 from sanbuting.domain import AccountState, as_utc, local_date
 from sanbuting.engine.records import Payment as PaymentRecord
 from sanbuting.engine.relief import relief_for
+from sanbuting.ledger.difference import Head, Lines, current_postings, difference, posting_rows
 from sanbuting.ledger.open_items import OpenBook
-from sanbuting.ledger.service import Head, Lines, current_postings, difference, posting_rows
 from sanbuting.payments import booking
 from sanbuting.payments.lean_sql import (
     LOCK_MANY,

@@ -1,7 +1,9 @@
 """Open books in the store (`ledger.open_items`): read, replaced and forgotten by account.
 
 An open book is a cache of the replay from the origin and never the record: the rows are.
-It is written by a payment (in the payment's transaction, under the account's row lock) and
+It is written wherever the ledger replays an account: by an import's booking and a policy
+activation's rebooking (at the day each account is booked through), and by a payment (in the
+payment's transaction, under the account's row lock, at the day before the payment's). It is
 forgotten when a row dated on or before it arrives by another door (an import), so that the
 next payment derives the account again from its history and writes a fresh one.
 """
