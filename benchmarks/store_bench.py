@@ -473,10 +473,11 @@ def open_items_command(args: argparse.Namespace) -> None:
 
 def bank_file_command(args: argparse.Namespace) -> None:
     """A bank's day of payments through `jobs.bank_file.post_rows` (batches of 500), four
-    days: the first day's file meets accounts with the open books the import left (their last
-    row's day: the walks are longer); the second day's the same accounts with one (set-based); the third day's
-    again, posted one by one, the baseline of the second in the same process; the fourth
-    day's set-based in `--jobs` processes at once (on SQLite one writer waits for the other)."""
+    days: the first day's file meets accounts with the open books the import left (at their
+    last row's day: longer walks); the second day's the same accounts with the books the first
+    left (set-based); the third day's again, posted one by one, the baseline of the second in
+    the same process; the fourth day's set-based in `--jobs` processes at once (on SQLite one
+    writer waits for the other)."""
     folder = generated(args)
     backend = args.backend
     base = "bench_bank_" if backend == "postgresql" else "bank-"
@@ -530,9 +531,10 @@ def bank_file_command(args: argparse.Namespace) -> None:
             engine.dispose()
         print(
             f"  with open books, set-based / one by one: {rates[1] / rates[2]:.2f}x; "
-            f"the first day (from the import's open books) {rates[0]:,.0f} rows/s; "
-            f"set-based in {args.jobs} processes / in one: {rates[3] / rates[1]:.2f}x"
-        )
+            f"the first day (from the import's open books) {rates[0]:,.0f} rows/s"
+            + (f"; set-based in {args.jobs} processes / in one: {rates[3] / rates[1]:.2f}x"
+               if args.jobs > 1 else "")
+        )  # fmt: skip
 
 
 def describe_results(results: Sequence[PaymentResult]) -> str:
