@@ -9,6 +9,7 @@ universes (`test_open_items.py`'s property, the other door)."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 import threading
 import time
@@ -24,13 +25,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.exc import DBAPIError
 
+from sanbuting.jobs.bank_file import BankRow, post_rows
 from sanbuting.payments import lean
 from sanbuting.payments.service import Part, PaymentIn, PaymentRefused, PaymentResult, post_payment
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.migrations import upgrade
 from store_databases import database, import_into, write_folder
 from strategies import Universe, universes
-from test_bank_file_sets import store_state
+from test_bank_file_sets import counted_together, store_state
 from test_ledger_payments import (
     ACCOUNTS,
     BILLS,
@@ -230,3 +232,50 @@ def test_a_database_error_of_the_drivers_way_is_raised_as_the_orms(tmp_path: Pat
                 lean.send(connection, [("SELECT 1 / %(zero)s", {"zero": 0})])
         engine.dispose()
     assert raised.value.orig is not None and raised.value.orig.sqlstate == "22012"
+
+
+@contextmanager
+def driver(*, usable: bool) -> Iterator[None]:
+    """The driver's way allowed, or not at all (every payment the ORM's way)."""
+    real = lean.usable
+    lean.usable = lambda session: usable and real(session)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        lean.usable = real  # type: ignore[assignment]
+
+
+def test_a_batch_the_drivers_way_settles_a_cut_off_account_in_it(tmp_path: Path) -> None:
+    """A bank file's rounds of two accounts each, posted together the driver's way: in the
+    second, PD-2 clears D1's arrears (as in the scenario above) and queues its reconnection,
+    and its stored result says so; all as the ORM's way books it, posting by posting."""
+    file = [
+        ("D1", 100, "PD-1", "2020-01-09T10:00:00+08:00"),
+        ("A1", 10200, "P-1", "2020-03-01T10:00:00+08:00"),
+        ("D1", 10000, "PD-2", "2020-01-10T10:00:00+08:00"),
+        ("A1", 9000, "P-2", "2020-03-02T10:00:00+08:00"),
+    ]
+    rows = [
+        BankRow(n + 2, key, account, at(when), fen, "bank")
+        for n, (account, fen, key, when) in enumerate(file)
+    ]
+    outcomes = []
+    for usable in (True, False):
+        store = postgres_store(tmp_path / str(usable))
+        with store as url, driver(usable=usable), counted_together() as taken:
+            engine = make_engine(url)
+            results = post_rows(engine=engine, rows=rows, now=lambda: NOW, batch=10)
+            engine.dispose()
+            outcomes.append((taken, results, sorted(ledger(url), key=repr), store_state(url)))
+    (taken, results, books, state), (_, slow, slow_books, slow_state) = outcomes
+    assert taken == [2, 2]  # two rounds: each account's first payment, then its second
+    assert (results, books, state) == (slow, slow_books, slow_state)
+    assert [(r.payment_id, r.result, r.arrears_after_fen) for r in results] == [
+        ("PD-1", "posted", "5900"),
+        ("P-1", "posted", str(P1_RESULT.arrears_after_fen)),
+        ("PD-2", "posted", "0"),
+        ("P-2", "posted", str(P2_RESULT.arrears_after_fen)),
+    ]
+    stored = {key: json.loads(result) for key, result, _ in state[2] if result is not None}
+    assert stored["PD-2"]["reconnect_queued"] is True
+    assert [order[0] for order in state[3]] == ["power:reconnect:D1:2020-01-10"]
