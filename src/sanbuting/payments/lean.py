@@ -204,7 +204,7 @@ def post_many(
     plans = [
         plan
         for index, found in reads.items()
-        if (plan := _plan(index, payments[index], found, now, policies)) is not None
+        if (plan := _plan(index, payments[index], found, policies)) is not None
     ]
     plans = _not_held(session, plans)
     results: list[PaymentResult | None] = [None] * len(payments)
@@ -232,7 +232,6 @@ def _plan(
     index: int,
     payment: PaymentIn,
     found: Read,
-    now: datetime,
     policies: Callable[[int], Sequence[Policy]],
 ) -> _Plan | None:
     """`payment` walked from its account's open book, or None when the ORM way must post it."""
