@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sanbuting.errors import SanbutingError
-from sanbuting.jobs.bank_file import BankRow, post_rows, split
+from sanbuting.jobs.bank_file import BankRow, post_rows, split, waves
 from sanbuting.store.database import make_engine
 from sanbuting.store.migrations import upgrade
 from store_databases import database, import_into, write_folder
@@ -50,6 +50,22 @@ def test_an_accounts_rows_and_a_keys_rows_stay_in_one_part() -> None:
     ]
     assert split(file, 1) == [file]
     assert sum(len(p) for p in split(file, 8)) == len(file) and len(split(file, 8)) == 4
+
+
+def test_a_set_based_file_is_posted_in_waves_of_each_accounts_next_row() -> None:
+    file = rows(
+        """
+        K1,A,100
+        K2,A,200
+        K3,B,100
+        K4,A,300
+        K5,C,100
+        K6,B,200
+        """
+    )
+    assert [r.payment_id for r in waves(file)] == ["K1", "K3", "K5", "K2", "K6", "K4"]
+    repeated = [*file, rows("K1,C,100")[0]]
+    assert waves(repeated) == repeated  # a key twice in the file: file order decides
 
 
 FILE = """

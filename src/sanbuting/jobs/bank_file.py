@@ -154,8 +154,9 @@ def post_rows(
 ) -> list[RowResult]:
     """Post the rows (see the module docstring); `key_scope` names the keys of a channel
     (`ch:3`), else the rows' own `payment_id` are the keys. `set_based`: the rows the open
-    items can book are posted together (`payments.bulk`), the others one by one; False: all
-    one by one (the standard the set-based way is held equal to). `jobs` above 1: the rows
+    items can book are posted together (`payments.bulk`), the others one by one, the rows
+    taken in `waves`; False: all one by one in file order (the standard the set-based way is
+    held equal to). The results are in line order. `jobs` above 1: the rows
     are split by account and key into that many parts, each posted by a process of its own
     (`jobs.bank_parts`), where the system can fork; each row's result is the same."""
     if jobs > 1 and len(rows) > batch:
@@ -169,7 +170,7 @@ def post_rows(
             on_batch=on_batch,
         )  # fmt: skip
     results: list[RowResult] = []
-    for chunk in _chunks(rows, batch):
+    for chunk in _chunks(waves(rows) if set_based else rows, batch):
         with sessions(engine).begin() as session:
             payments = [
                 PaymentIn(
@@ -188,7 +189,24 @@ def post_rows(
             )
         if on_batch is not None:
             on_batch(len(chunk))
-    return results
+    return sorted(results, key=lambda r: r.line)
+
+
+def waves(rows: list[BankRow]) -> list[BankRow]:
+    """The rows in the order to post them set-based: every account's first row (in file
+    order), then every account's second, and so on, so that a batch meets each account once
+    and posts its rows together (`payments.bulk`), and each account's rows keep their order.
+    In file order when a key repeats in the file (then only file order says which row
+    posts)."""
+    if len({row.payment_id for row in rows}) < len(rows):
+        return rows
+    seen: dict[str, int] = {}
+    ordered: list[tuple[int, int]] = []
+    for n, row in enumerate(rows):
+        wave = seen.get(row.account_id, 0)
+        seen[row.account_id] = wave + 1
+        ordered.append((wave, n))
+    return [rows[n] for _, n in sorted(ordered)]
 
 
 def _result_of(row: BankRow, outcome: PaymentResult | SanbutingError) -> RowResult:
