@@ -29,7 +29,7 @@ from sanbuting.errors import InputFileError, SanbutingError
 from sanbuting.io.encodings import chosen_encoding
 from sanbuting.io.ids import id_problem
 from sanbuting.jobs.bank_parts import post_in_parts
-from sanbuting.payments.bulk import post_all
+from sanbuting.payments.bulk import post_all, rounds
 from sanbuting.payments.service import MAX_FEN, PaymentIn, PaymentResult
 from sanbuting.store.database import sessions
 
@@ -195,18 +195,10 @@ def post_rows(
 def waves(rows: list[BankRow]) -> list[BankRow]:
     """The rows in the order to post them set-based: every account's first row (in file
     order), then every account's second, and so on, so that a batch meets each account once
-    and posts its rows together (`payments.bulk`), and each account's rows keep their order.
-    In file order when a key repeats in the file (then only file order says which row
-    posts)."""
-    if len({row.payment_id for row in rows}) < len(rows):
-        return rows
-    seen: dict[str, int] = {}
-    ordered: list[tuple[int, int]] = []
-    for n, row in enumerate(rows):
-        wave = seen.get(row.account_id, 0)
-        seen[row.account_id] = wave + 1
-        ordered.append((wave, n))
-    return [rows[n] for _, n in sorted(ordered)]
+    and posts its rows together (`payments.bulk`), and each account's rows keep their order:
+    `payments.bulk.rounds` over the whole file (file order when a key repeats in it)."""
+    found = rounds([(row.payment_id, row.account_id) for row in rows])
+    return [rows[n] for members in found for n in members]
 
 
 def _result_of(row: BankRow, outcome: PaymentResult | SanbutingError) -> RowResult:

@@ -122,7 +122,8 @@ def post_all(
     the set-based way is held equal to). Each payment's result, or why it was refused."""
     batch = Batch()
     done: dict[int, PaymentResult | SanbutingError] = {}
-    for members in rounds(payments) if set_based else [list(range(len(payments)))]:
+    pairs = [(payment.key, payment.account_id) for payment in payments]
+    for members in rounds(pairs) if set_based else [list(range(len(payments)))]:
         chosen = [payments[i] for i in members]
         at_once = (
             post_many(session=session, payments=chosen, now=now, batch=batch) if set_based else {}
@@ -141,19 +142,19 @@ def post_all(
     return [done[i] for i in range(len(payments))]
 
 
-def rounds(payments: Sequence[PaymentIn]) -> list[list[int]]:
-    """The batch's payments (by index) in rounds to post one after the other: the first
-    payment of each account in the first round, its second in the second, and so on, so that
-    `post_many` meets each account once a round and each account's payments keep their order.
-    All in one round when a key repeats in the batch (then only file order says which of its
-    rows posts)."""
-    if len({payment.key for payment in payments}) < len(payments):
+def rounds(payments: Sequence[tuple[str, str]]) -> list[list[int]]:
+    """Payments, each given as (key, account id), by index in rounds to post one after the
+    other: the first payment of each account in the first round, its second in the second,
+    and so on, so that `post_many` meets each account once a round and each account's
+    payments keep their order. All in one round, in order, when a key repeats (then only that
+    order says which of its rows posts)."""
+    if len({key for key, _ in payments}) < len(payments):
         return [list(range(len(payments)))]
     seen: Counter[str] = Counter()
     found: list[list[int]] = []
-    for i, payment in enumerate(payments):
-        n = seen[payment.account_id]
-        seen[payment.account_id] += 1
+    for i, (_, account) in enumerate(payments):
+        n = seen[account]
+        seen[account] += 1
         if n == len(found):
             found.append([])
         found[n].append(i)
