@@ -97,7 +97,6 @@ def post_payment(
     """Post `payment` once (see the module docstring), booked with `policies` (default: those
     in force for the account's company); `batch` when it is one of a transaction's many."""
     check(payment)
-    content = content_of(payment)
 
     def in_force(company_id: int) -> Sequence[Policy]:
         if policies is not None:
@@ -111,6 +110,7 @@ def post_payment(
         if done is not None:
             return done
     account, company = _locked_account(session, payment)
+    content = content_of(payment)  # the driver's way digests it itself
     first = _posted_before(session, company, payment.key, content)
     if first is not None:
         return first
