@@ -14,7 +14,7 @@ second and third payments start from the open book the first one left.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -24,7 +24,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import aliased
 
 from sanbuting.jobs.activation import activate
@@ -97,10 +97,12 @@ def post_all(
     url: str | None,
     universe: Universe,
     drawn: Drawn,
+    before: Callable[[int, Engine], None] | None = None,
 ) -> tuple[list[PaymentResult], list[tuple[object, ...]]]:
     """A store of `drawn` (`postable`): its rows imported (at `url`, else SQLite in `folder`),
     then its payments one by one (its later bills imported after `bills_after` of them, another
-    policy set after `switch[0]`)."""
+    policy set after `switch[0]`); `before(n, engine)` is called before the nth payment and
+    once after the last."""
     imported, later_bills, posted, bills_after, switch = drawn
     folder.mkdir()
     url = url or f"sqlite:///{folder / 'store.db'}"
@@ -112,6 +114,8 @@ def post_all(
     import_into(url, write(folder / "in", imported), folder, universe.start)
     results = []
     for n, row in enumerate(posted):
+        if before is not None:
+            before(n, engine)
         if n == bills_after and later_bills.height:
             accounts, _, payments, usage = imported
             import_into(
@@ -138,6 +142,8 @@ def post_all(
                     now=NOW,
                 )
             )
+    if before is not None:
+        before(len(posted), engine)
     engine.dispose()
     return results, ledger(url)
 

@@ -12,6 +12,7 @@ import typer
 from sanbuting.cli.app import app, fail
 from sanbuting.cli.bank_files import post_file
 from sanbuting.domain import format_yuan, parse_date, parse_timestamp, parse_yuan
+from sanbuting.jobs.books_forward import Forwarded
 from sanbuting.jobs.daily import run_daily
 from sanbuting.jobs.preview import preview
 from sanbuting.payments.service import PaymentIn, PaymentResult, post_payment
@@ -97,11 +98,20 @@ def daily_command(
             on_day=show,
             buckets=buckets,
             work=work,
+            on_forward=_show_forward,
         )
     finally:
         db.dispose()
     for skipped in (d for d in done if d.already):
         typer.echo(f"{skipped.company}: already run through {skipped.day}; nothing to do")
+
+
+def _show_forward(forwarded: Forwarded) -> None:
+    if forwarded.accounts:
+        typer.echo(
+            f"{forwarded.company}: {forwarded.accounts} accounts' open books brought forward to "
+            f"{forwarded.through}, {forwarded.postings} postings added"
+        )
 
 
 @app.command("pay")

@@ -37,6 +37,7 @@ from sanbuting.engine.fast.checkpoint import Advanced, Checkpoint, fingerprint
 from sanbuting.engine.frames import RunTables
 from sanbuting.engine.registry import Options, engine_named
 from sanbuting.errors import SanbutingError
+from sanbuting.jobs.books_forward import Forwarded, bring_forward
 from sanbuting.jobs.rederive import derived_again
 from sanbuting.policy import Policy
 from sanbuting.rules import rulesets_by_utility
@@ -86,10 +87,12 @@ def run_daily(
     on_day: Callable[[DayDone], None] | None = None,
     buckets: int | None = None,
     work: Path | None = None,
+    on_forward: Callable[[Forwarded], None] | None = None,
 ) -> list[DayDone]:
     """Run every company through `through` (see the module docstring); `workers`, `buckets`
     and `work` as the engine's `Options` say (`work`: on Spark, storage every executor
-    reads)."""
+    reads). After a company's days are recorded, its stale open books are brought forward
+    (`jobs.books_forward`; `on_forward` hears what was done)."""
     options = Options(workers=workers, buckets=buckets, work=work)
     with sessions(engine).begin() as session:
         listed = companies(session)
@@ -97,7 +100,13 @@ def run_daily(
         raise SanbutingError("the store has no accounts yet: run `sanbuting db import DIR` first")
     done: list[DayDone] = []
     for company in listed:
-        done.extend(_company(engine, company, through, single, now, engine_name, options, on_day))
+        mine = _company(engine, company, through, single, now, engine_name, options, on_day)
+        done.extend(mine)
+        recorded = [d.day for d in mine if not d.already]
+        if recorded:
+            forwarded = bring_forward(engine=engine, company=company, last=max(recorded), now=now)
+            if on_forward is not None:
+                on_forward(forwarded)
     return done
 
 

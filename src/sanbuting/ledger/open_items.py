@@ -141,20 +141,50 @@ def walk(
     """Walk the days `saved.as_of` + 1 .. `through` (after the origin) over the bills issued
     and payments made after `saved.as_of` (`later`'s rows)."""
     assert origin <= saved.as_of < through
+    entries, book, kept = _walked(saved, later, rates, relief, origin, through, through - ONE_DAY)
+    order = {b.bill.bill_id: b.bill.order for b in book.bills}
+    return Walked(entries, book.arrears(through), kept, order)
+
+
+def forward(
+    saved: OpenBook,
+    later: Account,
+    rates: Rates,
+    relief: AccountRelief,
+    origin: date,
+    through: date,
+) -> tuple[list[Entry], OpenBook]:
+    """The days `saved.as_of` + 1 .. `through` walked as `walk` walks them, with no payment
+    of the account's own: their entries, and the book standing at the end of `through` (the
+    open book brought forward, `jobs.books_forward`)."""
+    assert origin <= saved.as_of < through
+    entries, _, kept = _walked(saved, later, rates, relief, origin, through, through)
+    return entries, kept
+
+
+def _walked(
+    saved: OpenBook,
+    later: Account,
+    rates: Rates,
+    relief: AccountRelief,
+    origin: date,
+    through: date,
+    keep_at: date,
+) -> tuple[list[Entry], BillBook, OpenBook]:
+    """The days after `saved` through `through`, walked: their entries, the book at the end,
+    and the open book standing at the end of `keep_at` (`saved.as_of` or one of the days)."""
     opened = [_bill_account(item, rates, relief) for item in saved.items]
     to_issue = [
         BillAccount(bill, rates, relief.waiver_windows(bill), bill.amount_fen)
         for bill in later.bills
     ]
     book = BillBook.resumed(opened, to_issue, saved.credit)
-    kept: list[OpenBook] = []
+    kept: list[OpenBook] = [saved] if keep_at == saved.as_of else []
 
     def keep(day: date, at_end: BillBook) -> None:
-        if day == through - ONE_DAY:
+        if day == keep_at:
             kept.append(open_book_of(at_end, day, saved.fingerprint))
 
-    if saved.as_of == through - ONE_DAY:
-        kept.append(saved)
     made = postpaid_days(
         later,
         book,
@@ -164,5 +194,4 @@ def walk(
         through,
         at_end_of=keep,
     )
-    order = {b.bill.bill_id: b.bill.order for b in book.bills}
-    return Walked([e for e in made if e is not None], book.arrears(through), kept[0], order)
+    return [e for e in made if e is not None], book, kept[0]

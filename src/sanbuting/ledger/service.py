@@ -191,6 +191,36 @@ def book_days_after_many(
     return _post(session, company.id, new, undo, bills, now)
 
 
+def book_walks(
+    *,
+    session: Session,
+    company: Company,
+    walks: Sequence[tuple[int, list[Entry], date, date, OpenBook | None]],
+    bills: dict[str, int],
+    now: datetime,
+) -> int:
+    """Book accounts of `company` walked from their open books, each given as (store id, the
+    entries of the days walked, the open book's day, the day now booked through, the open book
+    to leave or None): post what the ledger lacks of those days (`book_days_after_many`), move
+    the watermarks, replace the open books. Returns the postings added."""
+    added = book_days_after_many(
+        session=session,
+        company=company,
+        booked=[(account, entries, after) for account, entries, after, _, _ in walks],
+        bills=bills,
+        now=now,
+    )
+    session.connection().execute(
+        update(ACCOUNTS)
+        .where(ACCOUNTS.c.id == bindparam("w_id"))
+        .values(booked_through=bindparam("w_day")),
+        [{"w_id": account, "w_day": day} for account, _, _, day, _ in walks],
+    )
+    kept = [(account, book) for account, _, _, _, book in walks if book is not None]
+    open_items.save_many(session, kept, bills)
+    return added
+
+
 def entries_arrears(entries: Sequence[Entry], record: AccountRecord, on: date) -> int:
     """`arrears` computed from an account's entries instead of the ledger (equal once they
     are booked)."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sanbuting.domain import BillingMode, CustomerClass
@@ -40,9 +40,8 @@ from sanbuting.ledger.open_items import (
     walk,
 )
 from sanbuting.ledger.service import (
-    ACCOUNTS,
-    book_days_after_many,
     book_records,
+    book_walks,
     entries_arrears,
 )
 from sanbuting.payments.model import Order
@@ -272,25 +271,17 @@ def book_open_items(
     bills: dict[str, int] = {}
     for _, prepared, _ in booked:
         bills.update(prepared.bills)
-    book_days_after_many(
+    book_walks(
         session=session,
         company=company,
-        booked=[
-            (account.id, prepared.walked.entries, prepared.start.as_of)
-            for account, prepared, _ in booked
+        walks=[
+            (account.id, prepared.walked.entries, prepared.start.as_of, day, prepared.kept)
+            for account, prepared, day in booked
             if prepared.walked is not None and prepared.start is not None
         ],
         bills=bills,
         now=now,
     )
-    session.connection().execute(
-        update(ACCOUNTS)
-        .where(ACCOUNTS.c.id == bindparam("b_id"))
-        .values(booked_through=bindparam("b_day")),
-        [{"b_id": account.id, "b_day": day} for account, _, day in booked],
-    )
-    kept = [(a.id, prepared.kept) for a, prepared, _ in booked if prepared.kept is not None]
-    open_items.save_many(session, kept, bills)
 
 
 def _keep(session: Session, account: Account, kept: OpenBook | None, bills: dict[str, int]) -> None:
