@@ -37,6 +37,7 @@ FILE = """
 """
 AMOUNT = "amount_fen: a whole number of fen from 1 to 100000000000, not '12.5'"
 NO_OFFSET = "paid_at: '2020-03-09' has no UTC offset: add one, e.g. +08:00"
+NO_P9 = "no account 'P9' in the store"
 
 
 @pytest.fixture(params=BACKENDS)
@@ -59,23 +60,55 @@ def test_a_bank_file_is_posted_once_with_a_result_for_every_row(
     bank = tmp_path / "icbc-20200309.csv"
     bank.write_text(textwrap.dedent(FILE).strip() + "\n", encoding="utf-8")
     runner = CliRunner()
-    first = runner.invoke(app, ["pay", "--file", str(bank), "--company", "power"])
+    first = runner.invoke(app, ["pay", "--file", str(bank), "--company", "power", "--lang", "en"])
     assert first.exit_code == 1  # some rows were refused
     assert "2 posted, 1 repeated (posted before), 4 refused" in first.output
     results = list(csv.reader(bank.with_suffix(".results.csv").open(encoding="utf-8")))
     assert results == [
-        ["line", "payment_id", "account_id", "amount_fen", "result", "reason", "arrears_after_fen"],
-        ["2", "ICBC-0001", "P1", "5000", "posted", "", "13000"],
-        ["3", "ICBC-0002", "P2", "5000", "posted", "", "100"],  # B3's finalized fee
-        ["4", "ICBC-0003", "P9", "100", "refused", "no account 'P9' in the store", ""],
-        ["5", "ICBC-0004", "P2", "12.5", "refused", AMOUNT, ""],
-        ["6", "", "", "", "refused", "the row holds no value", ""],
-        ["7", "ICBC-0001", "P1", "5000", "repeated", "", "13000"],
-        ["8", "ICBC-0005", "P1", "100", "refused", NO_OFFSET, ""],
+        [
+            "line",
+            "payment_id",
+            "account_id",
+            "amount_fen",
+            "result",
+            "reason_code",
+            "reason",
+            "arrears_after_fen",
+        ],
+        ["2", "ICBC-0001", "P1", "5000", "posted", "", "", "13000"],
+        ["3", "ICBC-0002", "P2", "5000", "posted", "", "", "100"],  # B3's finalized fee
+        [
+            "4",
+            "ICBC-0003",
+            "P9",
+            "100",
+            "refused",
+            "no_account",
+            "no account 'P9' in the store",
+            "",
+        ],
+        ["5", "ICBC-0004", "P2", "12.5", "refused", "amount", AMOUNT, ""],
+        ["6", "", "", "", "refused", "empty_row", "the row holds no value", ""],
+        ["7", "ICBC-0001", "P1", "5000", "repeated", "", "", "13000"],
+        ["8", "ICBC-0005", "P1", "100", "refused", "no_offset", NO_OFFSET, ""],
     ]
     assert posted(world) == 2
     again = runner.invoke(app, ["pay", "--file", str(bank), "--company", "power"])
-    assert "0 posted, 3 repeated (posted before), 4 refused" in again.output
+    assert "入账 0 笔，重复 3 笔（此前已入账），拒绝 4 笔" in again.output
+    in_chinese = list(csv.reader(bank.with_suffix(".results.csv").open(encoding="utf-8")))
+    assert [row[4:7] for row in in_chinese[1:]] == [
+        ["repeated", "", ""],
+        ["repeated", "", ""],
+        ["refused", "no_account", "系统中没有户号 'P9'，请核对户号"],
+        [
+            "refused",
+            "amount",
+            "amount_fen 须为 1 到 100000000000 之间的整数（单位：分），此处为 '12.5'",
+        ],
+        ["refused", "empty_row", "该行没有任何内容，请删除该行或补全后重新发送"],
+        ["repeated", "", ""],
+        ["refused", "no_offset", "paid_at 的时间没有时区（UTC 偏移），请加上，例如 +08:00"],
+    ]
     assert posted(world) == 2
     wrong = runner.invoke(app, ["pay", "P1", "1.00", "--file", str(bank)])
     assert wrong.exit_code != 0
@@ -148,7 +181,7 @@ def test_a_bank_file_into_a_recorded_day_marks_each_account_dirty(
         encoding="utf-8",
     )
     result = CliRunner().invoke(app, ["pay", "--file", str(bank), "--company", "power"])
-    assert "2 posted, 0 repeated (posted before), 1 refused" in result.output
+    assert "入账 2 笔，重复 0 笔（此前已入账），拒绝 1 笔" in result.output
     engine = make_engine(world.url)
     with sessions(engine).begin() as session:
         marks = session.execute(

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from sqlalchemy import Engine
 
 from sanbuting.jobs.bank_file import post_rows, read_bank_file, write_results
+from sanbuting.jobs.bank_reasons import Lang
 from sanbuting.store.database import database_url, make_engine
 
 
@@ -25,6 +26,7 @@ def post_file(
     encoding: str,
     now: Callable[[], datetime],
     jobs: int = 0,
+    lang: Lang = "zh",
 ) -> None:
     rows, refused = read_bank_file(path, encoding)
     progress = Progress(
@@ -50,12 +52,18 @@ def post_file(
     finally:
         engine.dispose()
     every = refused + posted
-    write_results(results, every)
+    write_results(results, every, lang)
     counts = Counter(result.result for result in every)
-    typer.echo(
-        f"{path.name}: {counts['posted']} posted, {counts['repeated']} repeated (posted "
-        f"before), {counts['refused']} refused; a result for every row in {results}"
-    )
+    if lang == "zh":
+        typer.echo(
+            f"{path.name}：入账 {counts['posted']} 笔，重复 {counts['repeated']} 笔（此前已入账），"
+            f"拒绝 {counts['refused']} 笔；每一行的结果见 {results}"
+        )
+    else:
+        typer.echo(
+            f"{path.name}: {counts['posted']} posted, {counts['repeated']} repeated (posted "
+            f"before), {counts['refused']} refused; a result for every row in {results}"
+        )
     if counts["refused"]:
         raise typer.Exit(1)
 

@@ -12,6 +12,7 @@ import typer
 from sanbuting.cli.app import app, fail
 from sanbuting.cli.bank_files import post_file
 from sanbuting.domain import format_yuan, parse_date, parse_timestamp, parse_yuan
+from sanbuting.jobs.bank_reasons import Lang
 from sanbuting.jobs.books_forward import Forwarded
 from sanbuting.jobs.daily import run_daily
 from sanbuting.jobs.preview import preview
@@ -154,13 +155,20 @@ def pay_command(
             "at most 4). SQLite takes one writer at a time: there it is always 1.",
         ),
     ] = 0,
+    lang: Annotated[
+        str, typer.Option(help="With --file: the reasons' and the summary's language, zh or en.")
+    ] = "zh",
 ) -> None:
     """Post a payment at the counter and print how it was allocated; or, with --file, post a
     bank's file of payments and write a result for every row (posted, repeated, refused)."""
     if file is not None:
         if account is not None or yuan is not None or key is not None:
             raise fail("with --file, give no account, amount or key: the file holds them")
-        post_file(file, results or file.with_suffix(".results.csv"), company, encoding, _now, jobs)
+        if lang not in ("zh", "en"):
+            raise fail(f"--lang {lang!r}: use zh or en")
+        chosen: Lang = "en" if lang == "en" else "zh"
+        out = results or file.with_suffix(".results.csv")
+        post_file(file, out, company, encoding, _now, jobs, chosen)
         return
     if account is None or yuan is None or key is None:
         raise fail("give ACCOUNT YUAN --key K, or --file FILE")

@@ -53,15 +53,30 @@ _INVISIBLE_RE = re.compile(_INVISIBLE_CLASS)
 
 def id_problem(text: str) -> str | None:
     """Why `text` (already trimmed) is not a valid id, or None when it is one."""
+    fault = id_fault(text)
+    if fault is None:
+        return None
+    code, values = fault
+    return {
+        "id_empty": "an id may not be empty",
+        "id_too_long": TOO_LONG,
+        "id_mark": MARK,
+        "id_invisible": INVISIBLE,
+    }[code].format(**values)
+
+
+def id_fault(text: str) -> tuple[str, dict[str, str]] | None:
+    """`id_problem` as a code (`id_empty`, `id_too_long`, `id_mark`, `id_invisible`) and its
+    values, for a message in another language; None when `text` is a valid id."""
     if not text:
-        return "an id may not be empty"
+        return "id_empty", {}
     if len(text) > ID_MAX_LENGTH:
-        return TOO_LONG.format(limit=ID_MAX_LENGTH, length=len(text))
+        return "id_too_long", {"limit": str(ID_MAX_LENGTH), "length": str(len(text))}
     mark = _MARK_RE.search(text)
     if mark is not None:
-        return MARK.format(mark=mark.group(0))
+        return "id_mark", {"mark": mark.group(0)}
     if _INVISIBLE_RE.search(text) is not None:
-        return INVISIBLE
+        return "id_invisible", {}
     return None
 
 

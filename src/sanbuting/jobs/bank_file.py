@@ -9,8 +9,9 @@ the rows the open items can book all together (`payments.bulk`), the others one 
 savepoint each (`payments.service.post_payment`; each company's policies read and its row
 held once a batch), so a refused row never undoes its neighbours and a crash loses at most
 the batch being written, which a rerun of the same file posts (the keys posted before answer
-`repeated`). Every row gets a result: `posted`, `repeated` or `refused` with the reason,
-written to a result file for the bank.
+`repeated`). Every row gets a result: `posted`, `repeated` or `refused` with the reason
+(a code and a sentence in the bank's language, `jobs.bank_reasons`), written to a result file
+for the bank.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ from sqlalchemy import Engine
 from sanbuting.domain import parse_timestamp
 from sanbuting.errors import InputFileError, SanbutingError
 from sanbuting.io.encodings import chosen_encoding
-from sanbuting.io.ids import id_problem
+from sanbuting.io.ids import id_fault, id_problem
 from sanbuting.jobs.bank_parts import post_in_parts
+from sanbuting.jobs.bank_reasons import Lang, Reason
 from sanbuting.payments.bulk import post_all, rounds
-from sanbuting.payments.service import MAX_FEN, PaymentIn, PaymentResult
+from sanbuting.payments.service import MAX_FEN, PaymentIn, PaymentRefused, PaymentResult
 from sanbuting.store.database import sessions
 
 HEADER = ("payment_id", "account_id", "paid_at", "amount_fen", "channel")
@@ -40,6 +42,7 @@ RESULT_COLUMNS = (
     "account_id",
     "amount_fen",
     "result",
+    "reason_code",
     "reason",
     "arrears_after_fen",
 )
@@ -66,7 +69,7 @@ class RowResult:
     amount_fen: str
     result: str
     """posted, repeated or refused."""
-    reason: str = ""
+    reason: Reason | None = None
     arrears_after_fen: str = ""
 
 
@@ -98,7 +101,8 @@ def read_bank_file(
             raise InputFileError(f"{path.name}: more than {MAX_ROWS:,} rows: split the file")
         if not any(cell.strip() for cell in cells):
             if cells:  # a row of only separators is refused, not skipped
-                refused.append(RowResult(line, "", "", "", "refused", "the row holds no value"))
+                empty = Reason.of("empty_row", "the row holds no value")
+                refused.append(RowResult(line, "", "", "", "refused", empty))
             continue
         values = {
             name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)
@@ -120,24 +124,37 @@ def read_bank_file(
     return good, refused
 
 
-def _checked(line: int, values: dict[str, str]) -> tuple[BankRow | None, str]:
+def _checked(line: int, values: dict[str, str]) -> tuple[BankRow | None, Reason | None]:
     for name in ("payment_id", "account_id"):
-        problem = id_problem(values.get(name, ""))
-        if problem is not None:
-            return None, f"{name}: {problem}"
+        fault = id_fault(values.get(name, ""))
+        if fault is not None:
+            english = f"{name}: {id_problem(values.get(name, ''))}"
+            return None, Reason.of(fault[0], english, field=name, **fault[1])
+    stamp = values.get("paid_at", "")
     try:
-        paid_at = parse_timestamp(values.get("paid_at", ""))
+        paid_at = parse_timestamp(stamp)
     except SanbutingError as exc:
-        return None, f"paid_at: {exc}"
+        code = "no_offset" if _parses(stamp) else "not_timestamp"
+        return None, Reason.of(code, f"paid_at: {exc}", value=repr(stamp[:40]))
     amount = values.get("amount_fen", "")
     if not amount.isascii() or not amount.isdigit() or not 0 < int(amount) <= MAX_FEN:
-        return None, f"amount_fen: a whole number of fen from 1 to {MAX_FEN}, not {amount[:20]!r}"
+        english = f"amount_fen: a whole number of fen from 1 to {MAX_FEN}, not {amount[:20]!r}"
+        return None, Reason.of("amount", english, most=str(MAX_FEN), value=repr(amount[:20]))
     channel = values.get("channel") or None
     if channel is not None and (len(channel) > 32 or not channel.isprintable()):
-        return None, "channel: at most 32 printable characters"
+        return None, Reason.of("channel", "channel: at most 32 printable characters")
     return BankRow(
         line, values["payment_id"], values["account_id"], paid_at, int(amount), channel
-    ), ""
+    ), None
+
+
+def _parses(stamp: str) -> bool:
+    """Whether `stamp` is an ISO 8601 instant (with or without its UTC offset)."""
+    try:
+        datetime.fromisoformat(stamp.strip())
+    except ValueError:
+        return False
+    return True
 
 
 def post_rows(
@@ -202,13 +219,15 @@ def waves(rows: list[BankRow]) -> list[BankRow]:
 
 
 def _result_of(row: BankRow, outcome: PaymentResult | SanbutingError) -> RowResult:
+    if isinstance(outcome, PaymentRefused):
+        return _result(row, "refused", Reason.of(outcome.code, str(outcome), **outcome.params))
     if isinstance(outcome, SanbutingError):
-        return _result(row, "refused", str(outcome))
+        return _result(row, "refused", Reason.of("refused", str(outcome)))
     kind = "repeated" if outcome.repeated else "posted"
-    return _result(row, kind, "", str(outcome.arrears_after_fen))
+    return _result(row, kind, None, str(outcome.arrears_after_fen))
 
 
-def _result(row: BankRow, outcome: str, reason: str, arrears: str = "") -> RowResult:
+def _result(row: BankRow, outcome: str, reason: Reason | None, arrears: str = "") -> RowResult:
     return RowResult(
         row.line, row.payment_id, row.account_id, str(row.amount_fen), outcome, reason, arrears
     )
@@ -243,11 +262,16 @@ def _chunks(rows: list[BankRow], size: int) -> Iterator[list[BankRow]]:
         yield rows[offset : offset + size]
 
 
-def write_results(path: Path, results: list[RowResult]) -> None:
-    """The result file: a row per input row, in line order."""
+def write_results(path: Path, results: list[RowResult], lang: Lang = "zh") -> None:
+    """The result file: a row per input row, in line order, each refusal's reason as its
+    code and a sentence in `lang`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(RESULT_COLUMNS)
-        for result in sorted(results, key=lambda r: r.line):
-            writer.writerow([getattr(result, column) for column in RESULT_COLUMNS])
+        for r in sorted(results, key=lambda r: r.line):
+            code, text = ("", "") if r.reason is None else (r.reason.code, r.reason.text(lang))
+            after = r.arrears_after_fen
+            writer.writerow(
+                (r.line, r.payment_id, r.account_id, r.amount_fen, r.result, code, text, after)
+            )

@@ -20,7 +20,14 @@ Order = dict[str, tuple[date, date, str]]
 
 
 class PaymentRefused(SanbutingError):
-    """A payment that cannot be posted (unknown account, a key reused for another payment)."""
+    """A payment that cannot be posted (unknown account, a key reused for another payment);
+    `code` names the reason for programs and translations (`jobs.bank_reasons`), `params`
+    its values."""
+
+    def __init__(self, message: str, code: str = "refused", **params: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 MAX_FEN = 10**11
@@ -99,11 +106,20 @@ def check(payment: PaymentIn) -> None:
     """Refuse a payment that no account could take (amount, instant, key)."""
     amount = payment.amount_fen
     if type(amount) is not int or not 0 < amount <= MAX_FEN:
-        raise PaymentRefused(f"a payment is a whole number of fen from 1 to {MAX_FEN}: {amount!r}")
+        raise PaymentRefused(
+            f"a payment is a whole number of fen from 1 to {MAX_FEN}: {amount!r}",
+            "amount",
+            value=repr(amount),
+            most=str(MAX_FEN),
+        )
     if payment.paid_at.tzinfo is None:
-        raise PaymentRefused("paid_at needs a UTC offset, e.g. 2020-02-03T10:15:00+08:00")
+        raise PaymentRefused(
+            "paid_at needs a UTC offset, e.g. 2020-02-03T10:15:00+08:00", "no_offset"
+        )
     if not payment.key or len(payment.key) > KEY_LIMIT:
-        raise PaymentRefused(f"a payment key has 1 to {KEY_LIMIT} characters")
+        raise PaymentRefused(
+            f"a payment key has 1 to {KEY_LIMIT} characters", "key_length", most=str(KEY_LIMIT)
+        )
 
 
 def content_of(payment: PaymentIn) -> str:
@@ -122,10 +138,14 @@ def first_result(key: str, content: str, stored: str, result: str | None) -> Pay
     if stored != content:
         raise PaymentRefused(
             f"payment key {key!r} was already used for another payment (other account, time, "
-            "amount or channel): use a new key for a new payment"
+            "amount or channel): use a new key for a new payment",
+            "key_reused",
+            key=repr(key),
         )
     if result is None:  # imported, not posted through this service
-        raise PaymentRefused(f"payment key {key!r} was imported from a payments file")
+        raise PaymentRefused(
+            f"payment key {key!r} was imported from a payments file", "key_imported", key=repr(key)
+        )
     first = PaymentResult.from_json(result)
     return PaymentResult(**{**asdict(first), "parts": first.parts, "repeated": True})
 

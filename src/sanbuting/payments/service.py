@@ -145,7 +145,9 @@ def post_payment(
         again = _posted_before(session, company, payment.key, content)
         if again is None:
             raise PaymentRefused(
-                f"payment key {payment.key!r} is taken: use a new key for a new payment"
+                f"payment key {payment.key!r} is taken: use a new key for a new payment",
+                "key_taken",
+                key=repr(payment.key),
             ) from None
         return again
     booked = booking.book(
@@ -226,11 +228,18 @@ def _locked_account(session: Session, payment: PaymentIn) -> tuple[Account, Comp
     locked = query.with_for_update(of=Account).execution_options(populate_existing=True)
     found = session.execute(locked).all()  # fresh: a payment before in this transaction moved it
     if not found:
-        raise PaymentRefused(f"no account {payment.account_id!r} in the store")
+        raise PaymentRefused(
+            f"no account {payment.account_id!r} in the store",
+            "no_account",
+            account=repr(payment.account_id),
+        )
     if len(found) > 1:
         codes = ", ".join(sorted(row[1].code for row in found))
         raise PaymentRefused(
-            f"account {payment.account_id!r} is in several companies ({codes}): name one"
+            f"account {payment.account_id!r} is in several companies ({codes}): name one",
+            "several_companies",
+            account=repr(payment.account_id),
+            companies=codes,
         )
     return found[0][0], found[0][1]
 
