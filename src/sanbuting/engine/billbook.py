@@ -21,6 +21,8 @@ from sanbuting.engine.records import Bill, FeeRow
 from sanbuting.fees.latefee import Rates, minimum_applies, round_half_up
 from sanbuting.policy.model import Window
 
+ONE_DAY = timedelta(days=1)
+
 
 @dataclass(slots=True)
 class BillAccount:
@@ -141,6 +143,20 @@ class BillBook:
                 parts.append((bill, to_principal, to_fee))
         self.credit += amount
         return parts
+
+    def next_busy(self, day: date) -> date | None:
+        """The first day from `day` on whose `money_day` can move the book without a payment:
+        a bill is issued, or an open principal is past its due date (a day accrues); None when
+        no such day will come. `money_day` of the days before it, without payments, yields
+        nothing and changes nothing."""
+        found = self._to_open[0].bill.issued_on if self._to_open else None
+        for bill in self._open:
+            if bill.principal > 0:
+                if bill.bill.due_on < day:
+                    return day
+                accrues = bill.bill.due_on + ONE_DAY
+                found = accrues if found is None else min(found, accrues)
+        return None if found is None else max(found, day)
 
     def money_day(self, day: date, payments: Iterable[tuple[str, int]]) -> Iterator[BillEvent]:
         """The money of `day`, as typed events (`engine.money`): the bills issued, the fees

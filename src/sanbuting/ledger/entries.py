@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sanbuting.domain import BillingMode, date_range
-from sanbuting.engine.billbook import BillAccount, BillBook
+from sanbuting.engine.billbook import ONE_DAY, BillAccount, BillBook
 from sanbuting.engine.money import BillEvent, Charged, FeeFinalized, TopUp
 from sanbuting.engine.records import Account, Payment
 from sanbuting.engine.reference import PrepaidRun
@@ -138,15 +138,21 @@ def postpaid_days(
 ) -> list[Entry | None]:
     """A postpaid account's entries of the days `first`..`through`, its `book` standing as at
     the end of the day before `first`: the book's money events of each day, booked
-    (`at_end_of` sees the book at the end of each day)."""
+    (`at_end_of` sees the book at the end of each day). A day with no payment before the
+    book's next busy day (`BillBook.next_busy`: a bill issued, a day accruing) moves nothing,
+    and is passed over."""
     entries: list[Entry | None] = []
+    busy = book.next_busy(first)
     for day in date_range(first, through):
         if day == origin:
             entries.append(_opening(account, day, book.credit))
             book.credit = account.balance_fen
-        paid = [(p.payment_id, p.amount_fen) for p in payments.get(day, ())]
-        for event in book.money_day(day, paid):
-            entries.extend(booked(event))
+        todays = payments.get(day)
+        if todays or (busy is not None and busy <= day):
+            paid = [(p.payment_id, p.amount_fen) for p in todays or ()]
+            for event in book.money_day(day, paid):
+                entries.extend(booked(event))
+            busy = book.next_busy(day + ONE_DAY)
         if at_end_of is not None:
             at_end_of(day, book)
     return entries
