@@ -44,23 +44,29 @@ ORIGIN = date(2020, 1, 1)
 
 @contextmanager
 def counted_open_items(allowed: bool) -> Iterator[list[int]]:
-    """Count the payments booked the open-item way (none when not `allowed`)."""
-    real = booking._open_items_way
+    """Count the payments booked without the history, from open items or as a prepaid top-up
+    alone (none when not `allowed`)."""
     taken: list[int] = []
+    reals = {name: getattr(booking, name) for name in ("_open_items_way", "_top_up_way")}
 
-    def way(*args: Any, **kwargs: Any) -> booking.Prepared | None:
-        if not allowed:
-            return None
-        found = real(*args, **kwargs)
-        if found is not None:
-            taken.append(1)
-        return found
+    def counting(real: Any) -> Any:
+        def way(*args: Any, **kwargs: Any) -> booking.Prepared | None:
+            if not allowed:
+                return None
+            found = real(*args, **kwargs)
+            if found is not None:
+                taken.append(1)
+            return found
 
-    booking._open_items_way = way  # type: ignore[assignment]
+        return way
+
+    for name, real in reals.items():
+        setattr(booking, name, counting(real))
     try:
         yield taken
     finally:
-        booking._open_items_way = real  # type: ignore[assignment]
+        for name, real in reals.items():
+            setattr(booking, name, real)
 
 
 def ledger(url: str) -> list[tuple[object, ...]]:

@@ -207,7 +207,7 @@ def _prepaid(
     held = 0
     for day in sorted(d for d in payments if d < origin):
         for payment in payments[day]:
-            entries.append(_top_up(payment, day))
+            entries.append(top_up(payment, day))
             held -= payment.amount_fen
     entries.append(_opening(account, origin, -held))
     if through < origin:
@@ -218,7 +218,7 @@ def _prepaid(
     later = iter(p for d in sorted(payments) if d >= origin for p in payments[d])
     for event in run.money:
         if isinstance(event, TopUp):
-            entries.append(_top_up(next(later), event.day))
+            entries.append(top_up(next(later), event.day))
         else:
             entries.append(
                 _pair(
@@ -233,5 +233,6 @@ def _prepaid(
     return entries
 
 
-def _top_up(payment: Payment, day: date) -> Entry | None:
+def top_up(payment: Payment, day: date) -> Entry | None:
+    """A prepaid payment's entry: the cash received, credited to the balance."""
     return _pair(f"pay:{payment.payment_id}", "top_up", day, "cash", "credit", payment.amount_fen)

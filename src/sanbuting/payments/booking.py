@@ -9,11 +9,16 @@ payment's, where the next payment starts (when that day is before the books begi
 forgets an open book the payment made wrong: one standing at the end of its day or later).
 
 The open-item path walks only the days since the open book, over the rows dated after it; it
-gives way to the history when it cannot be sure to agree with it: a prepaid account (its
-meter's days are the engine's), no open book or one made under other rates or waivers, a
-payment dated on or before the open book (back-dated), rows or bookings dated after the
-payment's day, or an entry of those days that the ledger already holds from before them (a
-fee finalized, reversed and finalized again).
+gives way to the history when it cannot be sure to agree with it: no open book or one made
+under other rates or waivers, a payment dated on or before the open book (back-dated), rows or
+bookings dated after the payment's day, or an entry of those days that the ledger already holds
+from before them (a fee finalized, reversed and finalized again).
+
+A prepaid account's top-up (its meter's days are the engine's, so it has no open book) is
+booked alone when its ledger is booked through a day on or before the payment's and nothing of
+the account is dated after that day: then the top-up's own entry is all the history would add
+(the days before it cannot change and no usage on or after it is known yet). Otherwise it
+replays the history.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from sanbuting.engine.records import Account as AccountRecord
 from sanbuting.engine.records import Payment as PaymentRecord
 from sanbuting.engine.relief import AccountRelief, relief_for
 from sanbuting.fees.latefee import rates_for
-from sanbuting.ledger.entries import Entry, account_entries
+from sanbuting.ledger.entries import Entry, account_entries, top_up
 from sanbuting.ledger.open_items import (
     ONE_DAY,
     OpenBook,
@@ -40,6 +45,7 @@ from sanbuting.ledger.open_items import (
     walk,
 )
 from sanbuting.ledger.service import (
+    balances,
     book_records,
     book_walks,
     entries_arrears,
@@ -49,7 +55,7 @@ from sanbuting.policy import Policy
 from sanbuting.rules.schema import Ruleset
 from sanbuting.store import open_items
 from sanbuting.store.models import Account, Bill, Company, Posting
-from sanbuting.store.records import load_records, record_of, rows_after
+from sanbuting.store.records import has_rows_after, load_records, record_of, rows_after
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,8 @@ def prepare(
         found = _open_items_way(session, company, account, paid, fingerprint, relief, ruleset)
         if found is not None:
             return found
+    elif (top_up_found := _top_up_way(session, company, account, paid)) is not None:
+        return top_up_found
     record = load_records(session, [account.id])[0]
     kept: list[OpenBook] = []
     origin = company.origin
@@ -146,6 +154,32 @@ def _open_items_way(
     if held_from_before(session, company, wanted):
         return None
     return prepared
+
+
+def _top_up_way(
+    session: Session, company: Company, account: Account, paid: PaymentRecord
+) -> Prepared | None:
+    """A prepaid account's top-up dated on or after the day its ledger is booked through,
+    when nothing of the account is dated after that day nor on the payment's own (its usage
+    that day comes after its top-ups): the days before the payment's are booked and cannot
+    change, and no usage on or after it is known, so the only entry it adds is its own
+    (`ledger.entries.top_up`); the arrears are the credit book's balance before and after it.
+    None (the history's way) otherwise."""
+    assert company.origin is not None
+    watermark = account.booked_through
+    if (
+        account.billing_mode != BillingMode.PREPAID.value
+        or watermark is None
+        or not company.origin <= watermark <= paid.paid_on
+        or has_rows_after(session, account.id, min(watermark, paid.paid_on - ONE_DAY))
+    ):
+        return None
+    entry = top_up(paid, paid.paid_on)
+    assert entry is not None  # a payment is above 0
+    held = balances(session=session, account=account.id).get("credit", 0)
+    start = OpenBook(watermark, 0, (), "")
+    walked = Walked([entry], max(0, held - paid.amount_fen), start, {})
+    return Prepared(max(0, held), walked, start, {}, None, None)
 
 
 def from_open_book(

@@ -151,6 +151,19 @@ def records_after(
     return found
 
 
+def has_rows_after(session: Session, account: int, day: date) -> bool:
+    """Whether the account with this store id has a bill issued, a payment made or a day's
+    usage dated after `day`."""
+    found = (
+        select(Bill.id).where(Bill.account == account, Bill.issued_on > day).limit(1),
+        select(Payment.id)
+        .where(Payment.account == account, Payment.paid_at >= _after_day(day))
+        .limit(1),
+        select(Usage.id).where(Usage.account == account, Usage.day > day).limit(1),
+    )
+    return any(session.scalar(query) is not None for query in found)
+
+
 def _after_day(day: date) -> datetime:
     """The first instant after the Asia/Shanghai day `day`, in UTC."""
     return as_utc(local_midnight(day + timedelta(days=1)))
