@@ -32,6 +32,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from sanbuting.domain import BillingMode
+from sanbuting.engine.records import Account as AccountRecord
 from sanbuting.engine.relief import relief_for
 from sanbuting.fees.latefee import rates_for
 from sanbuting.ledger.entries import Entry
@@ -89,7 +90,7 @@ def bring_forward(
     for offset in range(0, len(ids), CHUNK):
         chunk = ids[offset : offset + CHUNK]
         with sessions(engine).begin() as session:
-            moved, added = _forward_chunk(session, company, chunk, through, now())
+            moved, added = book_from_open_books(session, company, chunk, through, now())
         accounts += moved
         postings += added
         if on_chunk is not None:
@@ -132,10 +133,15 @@ class _Walked:
     bills: dict[str, int]
 
 
-def _forward_chunk(
-    session: Session, company: Company, ids: list[int], through: date, now: datetime
+def book_from_open_books(
+    session: Session, company: Company, ids: list[int], through: date | None, now: datetime
 ) -> tuple[int, int]:
-    """Bring these accounts' books forward in one transaction: (accounts, postings added)."""
+    """Book these postpaid accounts of `company` (store ids) from their open books, in the
+    caller's transaction, holding their rows: each through `through`, or when None through its
+    last row after the book, or through its watermark if later; the book left at that day. An
+    account with no open book, or one that cannot vouch for it, is booked from its history
+    (`ledger.service.book_accounts`, through `through` or its last row). Returns (accounts
+    booked, postings added)."""
     assert company.origin is not None
     locked = session.scalars(
         select(Account)
@@ -147,27 +153,26 @@ def _forward_chunk(
     policies = policies_for(session=session, company_id=company.id)
     ruleset = load_ruleset(company.ruleset)
     books = open_items.load_many(session, [account.id for account in locked])
-    todo = []
+    usable = []
     from_history: list[int] = []
     for account in locked:
         loaded = books.get(account.id)
-        if loaded is None:  # forgotten meanwhile: left to the next payment
-            continue
-        start = loaded[0]
-        to = max(through, account.booked_through or through)
-        if start.as_of >= to:  # brought forward meanwhile
-            continue
         relief = relief_for(record_of(account), policies)
-        if fingerprint_of(account, ruleset, relief) != start.fingerprint or (
-            start.as_of < company.origin
+        if (
+            loaded is None
+            or fingerprint_of(account, ruleset, relief) != loaded[0].fingerprint
+            or loaded[0].as_of < company.origin
         ):
             from_history.append(account.id)
             continue
-        todo.append((account, loaded, to, relief))
-    later = rows_after_many(session, [(account, loaded[0].as_of) for account, loaded, _, _ in todo])
+        usable.append((account, loaded, relief))
+    later = rows_after_many(session, [(account, loaded[0].as_of) for account, loaded, _ in usable])
     walked: list[_Walked] = []
-    for account, (start, bills), to, relief in todo:
+    for account, (start, bills), relief in usable:
         rows, later_bills = later[account.id]
+        to = max(_target(through, start, rows), account.booked_through or start.as_of)
+        if start.as_of >= to:  # nothing after the book to walk
+            continue
         rates = rates_for(ruleset, rows.customer_class)
         entries, kept = forward(start, rows, rates, relief, company.origin, to)
         walked.append(_Walked(account, start, entries, kept, {**bills, **later_bills}))
@@ -188,6 +193,15 @@ def _forward_chunk(
             keep_books=True,
         )
     return len(walked) + len(from_history), added
+
+
+def _target(through: date | None, start: OpenBook, rows: AccountRecord) -> date:
+    """The day to book through: `through`, or the last row after the book (its day when
+    there is none)."""
+    if through is not None:
+        return through
+    days = [b.issued_on for b in rows.bills] + [p.paid_on for p in rows.payments]
+    return max(days, default=start.as_of)
 
 
 def _book_walked(session: Session, company: Company, walked: list[_Walked], now: datetime) -> int:

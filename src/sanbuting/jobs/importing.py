@@ -10,7 +10,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sanbuting.domain import BillingMode
 from sanbuting.io.rejects import write_rejects
+from sanbuting.jobs.books_forward import book_from_open_books
 from sanbuting.ledger.service import book_accounts
 from sanbuting.store import checkpoints, open_items
 from sanbuting.store.database import database_url, make_engine, refresh_statistics, sessions
@@ -118,17 +120,28 @@ def _mark_dirty(session: Session, imported: Imported) -> None:
 
 
 def _book(session: Session, imported: Imported, now: datetime) -> int:
-    """Book the ledger of every account the import touched."""
+    """Book the ledger of every account the import touched: a postpaid account from its open
+    book where it has one that vouches for its days (the rows the import added are all dated
+    after it: the import forgot the others), so that a month's bills cost the month, not the
+    history (`jobs.books_forward.book_from_open_books`); the others from their history."""
     touched = set(imported.accounts_touched)
     postings = 0
     for code in imported.companies:
         company = session.scalar(select(Company).where(Company.code == code))
         assert company is not None
-        mine = session.scalars(select(Account.id).where(Account.company_id == company.id))
-        postings += book_accounts(
+        mine = session.execute(
+            select(Account.id, Account.billing_mode).where(Account.company_id == company.id)
+        ).all()
+        postpaid = [pk for pk, mode in mine if pk in touched and mode == BillingMode.POSTPAID.value]
+        others = [pk for pk, mode in mine if pk in touched and mode != BillingMode.POSTPAID.value]
+        booked = 0
+        for offset in range(0, len(postpaid), CHUNK):
+            chunk = postpaid[offset : offset + CHUNK]
+            booked += book_from_open_books(session, company, chunk, None, now)[1]
+        postings += booked + book_accounts(
             session=session,
             company=company,
-            accounts=[pk for pk in mine if pk in touched],
+            accounts=others,
             policies=policies_for(session=session, company_id=company.id),
             now=now,
             keep_books=True,

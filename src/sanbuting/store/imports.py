@@ -77,6 +77,7 @@ def import_folder(
     new, same = split_new(accounts, stored, "accounts", conflicts)
     _insert(session, Account.__table__, new)
     added["accounts"], unchanged["accounts"] = new.height, same
+    new_accounts = new.select("account_id")
 
     pk = _account_keys(session, companies)
     touched: set[int] = set()
@@ -106,7 +107,7 @@ def import_folder(
         unchanged,
         rejects,
         sorted(c.code for c in companies.values()),
-        sorted(touched | set(_new_accounts(session, companies, accounts))),
+        sorted(touched | set(_new_accounts(session, companies, new_accounts))),
         inputs.warnings,
         earliest,
     )
@@ -199,6 +200,8 @@ def _with_account(
 def _new_accounts(
     session: Session, companies: dict[str, Company], accounts: pl.DataFrame
 ) -> list[int]:
+    """The store ids of `accounts` (the ones this import added: an account already stored
+    with no new rows has nothing new to book)."""
     keys = _account_keys(session, companies)
     return keys.join(accounts.select("account_id"), on="account_id").get_column("account").to_list()
 
