@@ -93,7 +93,7 @@ def import_folder(
         ("usage", Usage, usage_rows, pl.col("day")),
     ):
         frame = rows(_with_account(getattr(inputs, name), pk, name, conflicts))
-        new, same = split_new(frame, _stored(session, model, companies), name, conflicts)
+        new, same = split_new(frame, _stored(session, model, companies, frame), name, conflicts)
         _insert(session, model.__table__, new)
         touched.update(new.get_column("account").to_list())
         for account, day in new.group_by("account").agg(dated.min().alias("d")).iter_rows():
@@ -159,13 +159,31 @@ def _accounts_with_company(
     return account_rows(joined.filter(pl.col("company_id").is_not_null()))
 
 
-def _stored(session: Session, model: type, companies: dict[str, Company]) -> pl.DataFrame:
-    """The rows of `model` stored for these companies."""
+def _stored(
+    session: Session, model: type, companies: dict[str, Company], new: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """The rows of `model` stored for these companies; given the `new` rows, only those that
+    can share a key with them (bills and payments by their ids, usage by the days the new rows
+    span), so that an import reads what it brings, not the history."""
     ids = [c.id for c in companies.values()]
     table: Table = model.__table__  # type: ignore[attr-defined]
     query = select(table).where(table.c.company_id.in_(ids))
-    result = session.execute(query)
-    return pl.DataFrame([dict(row._mapping) for row in result], infer_schema_length=None)
+    if new is None:
+        queries = [query]
+    elif new.is_empty():
+        queries = []
+    elif "day" in new.columns:
+        days = new.get_column("day")
+        queries = [query.where(table.c.day >= days.min(), table.c.day <= days.max())]
+    else:
+        column = "bill_id" if "bill_id" in new.columns else "key"
+        keys = new.get_column(column).unique().sort().to_list()
+        queries = [
+            query.where(table.c[column].in_(keys[offset : offset + CHUNK]))
+            for offset in range(0, len(keys), CHUNK)
+        ]
+    rows = [dict(row._mapping) for q in queries for row in session.execute(q)]
+    return pl.DataFrame(rows, infer_schema_length=None)
 
 
 def _account_keys(session: Session, companies: dict[str, Company]) -> pl.DataFrame:
