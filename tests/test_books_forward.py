@@ -22,7 +22,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
+from typer.testing import CliRunner
 
+from sanbuting.cli import app, service
 from sanbuting.jobs.books_forward import bring_forward
 from sanbuting.jobs.daily import run_daily
 from sanbuting.payments.service import Part, PaymentIn, post_payment
@@ -66,13 +68,16 @@ def test_the_daily_run_brings_a_stale_open_book_forward(tmp_path: Path) -> None:
     engine = make_engine(url)
     assert book_of(url)[0] == date(2020, 2, 5)  # the import's: B2's issue day
     seen = []
+    heard: list[tuple[str, int, int]] = []
     run_daily(
         engine=engine,
         through=date(2020, 5, 31),
         single=False,
         now=lambda: NOW,
         on_forward=seen.append,
+        forwarding=lambda *told: heard.append(told),
     )
+    assert heard == [("power", 0, 1), ("power", 1, 1)]  # the progress: done, in all
     # 05-31 less 3 days; B1 (10000, due 01-20) accrued 10 fen a day 01-21..05-28 (129 days),
     # B2 (8000, due 02-20) 8 fen a day 02-21..05-28 (98 days); no fee is final yet
     assert [(f.company, f.through, f.accounts) for f in seen] == [("power", date(2020, 5, 28), 1)]
@@ -170,3 +175,15 @@ def test_books_brought_forward_book_what_the_history_books(universe: Universe, d
             history = post_all(Path(tmp) / "history", None, universe, drawn)
     assert forwarded[0] == history[0]
     assert balances(forwarded[1]) == balances(history[1])
+
+
+def test_the_daily_command_says_what_it_brought_forward(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`sanbuting daily` prints the books brought forward, with its progress bar (shown here
+    from the first account) on the error stream."""
+    monkeypatch.setenv("SANBUTING_DATABASE_URL", a1_store(tmp_path))
+    monkeypatch.setattr(service, "FORWARD_PROGRESS_FROM", 0)
+    done = CliRunner().invoke(app, ["daily", "--through", "2020-05-31"])
+    assert done.exit_code == 0, done.output
+    assert "power: 1 accounts' open books brought forward to 2020-05-28" in done.output

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeRemainingColumn
 
 from sanbuting.cli.app import app, fail
 from sanbuting.cli.bank_files import post_file
@@ -88,6 +90,24 @@ def daily_command(
         )
 
     db = make_engine(database_url())
+    progress = Progress(
+        *Progress.get_default_columns()[:1],
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        console=Console(stderr=True),
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def forwarding(company: str, done: int, total: int) -> None:
+        if company not in tasks:
+            if total < FORWARD_PROGRESS_FROM:
+                return
+            tasks[company] = progress.add_task(f"{company} open books", total=total)
+            progress.start()
+        progress.update(tasks[company], completed=done)
+
     try:
         done = run_daily(
             engine=db,
@@ -100,11 +120,18 @@ def daily_command(
             buckets=buckets,
             work=work,
             on_forward=_show_forward,
+            forwarding=forwarding,
         )
     finally:
+        if progress.live.is_started:
+            progress.stop()
         db.dispose()
     for skipped in (d for d in done if d.already):
         typer.echo(f"{skipped.company}: already run through {skipped.day}; nothing to do")
+
+
+FORWARD_PROGRESS_FROM = 2_000
+"""Open books to bring forward from which `daily` shows a progress bar (a few seconds)."""
 
 
 def _show_forward(forwarded: Forwarded) -> None:

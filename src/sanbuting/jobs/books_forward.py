@@ -74,12 +74,13 @@ def bring_forward(
     company: Company,
     last: date,
     now: Callable[[], datetime],
-    on_chunk: Callable[[int], None] | None = None,
+    on_chunk: Callable[[int, int], None] | None = None,
     horizon: int = HORIZON,
     lag: int = LAG,
 ) -> Forwarded:
     """Bring forward the open books of `company` that are older than `horizon` days after its
-    day `last` was recorded, to `lag` days before it (see the module docstring)."""
+    day `last` was recorded, to `lag` days before it (see the module docstring); `on_chunk`
+    hears the accounts done so far and in all after each chunk."""
     assert company.origin is not None
     through = last - timedelta(days=lag)
     if through <= company.origin:
@@ -87,6 +88,8 @@ def bring_forward(
     with sessions(engine).begin() as session:
         ids = stale_accounts(session, company.id, last - timedelta(days=horizon))
     accounts = postings = 0
+    if on_chunk is not None:
+        on_chunk(0, len(ids))
     for offset in range(0, len(ids), CHUNK):
         chunk = ids[offset : offset + CHUNK]
         with sessions(engine).begin() as session:
@@ -94,7 +97,7 @@ def bring_forward(
         accounts += moved
         postings += added
         if on_chunk is not None:
-            on_chunk(len(chunk))
+            on_chunk(offset + len(chunk), len(ids))
     return Forwarded(company.code, through, accounts, postings)
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -88,11 +89,13 @@ def run_daily(
     buckets: int | None = None,
     work: Path | None = None,
     on_forward: Callable[[Forwarded], None] | None = None,
+    forwarding: Callable[[str, int, int], None] | None = None,
 ) -> list[DayDone]:
     """Run every company through `through` (see the module docstring); `workers`, `buckets`
     and `work` as the engine's `Options` say (`work`: on Spark, storage every executor
     reads). After a company's days are recorded, its stale open books are brought forward
-    (`jobs.books_forward`; `on_forward` hears what was done)."""
+    (`jobs.books_forward`; `forwarding` hears the company, the accounts done and in all as it
+    goes, `on_forward` what was done)."""
     options = Options(workers=workers, buckets=buckets, work=work)
     with sessions(engine).begin() as session:
         listed = companies(session)
@@ -104,7 +107,13 @@ def run_daily(
         done.extend(mine)
         recorded = [d.day for d in mine if not d.already]
         if recorded:
-            forwarded = bring_forward(engine=engine, company=company, last=max(recorded), now=now)
+            forwarded = bring_forward(
+                engine=engine,
+                company=company,
+                last=max(recorded),
+                now=now,
+                on_chunk=None if forwarding is None else partial(forwarding, company.code),
+            )
             if on_forward is not None:
                 on_forward(forwarded)
     return done
