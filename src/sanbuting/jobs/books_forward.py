@@ -17,9 +17,13 @@ At most one account in `SHARE` is brought forward a run (the oldest books first)
 whole company's books, all made by one import, are spread over the nights of a quarter, and a
 night brings forward about one account in 90 (a walk of a quarter's days costs a payment about
 0.2 ms, of eleven months 0.7 ms: `benchmarks/forward_bench.py`). Accounts with
-no open book (imported with `--no-book`, or forgotten by an import since) are left to their
-next payment. Each chunk is a transaction of its own holding its accounts' rows, locked in
-store-id order as payments lock them.
+no open book (imported with `--no-book`) are not chosen: they are left to their next payment
+(one whose book an import forgets between the choice and its turn is booked from its history).
+Each chunk is a transaction of its own holding its accounts' rows, locked in store-id order as
+payments lock them.
+
+An import books the postpaid accounts it gave new rows the same way (`book_from_open_books`,
+through each account's last row), so that a month's bills cost the month.
 """
 
 from __future__ import annotations
