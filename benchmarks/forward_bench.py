@@ -32,18 +32,16 @@ from sqlalchemy import select
 from store_bench import (
     PG_URL,
     SEED,
-    START,
-    activate_policies,
     day_of_payments,
     fresh_store,
+    generated_to,
+    import_booked,
     load,
     open_item_ways,
     post_in_batches,
 )
 
-from sanbuting.generate import GenerateRequest, generate
 from sanbuting.jobs.books_forward import bring_forward
-from sanbuting.jobs.importing import import_and_book
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.models import Account, Company, OpenItemRow
 from sanbuting.store.policy_versions import deployment_policies
@@ -63,17 +61,10 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the store afterwards")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    folder = args.work / f"g{args.accounts}-seed{SEED}-{END}"
-    if not (folder / "accounts.csv").exists():
-        generate(GenerateRequest(accounts=args.accounts, out=folder, seed=SEED, end=END))
+    folder = generated_to(args.work, args.accounts, END)
     name = f"bench_forward_{args.accounts}" if args.backend == "postgresql" else "forward"
     with fresh_store(args.backend, args.work, name, args.pg_url, args.keep) as url:
-        activate_policies(url)
-        outcome = import_and_book(
-            data=folder, start=START, company=None, by="bench", allow_rejects=False,
-            rejects_file=args.work / "rejects.csv", url=url,
-        )  # fmt: skip
-        assert not outcome.refused, outcome
+        import_booked(url, folder, args.work)
         engine = make_engine(url)
         with sessions(engine).begin() as session:
             owing = sorted(

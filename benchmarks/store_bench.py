@@ -180,6 +180,24 @@ def fresh_store(backend: str, work: Path, name: str, pg_url: str, keep: bool) ->
         admin.dispose()
 
 
+def generated_to(work: Path, accounts: int, end: date) -> Path:
+    """`sanbuting generate --accounts N --seed 2020 --end END` under `work`, generated once."""
+    folder = work / f"g{accounts}-seed{SEED}-{end}"
+    if not (folder / "accounts.csv").exists():
+        generate(GenerateRequest(accounts=accounts, out=folder, seed=SEED, end=end))
+    return folder
+
+
+def import_booked(url: str, folder: Path, work: Path) -> None:
+    """The 2020 policies activated in the store at `url`, then `folder` imported with booking."""
+    activate_policies(url)
+    outcome = import_and_book(
+        data=folder, start=START, company=None, by="bench", allow_rejects=False,
+        rejects_file=work / "rejects.csv", url=url,
+    )  # fmt: skip
+    assert not outcome.refused, outcome
+
+
 def activate_policies(url: str) -> None:
     engine = make_engine(url)
     with sessions(engine).begin() as session:
@@ -397,20 +415,13 @@ def open_items_command(args: argparse.Namespace) -> None:
     backend = args.backend
     rates: dict[str, tuple[float, float, int]] = {}
     for label, end in (("a quarter", date(2020, 3, 31)), ("a year", date(2020, 12, 31))):
-        folder = Path(args.work) / f"g{args.accounts}-seed{SEED}-{end}"
-        if not (folder / "accounts.csv").exists():
-            generate(GenerateRequest(accounts=args.accounts, out=folder, seed=SEED, end=end))
+        folder = generated_to(Path(args.work), args.accounts, end)
         base = "bench_open_" if backend == "postgresql" else "open-"
         with fresh_store(
             backend, args.work, f"{base}{end.month}_{args.accounts}", args.pg_url, args.keep
         ) as url:
-            activate_policies(url)
             began = time.perf_counter()
-            outcome = import_and_book(
-                data=folder, start=START, company=None, by="bench", allow_rejects=False,
-                rejects_file=args.work / "rejects.csv", url=url,
-            )  # fmt: skip
-            assert not outcome.refused, outcome
+            import_booked(url, folder, args.work)
             print(f"[{backend}] {label}: import with booking {time.perf_counter() - began:.1f} s")
             engine = make_engine(url)
             if backend == "postgresql":

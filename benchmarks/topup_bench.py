@@ -22,16 +22,14 @@ from sqlalchemy import select
 from store_bench import (
     PG_URL,
     SEED,
-    START,
-    activate_policies,
     day_of_payments,
     fresh_store,
+    generated_to,
+    import_booked,
     load,
     post_in_batches,
 )
 
-from sanbuting.generate import GenerateRequest, generate
-from sanbuting.jobs.importing import import_and_book
 from sanbuting.payments import booking
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.models import Account
@@ -52,16 +50,10 @@ def main() -> None:
     alone = booking._top_up_way
     print(f"[{args.backend}] {args.accounts:,} accounts ({load()}):")
     for label, end in PERIODS:
-        folder = args.work / f"g{args.accounts}-seed{SEED}-{end}"
-        if not (folder / "accounts.csv").exists():
-            generate(GenerateRequest(accounts=args.accounts, out=folder, seed=SEED, end=end))
+        folder = generated_to(args.work, args.accounts, end)
         name = f"bench_topup_{end.month}" if args.backend == "postgresql" else f"topup-{end.month}"
         with fresh_store(args.backend, args.work, name, args.pg_url, False) as url:
-            activate_policies(url)
-            import_and_book(
-                data=folder, start=START, company=None, by="bench", allow_rejects=False,
-                rejects_file=args.work / "rejects.csv", url=url,
-            )  # fmt: skip
+            import_booked(url, folder, args.work)
             engine = make_engine(url)
             with sessions(engine).begin() as session:
                 prepaid = sorted(

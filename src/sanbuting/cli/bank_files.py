@@ -10,10 +10,9 @@ from datetime import datetime
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from sqlalchemy import Engine
 
+from sanbuting.cli.progress import progress_bar
 from sanbuting.jobs.bank_file import post_rows, read_bank_file, write_results
 from sanbuting.jobs.bank_reasons import Lang
 from sanbuting.store.database import database_url, make_engine
@@ -29,14 +28,7 @@ def post_file(
     lang: Lang = "zh",
 ) -> None:
     rows, refused = read_bank_file(path, encoding)
-    progress = Progress(
-        *Progress.get_default_columns()[:1],
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        transient=True,
-        console=Console(stderr=True),
-    )
+    progress = progress_bar()
     task = progress.add_task("payments", total=len(rows))
     engine = make_engine(database_url())
     try:

@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from sanbuting.cli.app import app, fail
 from sanbuting.cli.inputs import EncodingOption, echo_warnings, summary_lines
+from sanbuting.cli.progress import progress_bar
 from sanbuting.domain import Utility, parse_date
 from sanbuting.errors import SanbutingError
 from sanbuting.io.encodings import encoding_named
@@ -57,13 +56,7 @@ def ruleset_overrides(items: list[str] | None) -> dict[Utility, str]:
 
 def run_with_progress(request: RunRequest) -> RunOutcome:
     """Run, showing a progress bar on stderr once the run is large enough to wait for."""
-    columns = (
-        *Progress.get_default_columns()[:1],
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    )
-    progress = Progress(*columns, transient=True, console=Console(stderr=True))
+    progress = progress_bar()
     task = progress.add_task("accounts", total=None)
 
     def sized(count: int) -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeRemainingColumn
+from rich.progress import TaskID
 
 from sanbuting.cli.app import app, fail
 from sanbuting.cli.bank_files import post_file
+from sanbuting.cli.progress import progress_bar
 from sanbuting.domain import format_yuan, parse_date, parse_timestamp, parse_yuan
 from sanbuting.jobs.bank_reasons import Lang
 from sanbuting.jobs.books_forward import Forwarded
@@ -90,14 +90,7 @@ def daily_command(
         )
 
     db = make_engine(database_url())
-    progress = Progress(
-        *Progress.get_default_columns()[:1],
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        transient=True,
-        console=Console(stderr=True),
-    )
+    progress = progress_bar()
     tasks: dict[str, TaskID] = {}
 
     def forwarding(company: str, done: int, total: int) -> None:

@@ -54,8 +54,11 @@ _INVISIBLE_RE = re.compile(_INVISIBLE_CLASS)
 def id_problem(text: str) -> str | None:
     """Why `text` (already trimmed) is not a valid id, or None when it is one."""
     fault = id_fault(text)
-    if fault is None:
-        return None
+    return None if fault is None else fault_text(fault)
+
+
+def fault_text(fault: tuple[str, dict[str, str]]) -> str:
+    """The English sentence of an `id_fault`."""
     code, values = fault
     return {
         "id_empty": "an id may not be empty",

@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from sanbuting.domain import parse_timestamp
 from sanbuting.errors import InputFileError, SanbutingError
 from sanbuting.io.encodings import chosen_encoding
-from sanbuting.io.ids import id_fault, id_problem
+from sanbuting.io.ids import fault_text, id_fault
 from sanbuting.jobs.bank_parts import post_in_parts
 from sanbuting.jobs.bank_reasons import Lang, Reason
 from sanbuting.payments.bulk import post_all, rounds
@@ -128,7 +128,7 @@ def _checked(line: int, values: dict[str, str]) -> tuple[BankRow | None, Reason 
     for name in ("payment_id", "account_id"):
         fault = id_fault(values.get(name, ""))
         if fault is not None:
-            english = f"{name}: {id_problem(values.get(name, ''))}"
+            english = f"{name}: {fault_text(fault)}"
             return None, Reason.of(fault[0], english, field=name, **fault[1])
     stamp = values.get("paid_at", "")
     try:

@@ -107,7 +107,7 @@ def import_folder(
         unchanged,
         rejects,
         sorted(c.code for c in companies.values()),
-        sorted(touched | set(_new_accounts(session, companies, new_accounts))),
+        sorted(touched | set(_new_accounts(pk, new_accounts))),
         inputs.warnings,
         earliest,
     )
@@ -215,12 +215,9 @@ def _with_account(
     return joined.filter(pl.col("account").is_not_null())
 
 
-def _new_accounts(
-    session: Session, companies: dict[str, Company], accounts: pl.DataFrame
-) -> list[int]:
-    """The store ids of `accounts` (the ones this import added: an account already stored
-    with no new rows has nothing new to book)."""
-    keys = _account_keys(session, companies)
+def _new_accounts(keys: pl.DataFrame, accounts: pl.DataFrame) -> list[int]:
+    """The store ids (`keys`: `_account_keys`) of `accounts` (the ones this import added: an
+    account already stored with no new rows has nothing new to book)."""
     return keys.join(accounts.select("account_id"), on="account_id").get_column("account").to_list()
 
 
