@@ -51,6 +51,7 @@ HEADERS = {
     "bills": "bill_id,account_id,period,issued_on,due_on,amount_fen",
     "payments": "payment_id,account_id,paid_at,amount_fen,channel",
     "usage": "account_id,date,amount_fen",
+    "holds": "hold_id,account_id,kind,from,until,steps,amount_fen,instalments,reason,set_by",
 }
 """The contract's input headers, added to a literal that starts with a data row."""
 
@@ -94,6 +95,7 @@ def write_inputs(
     payments: str = "",
     usage: str = "",
     policies: str = "policies: []",
+    holds: str = "",
 ) -> Path:
     """Write an input folder `folder/data` and `folder/policies.yaml`; returns the data folder."""
     data = folder / "data"
@@ -104,6 +106,8 @@ def write_inputs(
         (data / "payments.csv").write_text(input_csv("payments", payments), encoding="utf-8")
     if usage:
         (data / "usage.csv").write_text(input_csv("usage", usage), encoding="utf-8")
+    if holds:
+        (data / "holds.csv").write_text(input_csv("holds", holds), encoding="utf-8")
     (folder / "policies.yaml").write_text(textwrap.dedent(policies).lstrip("\n"), encoding="utf-8")
     return data
 
@@ -123,6 +127,8 @@ class Outputs:
     fees: Table
     states: Table
     summary: dict[str, Any]
+    relief: Table
+    """`account_relief.csv` (empty when the run had no `holds` file and wrote none)."""
 
     @classmethod
     def read(cls, folder: Path) -> Outputs:
@@ -133,6 +139,11 @@ class Outputs:
             fees=read_table(folder / "late_fees.csv"),
             states=read_table(folder / "states.csv"),
             summary=json.loads((folder / "summary.json").read_text(encoding="utf-8")),
+            relief=(
+                read_table(folder / "account_relief.csv")
+                if (folder / "account_relief.csv").exists()
+                else []
+            ),
         )
 
 
@@ -167,13 +178,20 @@ def scenario(
     payments: str = "",
     usage: str = "",
     policies: str = "policies: []",
+    holds: str = "",
     start: str,
     end: str,
     engine: str = "reference",
 ) -> Outputs:
     """Write the literal inputs under `tmp`, run `start`..`end` with `engine`, read the outputs."""
     write_inputs(
-        tmp, accounts=accounts, bills=bills, payments=payments, usage=usage, policies=policies
+        tmp,
+        accounts=accounts,
+        bills=bills,
+        payments=payments,
+        usage=usage,
+        policies=policies,
+        holds=holds,
     )
     run_folder(tmp, start=start, end=end, engine=engine)
     return Outputs.read(tmp / "out")

@@ -15,7 +15,7 @@ prints as CSV tables and policy YAML, so a falsifying example can be pasted into
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -23,7 +23,8 @@ import polars as pl
 from hypothesis import strategies as st
 
 from sanbuting.domain import SHANGHAI, BillingMode, CustomerClass, Utility
-from sanbuting.io.contract import ACCOUNTS, BILLS, PAYMENTS, USAGE
+from sanbuting.engine.relief_column import attach
+from sanbuting.io.contract import ACCOUNTS, BILLS, HOLDS, PAYMENTS, USAGE
 from sanbuting.policy.model import (
     CreditPolicy,
     DeferPolicy,
@@ -33,9 +34,12 @@ from sanbuting.policy.model import (
     WaiverPolicy,
     Window,
 )
+from sanbuting.rules import rulesets_by_utility
 
 Frames = tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]
 
+RULESETS = rulesets_by_utility()
+"""The shipped rulesets: account relief is compiled under them."""
 REGIONS = ("440305", "440106", "420111", "420102", "110101", "330106")
 """Real districts: Shenzhen Nanshan, Guangzhou Tianhe, Wuhan Hongshan and Jiang'an, Beijing
 Dongcheng, Hangzhou Xihu."""
@@ -66,10 +70,14 @@ class Universe:
     policies: tuple[Policy, ...]
     start: date
     end: date
+    holds: pl.DataFrame = field(default_factory=HOLDS.empty)
+    """Account relief (`universes(holds=True)`); empty otherwise."""
 
     @property
     def frames(self) -> Frames:
-        return (self.accounts, self.bills, self.payments, self.usage)
+        """The engines' frames: the holds ride on the accounts (`engine.holds.attach`)."""
+        accounts = attach(self.accounts, self.holds, self.payments, RULESETS)
+        return (accounts, self.bills, self.payments, self.usage)
 
     def __repr__(self) -> str:
         return "Universe(\n" + describe(self) + "\n)"
@@ -136,6 +144,7 @@ def describe(universe: Universe) -> str:
         "bills.csv:\n" + _csv(universe.bills),
         "payments.csv:\n" + _csv(universe.payments.drop("paid_on")),
         "usage.csv:\n" + _csv(universe.usage),
+        "holds.csv:\n" + _csv(universe.holds),
         "policies.yaml:\npolicies:"
         + ("".join("\n" + policy_yaml(p) for p in universe.policies) or " []"),
     ]
@@ -198,6 +207,10 @@ class _Ids:
     def payment(self) -> str:
         self.payments += 1
         return f"P{self.payments}"
+
+    def hold(self) -> str:
+        self.payments += 1
+        return f"H{self.payments}"
 
 
 @st.composite
@@ -294,6 +307,57 @@ def payment_rows(
                 "channel": draw(st.sampled_from([None, "app", "counter", "bank", "kiosk"])),
             }
         )
+    return rows
+
+
+@st.composite
+def hold_rows(
+    draw: st.DrawFn,
+    account_id: str,
+    bills: list[dict[str, Any]],
+    payments: list[dict[str, Any]],
+    ids: _Ids,
+) -> list[dict[str, Any]]:
+    """0-3 locks, promises and (postpaid, one at most) instalment plans, starting around the
+    days the ladder acts (a bill's due date plus about a month) and promising amounts that the
+    account's payments reach, or not."""
+    rows: list[dict[str, Any]] = []
+    kinds = ["hold", "promise"] + (["instalments"] if bills else [])
+    for _ in range(draw(st.integers(0, 3))):
+        kind = draw(st.sampled_from(kinds))
+        if bills and draw(st.booleans()):
+            due = draw(st.sampled_from(bills))["due_on"]
+            start = due + timedelta(days=draw(st.integers(20, 80)))
+        else:
+            start = draw(days_between(POLICY_FROM, POLICY_TO))
+        paid = [p["amount_fen"] for p in payments if p["paid_on"] >= start]
+        amount = draw(
+            st.one_of(
+                [st.integers(1, 50_000)]
+                + ([st.just(sum(paid)), st.just(paid[0])] if paid else [])
+                + ([st.just(sum(b["amount_fen"] for b in bills))] if bills else [])
+            )
+        )
+        row: dict[str, Any] = {
+            "hold_id": ids.hold(),
+            "account_id": account_id,
+            "kind": kind,
+            "from": start,
+            "until": start + timedelta(days=draw(st.integers(0, 60))),
+            "steps": "all",
+            "amount_fen": None,
+            "instalments": None,
+            "reason": draw(st.sampled_from(["dispute", "medical", "hardship"])),
+            "set_by": "S1",
+        }
+        if kind == "hold":
+            row["steps"] = draw(st.sampled_from(["all", "notice"]))
+        elif kind == "promise":
+            row["amount_fen"] = amount
+        else:
+            row.update(until=None, amount_fen=amount, instalments=draw(st.integers(2, 4)))
+            kinds.remove("instalments")
+        rows.append(row)
     return rows
 
 
@@ -416,18 +480,26 @@ def _frame(rows: list[dict[str, Any]], schema: pl.Schema) -> pl.DataFrame:
 
 @st.composite
 def universes(
-    draw: st.DrawFn, min_accounts: int = 1, max_accounts: int = 6, max_each_policy: int = 5
+    draw: st.DrawFn,
+    min_accounts: int = 1,
+    max_accounts: int = 6,
+    max_each_policy: int = 5,
+    holds: bool = False,
 ) -> Universe:
-    """A valid universe of `min_accounts`..`max_accounts` accounts and a run period."""
+    """A valid universe of `min_accounts`..`max_accounts` accounts and a run period (with
+    `holds`, account relief too)."""
     ids = _Ids()
-    accounts, bills, payments, usage = [], [], [], []
+    accounts, bills, payments, usage, held = [], [], [], [], []
     for account_id in draw(account_ids(min_accounts, max_accounts)):
         account = draw(account_row(account_id))
         accounts.append(account)
         prepaid = account["billing_mode"] == BillingMode.PREPAID.value
         own_bills = [] if prepaid else draw(bill_rows(account_id, ids))
         bills.extend(own_bills)
-        payments.extend(draw(payment_rows(account_id, own_bills, ids, prepaid)))
+        own_payments = draw(payment_rows(account_id, own_bills, ids, prepaid))
+        payments.extend(own_payments)
+        if holds:
+            held.extend(draw(hold_rows(account_id, own_bills, own_payments, ids)))
         if prepaid:
             usage.extend(draw(usage_rows(account_id)))
     start = draw(days_between(START_FROM, START_TO))
@@ -444,4 +516,5 @@ def universes(
         policies=draw(policy_lists(start, end, max_each_policy)),
         start=start,
         end=end,
+        holds=_frame(held, HOLDS.schema),
     )

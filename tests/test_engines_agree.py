@@ -108,6 +108,21 @@ def test_engines_agree_on_larger_universes(universe: Universe) -> None:
     assert_engines_agree(universe.frames, universe.policies, universe.start, universe.end)
 
 
+@pytest.mark.property
+@settings(deadline=None)
+@given(universes(holds=True))
+def test_engines_agree_with_account_relief(universe: Universe) -> None:
+    """Locks, promises and instalment plans (docs/account-relief.md) among the policies."""
+    assert_engines_agree(universe.frames, universe.policies, universe.start, universe.end)
+
+
+@pytest.mark.property
+@settings(deadline=None, max_examples=LARGE_EXAMPLES)
+@given(universes(min_accounts=20, max_accounts=60, holds=True))
+def test_engines_agree_with_account_relief_on_larger_universes(universe: Universe) -> None:
+    assert_engines_agree(universe.frames, universe.policies, universe.start, universe.end)
+
+
 def test_engines_agree_on_a_generated_quarter(tmp_path: Path) -> None:
     """2,000 generated accounts (seed 7), the 2020 epidemic policies, 2020 Q1."""
     start, end = date(2020, 1, 1), date(2020, 3, 31)

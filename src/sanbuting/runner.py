@@ -21,6 +21,7 @@ from sanbuting.engine.frames import RunTables, StoredRunFrames
 from sanbuting.engine.parallel import default_workers
 from sanbuting.engine.registry import ENGINES as REGISTRY
 from sanbuting.engine.registry import Options, engine_named
+from sanbuting.engine.relief_column import attach, outcomes
 from sanbuting.engine.summary import summarize
 from sanbuting.errors import SanbutingError
 from sanbuting.io.outputs import write_outputs
@@ -101,15 +102,27 @@ def run(
         write_rejects(request.out / REJECTS_FILE, inputs.rejects)
         if not request.allow_rejects:
             raise RejectedInputs(inputs, request.out / REJECTS_FILE)
-    frames = (inputs.accounts, inputs.bills, inputs.payments, inputs.usage)
+    accounts = attach(inputs.accounts, inputs.holds, inputs.payments, rulesets)
+    frames = (accounts, inputs.bills, inputs.payments, inputs.usage)
     result = decide(request, frames, policies, rulesets, on_progress, on_accounts)
-    return _finish(request, inputs, policies, result)
+    relief = outcomes(accounts, request.end)
+    return _finish(request, inputs, policies, result, relief if _held(inputs) else None)
+
+
+def _held(inputs: Inputs) -> bool:
+    """Whether the input folder had a `holds` file (then `account_relief.csv` is written)."""
+    return any(name.rsplit(".", 1)[0] == "holds" for name in inputs.files)
 
 
 def _finish(
-    request: RunRequest, inputs: Inputs, policies: list[Policy], result: RunTables
+    request: RunRequest,
+    inputs: Inputs,
+    policies: list[Policy],
+    result: RunTables,
+    relief: pl.DataFrame | None = None,
 ) -> RunOutcome:
-    """Summarise and write the output folder."""
+    """Summarise and write the output folder (`relief`: the holds' outcomes, when the input
+    had a `holds` file)."""
     summary = summarize(
         result,
         start=request.start.isoformat(),
@@ -117,8 +130,9 @@ def _finish(
         inputs=inputs.files,
         policies=policy_hashes(request.policy_files),
         rejects=len(inputs.rejects),
+        relief=relief,
     )
-    write_outputs(request.out, result, summary)
+    write_outputs(request.out, result, summary, relief)
     return RunOutcome(inputs, policies, result, summary)
 
 
@@ -168,11 +182,14 @@ def run_streamed(
         threads = request.workers or default_workers()
         stored = StoredRunFrames(work / "rows")
         checked = []
+        reliefs = []
         for k in range(buckets):
             bucket = partitioned.check(k)
             checked.append(_checked_counts(bucket))
             if request.allow_rejects or not any(c.rejects for c in checked):
-                frames = (bucket.accounts, bucket.bills, bucket.payments, bucket.usage)
+                held = attach(bucket.accounts, bucket.holds, bucket.payments, rulesets)
+                frames = (held, bucket.bills, bucket.payments, bucket.usage)
+                reliefs.append(outcomes(held, request.end))
                 stored.add(
                     run_fast(
                         frames, policies, rulesets, request.start, request.end, threads=threads
@@ -188,7 +205,8 @@ def run_streamed(
             write_rejects(request.out / REJECTS_FILE, inputs.rejects)
             if not request.allow_rejects:
                 raise RejectedInputs(inputs, request.out / REJECTS_FILE)
-        return _finish(request, inputs, policies, stored)
+        relief = pl.concat(reliefs) if reliefs and _held(inputs) else None
+        return _finish(request, inputs, policies, stored, relief)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -4,6 +4,8 @@ A ladder remembers the account's state, its arrears episode, the notice in force
 of its cut-off. An enforcement step (`notice`, `suspend`, `disconnect`, `terminate`) that the
 rules call for on a day is then, in this order (contract.md, "Exact semantics"):
 1. prevented, if an exempt covers the day (the first in file order is named);
+   then, if the account's own relief (a lock, a promise to pay, an instalment plan:
+   `engine.holds`) acts that day (the first in the holds file is named);
 2. held, while an earlier defer of this episode makes the ladder wait;
 3. moved, if a defer covering the day has not yet moved a step of this episode (the latest
    resulting day wins and is named; every defer that applied has had its one move);
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sanbuting.domain import AccountState, Action
+from sanbuting.engine.holds import Relief
 from sanbuting.engine.records import AccountResult, ActionRow, ProtectionRow
 from sanbuting.engine.relief import AccountRelief
 from sanbuting.engine.story import Story
@@ -65,6 +68,8 @@ class Gate:
     recording: bool = False
     """False during the replay before `--start`: nothing is written then."""
     any_event: bool = False
+    holds: tuple[Relief, ...] = ()
+    """The account's own relief, compiled (they act in the replay too)."""
 
     def act(
         self,
@@ -121,6 +126,10 @@ class Gate:
         if exempt is not None:
             self._protect(day, exempt.policy.id, "exempt", action, None, arrears)
             return False
+        held = next((h for h in self.holds if h.locks(day, action)), None)
+        if held is not None:
+            self._held(day, held, action)
+            return False
         if ladder.wait_until is not None and day < ladder.wait_until:
             self._count_day(day, action, "held")
             return False
@@ -155,6 +164,18 @@ class Gate:
             day, kind, action=action.value, policy_id=policy_id, deferred_to=deferred_to
         )
         self._count_day(day, action, None)
+
+    def _held(self, day: date, held: Relief, action: Action) -> None:
+        """The account's own relief keeps `action` from being carried out: its event once an
+        episode (not a policy's: not counted for the regulator)."""
+        key = f"hold:{held.hold_id}"
+        if self.recording and key not in self.ladder.evented:
+            self.ladder.evented.add(key)
+            row = ProtectionRow(day, self.ladder.account_id, held.hold_id, held.kind, action)
+            self.result.protections.append(row)
+        self.story.note(
+            day, "held_by", action=action.value, policy_id=held.hold_id, hold_kind=held.kind
+        )
 
     def _count_day(self, day: date, action: Action, kind: str | None) -> None:
         if self.recording:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sanbuting.domain import AccountState, Action, BillingMode, CustomerClass, Utility
+from sanbuting.engine.holds import Relief
 from sanbuting.policy.model import AccountFacts
 
 
@@ -52,6 +53,8 @@ class Account:
     bills: tuple[Bill, ...] = ()
     payments: tuple[Payment, ...] = ()
     usage: tuple[tuple[date, int], ...] = ()
+    holds: tuple[Relief, ...] = ()
+    """The account's own relief (docs/account-relief.md), compiled, in file order."""
 
     @property
     def facts(self) -> AccountFacts:

@@ -20,10 +20,11 @@ from sanbuting.domain import AccountState, Action, BillingMode, date_range
 from sanbuting.engine.billbook import BillAccount, BillBook
 from sanbuting.engine.ladder import CUT_OFF, Gate, Ladder
 from sanbuting.engine.money import Charged, MoneyEvent, Paid, TopUp, UsageCharged
-from sanbuting.engine.records import Account, AccountResult, StateRow
+from sanbuting.engine.records import Account, AccountResult, Bill, StateRow
 from sanbuting.engine.relief import AccountRelief
 from sanbuting.engine.story import SILENT, Story
 from sanbuting.fees.latefee import rates_for
+from sanbuting.policy.model import Window
 from sanbuting.rules.schema import Cutoff, Ruleset
 
 ONE_DAY = timedelta(days=1)
@@ -55,6 +56,10 @@ class AccountRun:
         self.result = AccountResult()
         self.ladder = Ladder(account.account_id, account.state)
         self.gate = Gate(self.ladder, relief, self.result, story)
+        self.gate.holds = account.holds
+        self.broken_on = {h.broken_on: h for h in reversed(self.gate.holds) if h.broken_on}
+        """Days a promise or plan is broken: the ladder forgets its notice (the first named)."""
+        self.kept_on = {h.kept_on: h for h in reversed(self.gate.holds) if h.kept_on}
         self.story = story
         self.payments: dict[date, list[int]] = defaultdict(list)
         for payment in sorted(account.payments, key=lambda p: (p.paid_on, p.sequence)):
@@ -62,6 +67,16 @@ class AccountRun:
         self.run_start = date.min
         self.money: list[MoneyEvent] | None = None
         """Where a prepaid run emits its money events, when a caller asks (the ledger)."""
+
+    def fresh_notice(self, day: date) -> None:
+        """On the day a promise or plan is broken the ladder resumes with a fresh notice."""
+        broken = self.broken_on.get(day)
+        if broken is not None:
+            self.ladder.notice_day = None
+            self.story.note(day, "hold_broken", hold_id=broken.hold_id, hold_kind=broken.kind)
+        kept = self.kept_on.get(day) if self.story.enabled else None
+        if kept is not None:
+            self.story.note(day, "hold_kept", hold_id=kept.hold_id, hold_kind=kept.kind)
 
     @property
     def relief(self) -> AccountRelief:
@@ -110,7 +125,7 @@ class PostpaidRun(AccountRun):
         rates = rates_for(ruleset, account.customer_class)
         self.book = BillBook(
             [
-                BillAccount(bill, rates, relief.waiver_windows(bill), bill.amount_fen)
+                BillAccount(bill, rates, self.waivers(bill), bill.amount_fen)
                 for bill in account.bills
             ]
         )
@@ -120,6 +135,11 @@ class PostpaidRun(AccountRun):
         self.event_days = set(self.payments)
         for bill in account.bills:
             self.event_days.update((bill.issued_on, bill.due_on + ONE_DAY, bill.due_on + remind))
+
+    def waivers(self, bill: Bill) -> tuple[Window, ...]:
+        """The bill's waiver windows: the policies', then a kept plan's fee pause."""
+        paused = (h.pauses(bill.issued_on) for h in self.gate.holds)
+        return self.relief.waiver_windows(bill) + tuple(w for w in paused if w is not None)
 
     def run(self, start: date, end: date) -> AccountResult:
         self.replay_before(start)
@@ -194,6 +214,7 @@ class PostpaidRun(AccountRun):
         if not self.relief.reminders_paused(day):
             for bill in book.to_remind(day, self.rules.remind_after_due_days):
                 gate.act(day, Action.REMIND, bill_id=bill.bill.bill_id)
+        self.fresh_notice(day)
         step = self.next_step(day, arrears)
         if step is not None:
             if self.story.enabled:
@@ -307,6 +328,7 @@ class PrepaidRun(AccountRun):
             self.low_armed = False
         else:
             self.low_armed = True
+        self.fresh_notice(day)
         step = self.next_step(day, triggered)
         if step is not None:
             unstoppable = step[0] is rules.cutoff.action and rules.cutoff.self_enforcing

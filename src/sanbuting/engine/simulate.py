@@ -20,6 +20,7 @@ from sanbuting.domain import (
     CustomerClass,
     Utility,
 )
+from sanbuting.engine.holds import POLICY_KINDS
 from sanbuting.engine.records import (
     Account,
     AccountResult,
@@ -32,6 +33,7 @@ from sanbuting.engine.records import (
 )
 from sanbuting.engine.reference import run_account
 from sanbuting.engine.relief import relief_for
+from sanbuting.engine.relief_column import COLUMN, reliefs_in
 from sanbuting.engine.story import Story
 from sanbuting.policy.model import Policy
 from sanbuting.rules.schema import Ruleset
@@ -59,7 +61,7 @@ class RunResult:
             self.states.append(result.state)
         self.utilities[account.account_id] = account.utility
         self.provinces[account.account_id] = account.region[:2]
-        if result.protections:
+        if any(row.kind in POLICY_KINDS for row in result.protections):
             self.protected_days[account.account_id] = result.protected_days
             self.protected_arrears_fen[account.account_id] = result.protected_arrears_fen
 
@@ -106,8 +108,9 @@ def accounts_from_frames(
         payments.with_columns(sequence), ["payment_id", "paid_on", "sequence", "amount_fen"]
     )
     use_lists = _lists(usage.rename({"amount_fen": "used_fen"}), ["date", "used_fen"])
+    held = (COLUMN,) if COLUMN in accounts.columns else ()
     joined = (
-        accounts.select(ACCOUNT_COLUMNS)
+        accounts.select(*ACCOUNT_COLUMNS, *held)
         .join(bill_lists, on="account_id", how="left")
         .join(pay_lists.rename({"amount_fen": "paid_fen"}), on="account_id", how="left")
         .join(use_lists, on="account_id", how="left")
@@ -143,6 +146,7 @@ def accounts_from_frames(
                     else ()
                 ),
                 usage=tuple(zip(row["date"], row["used_fen"], strict=True)) if row["date"] else (),
+                holds=reliefs_in(row.get(COLUMN)),
             )
         )
     return records

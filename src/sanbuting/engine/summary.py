@@ -17,6 +17,7 @@ import polars as pl
 from sanbuting import __version__
 from sanbuting.domain import Action
 from sanbuting.engine.frames import RunTables
+from sanbuting.engine.holds import KINDS, OUTCOMES, POLICY_KINDS
 
 
 def _events_by(frame: pl.DataFrame, key: str) -> dict[str, dict[str, int]]:
@@ -36,11 +37,13 @@ def summarize(
     inputs: dict[str, str],
     policies: dict[str, str],
     rejects: int,
+    relief: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The summary object of a run (see the module docstring), counted with lazy queries so
     that a stored run's tables are never held whole."""
     accounts = frames.lazy("accounts")
-    events = frames.lazy("protections").join(accounts, on="account_id", how="left").collect()
+    every_event = frames.lazy("protections").join(accounts, on="account_id", how="left").collect()
+    events = every_event.filter(pl.col("kind").is_in(sorted(POLICY_KINDS)))
     accounts_of = dict(accounts.group_by("utility").len().collect().iter_rows())
     protected_of = dict(events.group_by("utility").agg(pl.col("account_id").n_unique()).iter_rows())
     fees = frames.lazy("fees").select("account_id", "waived_fen")
@@ -78,7 +81,8 @@ def summarize(
         .iter_rows()
     )
     protected = frames.lazy("protected").collect()
-    return {
+    held = {} if relief is None else {"account_relief": _account_relief(every_event, relief)}
+    return held | {
         "version": __version__,
         "period": {"start": start, "end": end},
         "inputs": dict(sorted(inputs.items())),
@@ -94,6 +98,21 @@ def summarize(
         "by_utility": by_utility,
         "by_province": by_province,
     }
+
+
+def _account_relief(events: pl.DataFrame, relief: pl.DataFrame) -> dict[str, Any]:
+    """Per kind of account relief: its protection events, the distinct accounts with one,
+    and its holds by outcome (docs/account-relief.md)."""
+    result: dict[str, Any] = {}
+    for kind in KINDS:
+        mine = events.filter(pl.col("kind") == kind)
+        outcomes = dict(relief.filter(pl.col("kind") == kind).group_by("outcome").len().iter_rows())
+        result[kind] = {
+            "events": mine.height,
+            "accounts": mine.get_column("account_id").n_unique(),
+            "holds": {name: outcomes.get(name, 0) for name in OUTCOMES},
+        }
+    return result
 
 
 def summary_json(summary: dict[str, object]) -> str:

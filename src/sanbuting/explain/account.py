@@ -17,6 +17,7 @@ import polars as pl
 
 from sanbuting.domain import AccountState, Utility, format_yuan, mask_phone
 from sanbuting.engine.records import Account, AccountResult
+from sanbuting.engine.relief_column import attach
 from sanbuting.engine.simulate import accounts_from_frames, story_of
 from sanbuting.errors import SanbutingError
 from sanbuting.explain.catalogue import TEXT, Lang
@@ -64,7 +65,7 @@ def explain(request: ExplainRequest) -> Explanation:
     policies = load_policies(list(request.policy_files))
     rulesets = rulesets_by_utility(request.rulesets)
     inputs = read_inputs(request.data)
-    account, phone = find_account(inputs, request.account_id, request.data)
+    account, phone = find_account(inputs, request.account_id, request.data, rulesets)
     return tell(request, account, phone, policies, rulesets, rejects=len(inputs.rejects))
 
 
@@ -125,8 +126,11 @@ def tell(
     return Explanation(lines, result, rejects)
 
 
-def find_account(inputs: Inputs, account_id: str, data: Path) -> tuple[Account, str | None]:
-    """The account's record (with its bills, payments and usage) and its phone, if any."""
+def find_account(
+    inputs: Inputs, account_id: str, data: Path, rulesets: dict[Utility, Ruleset]
+) -> tuple[Account, str | None]:
+    """The account's record (with its bills, payments, usage and own relief) and its phone,
+    if any."""
 
     def mine(frame: pl.DataFrame) -> pl.DataFrame:
         return frame.filter(pl.col("account_id") == account_id)
@@ -140,8 +144,9 @@ def find_account(inputs: Inputs, account_id: str, data: Path) -> tuple[Account, 
             else ""
         )
         raise UnknownAccount(f"account {account_id!r} is not in the accounts of {data}{hint}")
+    held = attach(rows, mine(inputs.holds), mine(inputs.payments), rulesets)
     records = accounts_from_frames(
-        rows, mine(inputs.bills), mine(inputs.payments), mine(inputs.usage)
+        held, mine(inputs.bills), mine(inputs.payments), mine(inputs.usage)
     )
     phone = rows["phone"][0] if "phone" in rows.columns else None
     return records[0], (str(phone) if phone else None)

@@ -201,7 +201,7 @@ class Narrator:
 
     def tell_note(self, note: Note) -> None:
         kind, day, facts = note.kind, note.day, note.facts
-        if kind in {"exempt", "held"}:
+        if kind in {"exempt", "held", "held_by"}:
             if self.extends_run(note):
                 return
             self.flush()
@@ -221,13 +221,17 @@ class Narrator:
             self.say(day, self.t(f"episode_end.{self.setting.billing_mode}"))
         elif kind == "action":
             self.say(day, self.action_line(day, facts))
-        elif kind == "exempt":
+        elif kind in {"exempt", "held_by"}:  # a policy's exempt, or the account's own relief
             action = _str(facts, "action")
             policy_id = _str(facts, "policy_id")
-            self._run = _Run("exempt", action, policy_id, day, day)
-            noun = self.word("noun", action)
-            why = self.why(day, action)
-            self.say(day, self.t("exempt", noun=noun, why=why, policy=self.policy(policy_id)))
+            self._run = _Run(kind, action, policy_id, day, day)
+            noun, why = self.word("noun", action), self.why(day, action)
+            key = "exempt" if kind == "exempt" else f"held_by.{_str(facts, 'hold_kind')}"
+            policy = self.policy(policy_id) if kind == "exempt" else policy_id
+            self.say(day, self.t(key, noun=noun, why=why, policy=policy))
+        elif kind in {"hold_kept", "hold_broken"}:
+            hold = _str(facts, "hold_id")
+            self.say(day, self.t(f"{kind}.{_str(facts, 'hold_kind')}", hold=hold))
         elif kind == "defer":
             action = _str(facts, "action")
             self._defer_policy = _str(facts, "policy_id")
@@ -256,7 +260,7 @@ class Narrator:
         facts = note.facts
         same = run.action == _str(facts, "action") and (
             run.policy_id == _str(facts, "policy_id")
-            if note.kind == "exempt"
+            if note.kind in {"exempt", "held_by"}
             else run.until == _day(facts, "until")
         )
         if same:
@@ -276,7 +280,8 @@ class Narrator:
             self.lines[run.slot] = self.dated(run.first, text, run.last)
         else:  # the first day has its own line; this one covers the days after it
             days = (run.last - run.first).days
-            text = self.t("exempt.more", noun=noun, policy_id=run.policy_id, days=days)
+            more = "exempt.more" if run.kind == "exempt" else "held_by.more"
+            text = self.t(more, noun=noun, policy_id=run.policy_id, days=days)
             self.lines[run.slot] = self.dated(run.first + timedelta(days=1), text, run.last)
 
     # --- sentences ---------------------------------------------------------------------

@@ -229,7 +229,37 @@ USAGE = TableSpec(
     notes="daily consumption charged against the prepaid balance; optional",
 )
 
-TABLES: tuple[TableSpec, ...] = (ACCOUNTS, BILLS, PAYMENTS, USAGE)
+HOLD_KINDS = ("hold", "promise", "instalments")
+HOLD_REASONS = ("dispute", "medical", "hardship", "disaster", "other")
+
+HOLDS = TableSpec(
+    name="holds",
+    required_file=False,
+    columns=(
+        Column("hold_id", "id", TEXT, required=True, notes="unique: the desk's reference"),
+        Column("account_id", "id", TEXT, required=True, notes="must exist in accounts"),
+        Column("kind", "enum", TEXT, required=True, values=HOLD_KINDS),
+        Column("from", "date", pl.Date(), required=True, notes="the first day it acts"),
+        Column(
+            "until",
+            "date",
+            pl.Date(),
+            notes="hold: the last day it acts; promise: the day promised by; instalments: "
+            "empty or the last part's due day",
+        ),
+        Column("steps", "enum", TEXT, default="all", values=("all", "notice"), notes="hold only"),
+        Column("amount_fen", "integer", FEN, minimum=1, notes="promise and instalments"),
+        Column("instalments", "integer", FEN, minimum=2, notes="instalments only: 2 to 60"),
+        Column("reason", "enum", TEXT, required=True, values=HOLD_REASONS),
+        Column("set_by", "text", TEXT, required=True, max_length=64, notes="who set it"),
+    ),
+    unique_key=("hold_id",),
+    account_ref="account_id",
+    not_before=(("until", "from"),),
+    notes="account relief: locks, promises to pay, instalment plans (docs/account-relief.md)",
+)
+
+TABLES: tuple[TableSpec, ...] = (ACCOUNTS, BILLS, PAYMENTS, USAGE, HOLDS)
 """Every input table, in the order they are read and their rejects are sorted."""
 
 TABLE_ORDER = {spec.name: rank for rank, spec in enumerate(TABLES)}

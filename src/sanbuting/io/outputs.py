@@ -28,6 +28,8 @@ FEES_HEADER = (
     "waived_days",
 )
 STATES_HEADER = ("account_id", "state", "balance_fen", "arrears_fen")
+RELIEF_HEADER = ("hold_id", "account_id", "kind", "outcome", "outcome_on")
+RELIEF_FILE = "account_relief.csv"
 
 
 CHUNK_ROWS = 2_000_000
@@ -97,9 +99,17 @@ def write_stored(frames: StoredRunFrames, name: str, columns: tuple[str, ...], p
             )
 
 
-def write_outputs(out: Path, frames: RunTables, summary: dict[str, object]) -> None:
-    """Write the contract's output folder `out` (created if needed)."""
+def write_outputs(
+    out: Path,
+    frames: RunTables,
+    summary: dict[str, object],
+    relief: pl.DataFrame | None = None,
+) -> None:
+    """Write the contract's output folder `out` (created if needed), and
+    `account_relief.csv` when the run had a `holds` input (`relief`, docs/account-relief.md)."""
     out.mkdir(parents=True, exist_ok=True)
+    if relief is not None:
+        write_frame(relief.sort("hold_id"), RELIEF_HEADER, out / RELIEF_FILE)
     for name, columns, file in FILES:
         if isinstance(frames, StoredRunFrames):
             write_stored(frames, name, columns, out / file)

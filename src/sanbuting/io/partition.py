@@ -25,7 +25,7 @@ import polars as pl
 
 from sanbuting.engine.buckets import bucket_of
 from sanbuting.errors import InputFileError
-from sanbuting.io.contract import BILLS, PAYMENTS, TABLES, TableSpec
+from sanbuting.io.contract import BILLS, HOLDS, PAYMENTS, TABLES, TableSpec
 from sanbuting.io.encodings import chosen_encoding, prepare
 from sanbuting.io.readers import (
     EXTENSIONS,
@@ -126,7 +126,7 @@ ACCOUNT_KEY = pl.col("account_id").cast(pl.String).str.strip_chars()
 def _ids_shared_across_accounts(partitioned: Partitioned) -> bool:
     """Whether some `bill_id` or `payment_id` is used by rows of more than one bucket (by
     64-bit hashes of the ids: a collision only sends the input to the whole-folder reader)."""
-    for spec, key in ((BILLS, "bill_id"), (PAYMENTS, "payment_id")):
+    for spec, key in ((BILLS, "bill_id"), (PAYMENTS, "payment_id"), (HOLDS, "hold_id")):
         if spec.name not in partitioned.sources:
             continue
         rows = pl.scan_parquet(

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import csv
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
 
 from sanbuting.errors import InputFileError
 from sanbuting.io.checks import check_table
-from sanbuting.io.contract import ACCOUNTS, BILLS, PAYMENTS, TABLES, USAGE, TableSpec
+from sanbuting.io.contract import ACCOUNTS, BILLS, HOLDS, PAYMENTS, TABLES, USAGE, TableSpec
 from sanbuting.io.encodings import chosen_encoding, prepare
+from sanbuting.io.holds import check_holds
 from sanbuting.io.reasons import Accounts, Checked, accounts_of
 from sanbuting.io.rejects import Reject, sorted_rejects
 from sanbuting.io.shape import UNNAMED, rows_with_values, unknown_columns, without_blank_lines
@@ -56,6 +57,8 @@ class Inputs:
     """Rows loaded per table when the frames are not held (an input checked bucket by
     bucket); otherwise the frames' heights."""
     warnings: tuple[str, ...] = ()
+    holds: pl.DataFrame = field(default_factory=HOLDS.empty)
+    """Account relief (docs/account-relief.md): empty without a `holds` file."""
 
     def loaded(self, table: str) -> int:
         """How many rows of `table` (accounts, bills, payments, usage) were loaded."""
@@ -96,7 +99,7 @@ def check_tables(tables: dict[str, Table | None]) -> Inputs:
     warnings: list[str] = []
 
     def check(spec: TableSpec, accounts: Accounts | None) -> Checked:
-        table = tables[spec.name]
+        table = tables.get(spec.name)
         if table is None:
             return Checked(spec.empty(), [], 0, refused=pl.DataFrame())
         warnings.extend(unknown_columns(table.frame.columns, spec, table.file))
@@ -133,6 +136,12 @@ def check_tables(tables: dict[str, Table | None]) -> Inputs:
     bills = check(BILLS, known)
     payments = check(PAYMENTS, known)
     usage = check(USAGE, known)
+    holds_table = tables.get(HOLDS.name)
+    if holds_table is not None:
+        kept, refused = check_holds(holds_table.frame, holds_table.file, known)
+        rejects.extend(refused)
+        tables[HOLDS.name] = replace(holds_table, frame=kept)
+    holds = check(HOLDS, known)
     read = [table for table in tables.values() if table is not None]
     return Inputs(
         accounts=accounts.frame,
@@ -144,6 +153,7 @@ def check_tables(tables: dict[str, Table | None]) -> Inputs:
         rows_read={table.file: table.frame.height for table in read},
         duplicate_payments_ignored=payments.ignored,
         warnings=tuple(warnings),
+        holds=holds.frame,
     )
 
 

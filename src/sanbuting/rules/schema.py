@@ -112,6 +112,19 @@ class Prepaid(Strict):
     terminate_after_cutoff_days: PositiveDays | None = None
 
 
+class AccountRelief(Strict):
+    """How an instalment plan treats late fees and late parts (docs/account-relief.md)."""
+
+    source: Source = (
+        "sanbuting default: no published rule found in China; CPUC 2021 arrearage plans stop "
+        "late fees while the customer keeps the plan"
+    )
+    instalment_grace_days: Days = 10
+    """A part not paid by its due day plus this many days breaks the plan."""
+    instalment_fees: Literal["stop", "accrue"] = "stop"
+    """`stop`: bills issued before the plan accrue no fee while it is kept."""
+
+
 class Ruleset(Strict):
     name: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]
     utility: Utility
@@ -119,3 +132,4 @@ class Ruleset(Strict):
     late_fee: LateFee
     postpaid: Postpaid
     prepaid: Prepaid
+    account_relief: AccountRelief = AccountRelief()

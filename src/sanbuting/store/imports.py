@@ -108,7 +108,7 @@ def import_folder(
         rejects,
         sorted(c.code for c in companies.values()),
         sorted(touched | set(_new_accounts(pk, new_accounts))),
-        inputs.warnings,
+        inputs.warnings + _not_kept(inputs),
         earliest,
     )
 
@@ -250,3 +250,14 @@ def _record_files(
             )
         )
     session.flush()
+
+
+def _not_kept(inputs: Inputs) -> tuple[str, ...]:
+    """A warning for what the store does not keep yet: a `holds` file (account relief runs
+    with `sanbuting run`; docs/account-relief.md)."""
+    if inputs.holds.is_empty():
+        return ()
+    return (
+        f"holds: {inputs.holds.height} locks, promises and instalment plans were read but "
+        "not stored (the store does not keep account relief yet; `sanbuting run` applies them)",
+    )

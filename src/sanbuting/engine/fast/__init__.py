@@ -179,6 +179,8 @@ class FastRun:
                 arrays.ap_off,
                 arrays.ap,
                 arrays.pol,
+                arrays.h_off,
+                arrays.hd,
                 arrays.rules,
                 self.bs,
                 self.fees,

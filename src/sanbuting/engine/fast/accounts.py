@@ -21,6 +21,8 @@ from sanbuting.engine.fast.kernel import (
     L_CUTOFF,
     L_DAYS,
     L_FLAGS,
+    L_HOLD_HI,
+    L_HOLD_LO,
     L_LOW_ARMED,
     L_MONEY,
     L_NOTICE,
@@ -82,6 +84,8 @@ def run_range(
     ap_off: Ints,
     ap: Ints,
     pol: Ints,
+    h_off: Ints,
+    hd: Ints,
     rules: Ints,
     bs: Ints,
     fees: Ints,
@@ -107,6 +111,7 @@ def run_range(
             mem[:] = 0
             mem[L_ACCOUNT], mem[L_CUTOFF], mem[L_NOTICE], mem[L_WAIT] = i, NONE, NONE, NONE
             mem[L_AP_LO], mem[L_AP_HI] = ap_off[i], ap_off[i + 1]
+            mem[L_HOLD_LO], mem[L_HOLD_HI] = h_off[i], h_off[i + 1]
             for k in range(ap_off[i], ap_off[i + 1]):
                 effect = pol[ap[k, 0], P_EFFECT]
                 mem[L_FLAGS] |= (
@@ -144,6 +149,7 @@ def run_range(
                     end,
                     ap,
                     pol,
+                    hd,
                     out,
                     prots,
                     counts,
@@ -169,6 +175,7 @@ def run_range(
                 end,
                 ap,
                 pol,
+                hd,
                 out,
                 prots,
                 counts,
@@ -192,6 +199,7 @@ def run_range(
                 end,
                 ap,
                 pol,
+                hd,
                 out,
                 prots,
                 counts,

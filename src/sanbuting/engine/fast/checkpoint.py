@@ -31,7 +31,16 @@ from sanbuting.domain import Utility
 from sanbuting.engine.buckets import split_tables
 from sanbuting.engine.fast import FastRun, Frames
 from sanbuting.engine.fast import layout as lay
-from sanbuting.engine.fast.kernel import L_ACCOUNT, L_AP_HI, L_AP_LO, L_PAY, L_SIZE, L_USE
+from sanbuting.engine.fast.kernel import (
+    L_ACCOUNT,
+    L_AP_HI,
+    L_AP_LO,
+    L_HOLD_HI,
+    L_HOLD_LO,
+    L_PAY,
+    L_SIZE,
+    L_USE,
+)
 from sanbuting.engine.fast.prepare import EPOCH, day_number
 from sanbuting.engine.frames import RunFrames
 from sanbuting.policy.model import Policy
@@ -68,8 +77,10 @@ class Checkpoint:
 def fingerprint(policies: Sequence[Policy], rulesets: dict[Utility, Ruleset]) -> str:
     """What a checkpoint's memory depends on besides the rows: the policies (their ranks are
     in the relief memory) and the rules."""
-    text = repr(list(policies)) + repr(
-        {u.value: r.model_dump(mode="json") for u, r in sorted(rulesets.items())}
+    text = (
+        f"memory {L_SIZE}, bills {lay.BILL_COLUMNS}; "
+        + repr(list(policies))
+        + repr({u.value: r.model_dump(mode="json") for u, r in sorted(rulesets.items())})
     )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -129,6 +140,7 @@ def resume(
     n = mems.shape[0]
     mems[:, L_ACCOUNT] = np.arange(n)
     mems[:, L_AP_LO], mems[:, L_AP_HI] = arrays.ap_off[:-1], arrays.ap_off[1:]
+    mems[:, L_HOLD_LO], mems[:, L_HOLD_HI] = arrays.h_off[:-1], arrays.h_off[1:]
     mems[:, L_PAY], mems[:, L_USE] = arrays.p_off[:-1], arrays.u_off[:-1]
     run.mems[:] = mems
     money = pl.DataFrame({"bill_id": arrays.bill_ids}).join(

@@ -82,12 +82,13 @@ def collect(
         }
     )
     deferred = prots[:, 5]
+    named = np.where(prots[:, 3] >= lay.KIND_HOLD, len(policy_ids) + prots[:, 2], prots[:, 2])
     protections = pl.DataFrame(
         {
             "date": _dates(prots[:, 1]),
             "account_id": ids.gather(prots[:, 0]),
-            "policy_id": _text(policy_ids, prots[:, 2]),
-            "kind": _text(["exempt", "defer"], prots[:, 3]),
+            "policy_id": _text([*policy_ids, *arrays.hold_ids], named),
+            "kind": _text(list(lay.PROTECTION_KINDS), prots[:, 3]),
             "prevented_action": _text([a.value for a in Action], prots[:, 4]).cast(ACTION_RANK),
             "deferred_to": _dates(np.where(deferred == lay.NONE, 0, deferred)).set(
                 pl.Series(deferred == lay.NONE), None

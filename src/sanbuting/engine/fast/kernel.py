@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from sanbuting.engine.fast.holds import H_KIND, held_by
 from sanbuting.engine.fast.layout import (
     A_GUARANTEE_OFF,
     A_GUARANTEE_ON,
@@ -26,6 +27,7 @@ from sanbuting.engine.fast.layout import (
     E_EXEMPT,
     KIND_DEFER,
     KIND_EXEMPT,
+    KIND_HOLD,
     NONE,
     P_EFFECT,
     P_END,
@@ -65,8 +67,13 @@ HALF, UNITS = 500_000, 1_000_000
     L_PAY,
     L_USE,
     L_FLAGS,
-) = range(21)
-L_SIZE = 21
+    L_HOLD_LO,
+    L_HOLD_HI,
+    L_HELD,
+) = range(24)
+L_SIZE = 24
+"""L_HOLD_LO/L_HOLD_HI: the account's rows of `hd` (its holds, `fast.holds`); L_HELD: the
+bit set (by the hold's place among the account's) of holds that wrote this episode's event."""
 F_EXEMPT, F_DEFER, F_CREDIT = 1, 2, 4
 """L_FLAGS: which kinds of relief policy are in the account's scope at all, so that days
 without any skip the lookups."""
@@ -94,6 +101,7 @@ def track_episode(mem: Ints, in_arrears: bool) -> None:
     if in_arrears != (mem[L_IN_EPISODE] == 1):
         mem[L_IN_EPISODE] = 1 if in_arrears else 0
         mem[L_NOTICE], mem[L_WAIT], mem[L_USED], mem[L_EVENTED] = NONE, NONE, 0, 0
+        mem[L_HELD] = 0
 
 
 @njit(cache=True, nogil=True)
@@ -130,17 +138,25 @@ def enforce(
     unstoppable: bool,
     ap: Ints,
     pol: Ints,
+    hd: Ints,
     out: Ints,
     prots: Ints,
     counts: Ints,
 ) -> None:
-    """The relief gate (`ladder.Gate.enforce`), then the step."""
-    if not unstoppable and mem[L_RELIEF]:
-        lo, hi = mem[L_AP_LO], mem[L_AP_HI]
-        exempt = exempt_on(lo, hi, day, ap, pol) if mem[L_FLAGS] & F_EXEMPT else NONE
+    """The relief gate (`ladder.Gate.enforce`): an exempt, the account's own relief, a
+    defer's wait or move; then the step."""
+    lo, hi = mem[L_AP_LO], mem[L_AP_HI]
+    if not unstoppable and mem[L_RELIEF] and mem[L_FLAGS] & F_EXEMPT:
+        exempt = exempt_on(lo, hi, day, ap, pol)
         if exempt != NONE:
             protect(mem, day, exempt, KIND_EXEMPT, action, NONE, arrears, prots, counts)
             return
+    if not unstoppable and mem[L_HOLD_HI] > mem[L_HOLD_LO]:
+        k = held_by(mem[L_HOLD_LO], mem[L_HOLD_HI], day, action, hd)
+        if k != NONE:
+            held(mem, day, k, action, hd, prots, counts)
+            return
+    if not unstoppable and mem[L_RELIEF]:
         if mem[L_WAIT] != NONE and day < mem[L_WAIT]:
             if mem[L_RECORDING]:
                 mem[L_DAYS] += 1
@@ -160,6 +176,19 @@ def enforce(
         mem[L_STATE] = SUSPENDED if action == A_SUSPEND else DISCONNECTED
         mem[L_CUTOFF] = day
     act(mem, day, action, NONE, NONE, out, counts)
+
+
+@njit(cache=True, nogil=True)
+def held(mem: Ints, day: int, k: int, action: int, hd: Ints, prots: Ints, counts: Ints) -> None:
+    """Hold `k` keeps `action` from being carried out: its event once an episode."""
+    bit = k - mem[L_HOLD_LO]
+    if mem[L_RECORDING] and not (mem[L_HELD] >> bit) & 1:
+        mem[L_HELD] |= 1 << bit
+        n = counts[1]
+        if n < prots.shape[0]:
+            prots[n, 0], prots[n, 1], prots[n, 2] = mem[L_ACCOUNT], day, k
+            prots[n, 3], prots[n, 4], prots[n, 5] = KIND_HOLD + hd[k, H_KIND], action, NONE
+        counts[1] = n + 1
 
 
 @njit(cache=True, nogil=True)

@@ -34,7 +34,9 @@ assert ACTIONS[A_TERMINATE] is Action.TERMINATE and ACTIONS[A_RECONNECT] is Acti
 
 EFFECTS = (Effect.EXEMPT, Effect.DEFER, Effect.WAIVE_LATE_FEE, Effect.EMERGENCY_CREDIT)
 E_EXEMPT, E_DEFER, E_WAIVE, E_CREDIT = range(4)
-KIND_EXEMPT, KIND_DEFER = 0, 1
+KIND_EXEMPT, KIND_DEFER, KIND_HOLD = 0, 1, 2
+"""Protection kinds; account relief is KIND_HOLD plus its place in `engine.holds.KINDS`."""
+PROTECTION_KINDS = ("exempt", "defer", "hold", "promise", "instalments")
 NONE = -1
 """No day, no bill, no policy."""
 

@@ -9,11 +9,14 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from sanbuting.engine.fast.holds import broken_today
 from sanbuting.engine.fast.kernel import (
     F_EXEMPT,
     L_AP_HI,
     L_AP_LO,
     L_FLAGS,
+    L_HOLD_HI,
+    L_HOLD_LO,
     L_IN_EPISODE,
     L_MONEY,
     L_NOTICE,
@@ -107,6 +110,7 @@ def postpaid_days(  # noqa: PLR0915 (one loop: arrays are handed over once per a
     end: int,
     ap: Ints,
     pol: Ints,
+    hd: Ints,
     out: Ints,
     prots: Ints,
     counts: Ints,
@@ -135,7 +139,8 @@ def postpaid_days(  # noqa: PLR0915 (one loop: arrays are handed over once per a
             if bs[j, B_OPENED] == 0 or day <= bills[j, 1] or bs[j, B_PRINCIPAL] == 0:
                 continue
             rate = later if day >= bills[j, 4] else same  # 跨年度: from 1 January after due
-            if waived(bills[j, 3], day, windows):
+            paused = bills[j, 5] <= day < bills[j, 6]  # a kept instalment plan
+            if paused or waived(bills[j, 3], day, windows):
                 bs[j, B_WAIVED_UNITS] += bs[j, B_PRINCIPAL] * rate
                 bs[j, B_WAIVED_DAYS] += 1
             else:
@@ -172,9 +177,11 @@ def postpaid_days(  # noqa: PLR0915 (one loop: arrays are handed over once per a
             for j in range(b_lo, b_hi):
                 if bs[j, B_OPENED] == 1 and bs[j, B_PRINCIPAL] > 0 and bills[j, 1] + remind == day:
                     act(mem, day, A_REMIND, j, NONE, out, counts)
+        if broken_today(mem[L_HOLD_LO], mem[L_HOLD_HI], day, hd):
+            mem[L_NOTICE] = NONE  # a broken promise or plan: a fresh notice
         step = postpaid_step(mem, day, arrears, b_lo, b_hi, bills, bs, rule)
         if step != NONE:
-            enforce(mem, day, step, arrears, False, ap, pol, out, prots, counts)
+            enforce(mem, day, step, arrears, False, ap, pol, hd, out, prots, counts)
     return arrears
 
 

@@ -8,12 +8,15 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from sanbuting.engine.fast.holds import broken_today
 from sanbuting.engine.fast.kernel import (
     F_CREDIT,
     F_EXEMPT,
     L_AP_HI,
     L_AP_LO,
     L_FLAGS,
+    L_HOLD_HI,
+    L_HOLD_LO,
     L_LOW_ARMED,
     L_MONEY,
     L_NOTICE,
@@ -68,6 +71,7 @@ def prepaid_days(  # noqa: PLR0915 (one loop: arrays are handed over once per ac
     end: int,
     ap: Ints,
     pol: Ints,
+    hd: Ints,
     out: Ints,
     prots: Ints,
     counts: Ints,
@@ -112,6 +116,8 @@ def prepaid_days(  # noqa: PLR0915 (one loop: arrays are handed over once per ac
             mem[L_LOW_ARMED] = 0
         else:
             mem[L_LOW_ARMED] = 1
+        if broken_today(mem[L_HOLD_LO], mem[L_HOLD_HI], day, hd):
+            mem[L_NOTICE] = NONE  # a broken promise: a fresh notice
         if not triggered:
             continue
         step = NONE
@@ -126,4 +132,5 @@ def prepaid_days(  # noqa: PLR0915 (one loop: arrays are handed over once per ac
             step = A_TERMINATE
         if step != NONE:
             unstoppable = step == rule[R_PRE_CUTOFF] and self_enforcing
-            enforce(mem, day, step, max(0, -balance), unstoppable, ap, pol, out, prots, counts)
+            arrears = max(0, -balance)
+            enforce(mem, day, step, arrears, unstoppable, ap, pol, hd, out, prots, counts)

@@ -19,6 +19,7 @@ import polars as pl
 from sanbuting.domain import AccountState, BillingMode, CustomerClass, Utility
 from sanbuting.engine.fast import layout as lay
 from sanbuting.engine.fast.accounts import ACCOUNT_COLUMNS
+from sanbuting.engine.fast.holds import hold_arrays
 from sanbuting.policy.model import (
     CreditPolicy,
     DeferPolicy,
@@ -59,6 +60,9 @@ class Arrays:
     pol: Ints
     rules: Ints
     policy_ids: list[str]
+    h_off: Ints
+    hd: Ints
+    hold_ids: list[str]
 
 
 def _offsets(index: npt.NDArray[np.int64], count: int) -> Ints:
@@ -262,6 +266,8 @@ def prepare(
     if used.height > 1 and not bool(np.all(used_key[1:] >= used_key[:-1])):
         used = used[np.argsort(used_key, kind="stable")]  # inputs usually come sorted
     ap_off, ap = _account_policies(accounts, policies)
+    b_off = _offsets(bills.get_column("i").to_numpy(), n)
+    held = hold_arrays(accounts, b_off, bill_arr)
     return Arrays(
         account_ids=accounts.get_column("account_id"),
         accounts=accounts.select(
@@ -271,8 +277,8 @@ def prepare(
             (pl.col("billing_mode") == BillingMode.PREPAID.value).alias("prepaid"),
         ),
         acc=np.ascontiguousarray(codes).reshape(n, ACCOUNT_COLUMNS),
-        b_off=_offsets(bills.get_column("i").to_numpy(), n),
-        bills=bill_arr,
+        b_off=b_off,
+        bills=np.ascontiguousarray(np.hstack([bill_arr, held.pause])),
         bill_ids=bills.get_column("bill_id"),
         bill_accounts=bills.get_column("i").to_numpy().astype(np.int64),
         windows=windows,
@@ -285,4 +291,7 @@ def prepare(
         pol=policy_table(policies),
         rules=rules_table(rulesets),
         policy_ids=[p.id for p in policies],
+        h_off=held.h_off,
+        hd=np.ascontiguousarray(held.hd),
+        hold_ids=held.hold_ids,
     )
