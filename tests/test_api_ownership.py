@@ -72,10 +72,15 @@ STAFF_ROUTES = {
     ("POST", "/api/v1/staff/applications/{number}/transitions"),
     ("PUT", "/api/v1/staff/applications/{number}/assignee"),
     ("POST", "/api/v1/staff/applications/{number}/reveal-phone"),
+    ("GET", "/api/v1/staff/tickets/{number}"),
+    ("PUT", "/api/v1/staff/tickets/{number}/assignee"),
+    ("POST", "/api/v1/staff/tickets/{number}/arrived"),
+    ("POST", "/api/v1/staff/tickets/{number}/done"),
 }
 ROLE_GATED = {
     ("PUT", "/api/v1/staff/applications/{number}/assignee"): 403,  # a supervisor assigns
     ("POST", "/api/v1/staff/applications/{number}/reveal-phone"): 403,  # only the assignee
+    ("PUT", "/api/v1/staff/tickets/{number}/assignee"): 403,  # a supervisor or a team lead
 }
 """Routes an agent is refused on its own company's application (another company's is 404)."""
 
@@ -219,6 +224,11 @@ def test_staff_of_one_company_cannot_read_another(world: World, client: TestClie
             "reveal_phone.refused",
             "api.applications.assign.refused",
             "api.applications.assign.refused",
+            "api.tickets.read.refused",
+            "api.tickets.arrived.refused",
+            "api.tickets.done.refused",
+            "api.tickets.assign.refused",
+            "api.tickets.assign.refused",
         )
     )
     assert {target for who, _, target in refusals if who == "agent_g"} == {"P1", power, gas}

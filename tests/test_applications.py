@@ -20,6 +20,7 @@ from sanbuting.applications.catalogue import InvalidApplication
 from sanbuting.domain import SHANGHAI
 from sanbuting.errors import NotFound
 from sanbuting.guard.hashing import new_token, token_hash
+from sanbuting.jobs.activation import activate_text
 from sanbuting.jobs.importing import import_and_book
 from sanbuting.settings import Settings
 from sanbuting.store.database import make_engine, sessions
@@ -75,7 +76,8 @@ def test_the_catalogue_has_every_business_of_the_issue_each_with_fields_and_a_pr
         assert business.zh and business.en and business.utilities
         assert business.category in ("business", "ticket")
         assert business.fields, business.code
-        assert (business.promise.hours is None) != (business.promise.working_days is None)
+        promise = business.promise
+        assert [promise.hours, promise.working_days, promise.minutes].count(None) == 2
         assert business.promise.source
         for field in business.fields:
             assert field.zh and field.en and field.kind in catalogue.KINDS
@@ -85,10 +87,13 @@ def test_the_catalogue_has_every_business_of_the_issue_each_with_fields_and_a_pr
 
 
 def test_promises_count_hours_around_the_clock_and_working_days_to_the_end_of_the_day() -> None:
-    repair = catalogue.business("power-fault-repair").promise  # 4 hours
+    repair = catalogue.business("power-fault-repair").promise  # 45/90/120 minutes by area
+    claim = catalogue.business("appliance-damage").promise  # 24 hours
     connect = catalogue.business("power-new-connection").promise  # 5 working days
     friday = datetime(2020, 2, 7, 18, 0, tzinfo=SHANGHAI)
-    assert catalogue.promised_by(repair, friday) == datetime(2020, 2, 7, 22, 0, tzinfo=SHANGHAI)
+    assert catalogue.promised_by(repair, friday) == datetime(2020, 2, 7, 18, 45, tzinfo=SHANGHAI)
+    assert catalogue.promised_by(repair, friday, "rural") == friday + timedelta(minutes=120)
+    assert catalogue.promised_by(claim, friday) == datetime(2020, 2, 8, 18, 0, tzinfo=SHANGHAI)
     # Monday 02-03 + 5 working days = Monday 02-10, done by its end.
     end_of = datetime(2020, 2, 10, 23, 59, 59, tzinfo=SHANGHAI)
     assert catalogue.promised_by(connect, MONDAY) == end_of
@@ -236,7 +241,26 @@ METER_TEST = {"description": "走字太快", "contact_phone": "13800000009"}
 REPAIR = {"fault": "no_power", "address": "某路 1 号", "contact_phone": "13800000009"}
 
 
+HUBEI_RELIEF = """\
+policies:
+  - id: hubei-power-2020
+    title: 湖北 欠费不停电
+    effect: exempt
+    scope: {utility: [power], region: ["42"]}
+    window: {start: 2020-01-24, end: 2020-04-01}
+"""
+
+
 def test_numbers_promises_and_the_queue_serve_hubei_first(engine: Engine) -> None:
+    with sessions(engine).begin() as session:
+        activate_text(
+            session=session,
+            text=HUBEI_RELIEF,
+            file_name="hubei.yaml",
+            company=None,
+            by="test",
+            at=MONDAY,
+        )
     with sessions(engine).begin() as session:
         ordinary = submit(session, "power-meter-test", "G1", METER_TEST, MONDAY)
         hubei = submit(session, "power-meter-test", "H1", METER_TEST, MONDAY)
@@ -251,11 +275,11 @@ def test_numbers_promises_and_the_queue_serve_hubei_first(engine: Engine) -> Non
             session=session, company_id=company.id, status="open", page=1, size=10
         )
         assert [(a.number, a.priority) for a in queue] == [
-            (hubei_ticket, 1),  # a Hubei ticket
-            (ticket, 2),  # a ticket, promised in 4 hours
-            (hubei, 2),  # a Hubei account, promised in 5 working days
-            (ordinary, 3),
-            (tomorrow, 3),  # promised a day later
+            (hubei_ticket, 2),  # a ticket in a region a relief policy names
+            (ticket, 3),  # a ticket, promised in 45 minutes
+            (hubei, 5),  # a Hubei account, promised in 5 working days
+            (ordinary, 6),
+            (tomorrow, 6),  # promised a day later
         ]
         first = applications.get_for_company(
             session=session, company_id=company.id, number=ordinary

@@ -4,8 +4,10 @@ customer's accounts, and the promised completion time with the commitment it com
 
 The catalogue is data (`applications/data/catalogue.yaml`), loaded and checked once. This
 module also checks a filled-in form against its business (`clean_fields`, `clean_documents`)
-and turns a promise into a moment (`promised_by`). Problems carry a key and values so that
-pages can show them in either language (`PROBLEM_TEXT`).
+and turns a promise into a moment (`promised_by`: working days are China's, with its statutory
+holidays and adjusted working days, `applications.workdays`; an arrival promise by area class
+takes the account's city / county / rural class, `applications.clock.area_class`). Problems
+carry a key and values so that pages can show them in either language (`PROBLEM_TEXT`).
 """
 
 from __future__ import annotations
@@ -20,11 +22,15 @@ from typing import Any, Literal
 
 import yaml
 
+from sanbuting.applications.workdays import nth_working_day_after
 from sanbuting.domain import SHANGHAI, Utility, local_date
 from sanbuting.errors import SanbutingError
 
 Kind = Literal["text", "textarea", "number", "date", "choice", "phone"]
 Category = Literal["business", "ticket"]
+AreaClass = Literal["city", "county", "rural"]
+AREA_CLASSES: tuple[AreaClass, ...] = ("city", "county", "rural")
+Milestone = Literal["arrival", "completion"]
 KINDS: tuple[Kind, ...] = ("text", "textarea", "number", "date", "choice", "phone")
 CODE = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
@@ -87,14 +93,30 @@ class Document:
 
 
 @dataclass(frozen=True)
+class ByArea:
+    """Minutes promised by the account's area class (城区 / 县城 / 农村)."""
+
+    city: int
+    county: int
+    rural: int
+
+    def for_area(self, area: AreaClass) -> int:
+        return {"city": self.city, "county": self.county, "rural": self.rural}[area]
+
+
+@dataclass(frozen=True)
 class Promise:
-    """Done within `hours` of submission, or by the end (23:59:59) of the `working_days`-th
-    working day after the day of submission (Monday to Friday; public holidays are not
-    modelled)."""
+    """Within `hours` of submission, within `minutes` of it by the account's area class, or
+    by the end (23:59:59) of the `working_days`-th working day after the day of submission
+    (China's working days: `applications.workdays`); exactly one of the three. `milestone`
+    says what is promised: the arrival of staff on site (the clock stops when the ticket moves
+    to in progress) or the completion (it stops when the ticket is completed)."""
 
     hours: int | None
     working_days: int | None
     source: str
+    minutes: ByArea | None = None
+    milestone: Milestone = "completion"
 
 
 @dataclass(frozen=True)
@@ -185,9 +207,16 @@ def _business(item: dict[str, Any], fields: dict[str, Any], docs: dict[str, Any]
     if category not in ("business", "ticket"):
         raise ValueError(f"category {category!r}")
     promise = item["promise"]
-    hours, days = promise.get("hours"), promise.get("working_days")
-    if (hours is None) == (days is None) or not str(promise.get("source", "")).strip():
-        raise ValueError("a promise has hours or working_days (one of them) and a source")
+    hours, days, minutes = promise.get("hours"), promise.get("working_days"), promise.get("minutes")
+    given = [value for value in (hours, days, minutes) if value is not None]
+    if len(given) != 1 or not str(promise.get("source", "")).strip():
+        raise ValueError("a promise has hours, working_days or minutes (one of them) and a source")
+    if minutes is not None and set(minutes) != set(AREA_CLASSES):
+        raise ValueError(f"minutes are given for each of {', '.join(AREA_CLASSES)}, no other")
+    by_area = None if minutes is None else ByArea(*(int(minutes[a]) for a in AREA_CLASSES))
+    milestone = promise.get("milestone", "completion")
+    if milestone not in ("arrival", "completion"):
+        raise ValueError(f"milestone {milestone!r}: arrival or completion")
     built_fields = tuple(_field(entry, fields) for entry in item.get("fields") or [])
     if not built_fields or len({f.name for f in built_fields}) != len(built_fields):
         raise ValueError("fields are missing or repeated")
@@ -204,7 +233,7 @@ def _business(item: dict[str, Any], fields: dict[str, Any], docs: dict[str, Any]
         utilities=tuple(Utility(u) for u in item["utilities"]),
         category=category,
         needs_account=bool(item["needs_account"]),
-        promise=Promise(hours, days, str(promise["source"])),
+        promise=Promise(hours, days, str(promise["source"]), by_area, milestone),
         fields=built_fields,
         documents=tuple(documents),
     )
@@ -316,22 +345,41 @@ def clean_documents(business: Business, declared: list[str]) -> list[str]:
     return [d.code for d in business.documents if d.code in chosen]
 
 
-def promised_by(promise: Promise, now: datetime) -> datetime:
-    """When an application submitted at `now` is promised to be done (aware, Asia/Shanghai)."""
+def promised_by(promise: Promise, now: datetime, area: AreaClass = "city") -> datetime:
+    """When an application submitted at `now` is promised (aware, Asia/Shanghai); `area` is
+    the account's area class, for a promise in minutes by area."""
+    if promise.minutes is not None:
+        return now.astimezone(SHANGHAI) + timedelta(minutes=promise.minutes.for_area(area))
     if promise.hours is not None:
         return now.astimezone(SHANGHAI) + timedelta(hours=promise.hours)
     assert promise.working_days is not None
-    day, left = local_date(now), promise.working_days
-    while left:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            left -= 1
+    day = nth_working_day_after(local_date(now), promise.working_days)
     return datetime.combine(day, time(23, 59, 59), tzinfo=SHANGHAI)
 
 
+AREA_TEXT: dict[AreaClass, tuple[str, str]] = {
+    "city": ("城区", "city"),
+    "county": ("县城", "county"),
+    "rural": ("农村", "rural"),
+}
+"""Each area class in words: (中文, English)."""
+
+
 def describe_promise(promise: Promise, lang: Literal["zh", "en"]) -> str:
-    """`4 小时内` / `within 4 hours`, `5 个工作日内` / `within 5 working days`."""
+    """`4 小时内` / `within 4 hours`, `5 个工作日内` / `within 5 working days`; by area:
+    `城区 45 分钟、县城 90 分钟、农村 120 分钟内到达现场` / `on site within 45 minutes (city),
+    ...`."""
+    if promise.minutes is not None:
+        by = promise.minutes
+        if lang == "zh":
+            return f"城区 {by.city} 分钟、县城 {by.county} 分钟、农村 {by.rural} 分钟内到达现场"
+        return (
+            f"on site within {by.city} minutes (city), {by.county} minutes (county), "
+            f"{by.rural} minutes (rural)"
+        )
+    arrive_zh, arrive_en = ("到达现场", "on site ") if promise.milestone == "arrival" else ("", "")
     if promise.hours is not None:
-        return f"{promise.hours} 小时内" if lang == "zh" else f"within {promise.hours} hours"
+        hours = promise.hours
+        return f"{hours} 小时内{arrive_zh}" if lang == "zh" else f"{arrive_en}within {hours} hours"
     days = promise.working_days
     return f"{days} 个工作日内" if lang == "zh" else f"within {days} working days"

@@ -3,14 +3,15 @@
 `submit` checks a form against its business in the catalogue and the customer's limits (at
 most `max_open` open applications, at most `max_per_day` submitted in an Asia/Shanghai day,
 counted in the database under a lock on the customer), numbers the application (`SQ` + the
-Asia/Shanghai date + a sequence of the day: `SQ20200203000001`), sets the promised time and
-the priority, and records its first event. Priority follows 2020's practice of serving
-Hubei first: 1 = a ticket for a Hubei account (region 42xxxx), 2 = a ticket or a Hubei account,
-3 = the rest; a queue is ordered by priority, then by the promise. `transition` moves an
-application along submitted → accepted → in_progress → completed (any open one may be rejected
-or cancelled) and records who did it and why; the member of staff who accepts an application
-becomes its assignee (see `applications.assignment`). Every function is keyword-only; the
-caller owns the transaction.
+Asia/Shanghai date + a sequence of the day: `SQ20200203000001`), sets its SLA clock (the
+account's area class, the promised time and the escalation moment: `applications.clock`) and
+its priority (hospitals, then regions a relief policy names, tickets before business:
+`applications.priority`), and records its first event; a queue is ordered by priority, then by
+the promise. `transition` moves an application along submitted → accepted → in_progress →
+completed (any open one may be rejected or cancelled), records who did it and why, and stops
+the clock when the move reaches the promised milestone; the member of staff who accepts an
+application becomes its assignee (see `applications.assignment`). Every function is
+keyword-only; the caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sanbuting.applications import catalogue
+from sanbuting.applications import catalogue, clock
 from sanbuting.applications.catalogue import InvalidApplication, Problem
+from sanbuting.applications.priority import priority_of
 from sanbuting.domain import as_utc, local_date, local_midnight
 from sanbuting.errors import Conflict, Forbidden, NotFound, SanbutingError, TooMany
 from sanbuting.settings import Settings
@@ -47,7 +49,6 @@ STATUS_TEXT: dict[str, tuple[str, str]] = {
     "cancelled": ("已撤销", "cancelled"),
 }
 """Each status in words: (中文, English)."""
-HUBEI = "42"
 MAX_NOTE = 2000
 WORKERS = ("agent", "supervisor")
 """The roles that work applications: move them on, become their assignee."""
@@ -128,8 +129,11 @@ def submit(
         raise InvalidApplication(spec, problems)
     if customer is not None:
         _check_limits(session, customer, now, max_open=max_open, max_per_day=max_per_day)
-    hubei = account is not None and account.region.startswith(HUBEI)
-    priority = 3 - (spec.category == "ticket") - hubei
+    priority = priority_of(
+        session=session, account=account, category=spec.category, on=local_date(now)
+    )
+    area = clock.area_class(account)
+    due = catalogue.promised_by(spec.promise, now, area)
     prefix = f"SQ{local_date(now):%Y%m%d}"
     for _attempt in range(5):
         application = Application(
@@ -143,7 +147,9 @@ def submit(
             status="submitted",
             priority=priority,
             created_at=as_utc(now),
-            promised_by=as_utc(catalogue.promised_by(spec.promise, now)),
+            promised_by=as_utc(due),
+            area=area,
+            escalate_at=as_utc(clock.escalate_at(spec.promise, now, due)),
         )
         try:
             with session.begin_nested():
@@ -229,6 +235,9 @@ def transition(
     application.status = status
     if status == "accepted" and staff is not None:
         application.assigned_to = staff.id
+    promise = catalogue.business(application.business).promise
+    if application.clock_stopped_at is None and clock.stops_clock(promise, status):
+        application.clock_stopped_at = as_utc(now)
     session.add(
         ApplicationEvent(
             application_id=application.id, status=status, note=note.strip(), by=by, at=as_utc(now)

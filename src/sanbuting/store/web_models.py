@@ -1,6 +1,7 @@
 """The online channel's tables: customers who sign in with a one-time code, the accounts they
-bound, staff with roles, sessions, the audit log of staff actions, online business
-applications with their status history, and the sandbox payment provider's checkout orders.
+bound, staff with roles and their teams, sessions, the audit log of staff actions, online
+business applications and service tickets with their status history and SLA clock, and the
+sandbox payment provider's checkout orders.
 
 Times are stored in UTC. Secrets are never stored: codes, passwords and session tokens are
 kept as hashes.
@@ -127,8 +128,34 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class Team(Base):
+    """A team of one company's staff (e.g. a repair crew's dispatch desk) that tickets are
+    assigned to; its leads see its escalated tickets (`staff.teams`)."""
+
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("company_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class TeamMember(Base):
+    """A member of staff in a team (one team each), and whether they lead it."""
+
+    __tablename__ = "team_members"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), unique=True)
+    lead: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class Application(Base):
-    """An online business application (業務辦理) or a service ticket (報修, 投訴)."""
+    """An online business application (业务办理) or a service ticket (报修, 投诉), with its SLA
+    clock: the promise (`promised_by`) and the escalation moment (`escalate_at`) set at
+    submission, and when its promised milestone was reached (`clock_stopped_at`)."""
 
     __tablename__ = "applications"
 
@@ -144,8 +171,16 @@ class Application(Base):
     priority: Mapped[int] = mapped_column(Integer, default=3)
     assigned_to: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     """The member of staff working it (who may reveal the contact phone, audited)."""
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    """The team working it (its leads see it when it is escalated)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     promised_by: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    area: Mapped[str | None] = mapped_column(String(8))
+    """The account's area class at submission (city, county, rural; `applications.clock`)."""
+    escalate_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When 80 % of the promised time has passed: from then, open and not stopped, escalated."""
+    clock_stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the promised milestone (arrival on site, or completion) was reached."""
 
 
 class ApplicationEvent(Base):

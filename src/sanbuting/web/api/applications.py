@@ -143,7 +143,10 @@ def company_queue(
     return Paged[StaffApplicationOut](
         items=[
             StaffApplicationOut.model_validate(
-                {**_fields(session, a), "assignee": _username(working.get(a.assigned_to or 0))}
+                {
+                    **application_fields(session, a),
+                    "assignee": _username(working.get(a.assigned_to or 0)),
+                }
             )
             for a in found
         ],
@@ -349,7 +352,7 @@ def mine(
 
 
 def summary(session: Session, application: Application) -> ApplicationOut:
-    return ApplicationOut.model_validate(_fields(session, application))
+    return ApplicationOut.model_validate(application_fields(session, application))
 
 
 def detail(session: Session, application: Application) -> ApplicationDetail:
@@ -371,7 +374,7 @@ def _detail_fields(session: Session, application: Application) -> dict[str, Any]
     """The application with its history, notes masked."""
     events = applications.history(session=session, application=application)
     return {
-        **_fields(session, application),
+        **application_fields(session, application),
         "history": [
             EventOut.model_validate(
                 {"status": e.status, "note": mask_text(e.note), "by": e.by, "at": read_utc(e.at)}
@@ -382,7 +385,7 @@ def _detail_fields(session: Session, application: Application) -> dict[str, Any]
     }
 
 
-def _fields(session: Session, application: Application) -> dict[str, Any]:
+def application_fields(session: Session, application: Application) -> dict[str, Any]:
     """The application's own fields; phone fields, and phone and ID numbers anywhere in the
     form's text, masked (for every caller: see `sanbuting.privacy`)."""
     spec = next((b for b in catalogue.catalogue() if b.code == application.business), None)

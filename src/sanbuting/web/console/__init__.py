@@ -1,16 +1,16 @@
 """The staff console at `/console`: sign-in, the dashboard, account search and stories,
-the applications queue, enforcement orders awaiting release, relief policies with what-if
-and activation, and the audit log.
+the applications queue, the ticket worklists on the clock, enforcement orders awaiting
+release, relief policies with what-if and activation, and the audit log.
 Staff see only their own company's data; roles are enforced on every page and action."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from sanbuting.web.console import accounts, applications, audit, home, orders, policies
+from sanbuting.web.console import accounts, applications, audit, home, orders, policies, tickets
 
 router = APIRouter(include_in_schema=False)
-for part in (home, accounts, applications, orders, policies, audit):
+for part in (home, accounts, applications, tickets, orders, policies, audit):
     router.include_router(part.routes)
 
 __all__ = ["router"]

@@ -2,7 +2,8 @@
 who works each), one application with its form, documents and history, and working it: agents
 and supervisors move it along its lifecycle with a note (accepting it makes them its
 assignee), a supervisor hands it to an agent, its assignee reveals its contact phone. Phone and
-ID numbers in forms and notes are masked for every role (`sanbuting.privacy`); a regulator
+ID numbers in forms and notes are masked for every role (`sanbuting.privacy`); its SLA clock
+is shown at the business clock's now (`applications.clock`); a regulator
 reads figures, not the queue (403). Every view, move, assignment and reveal is audited."""
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from sanbuting.applications import assignment, catalogue
+from sanbuting.applications import assignment, catalogue, clock
 from sanbuting.applications import service as applications
 from sanbuting.applications.assignment import ContactPhone
 from sanbuting.errors import Conflict, Forbidden, SanbutingError
 from sanbuting.privacy import mask_phone, mask_text
 from sanbuting.store.models import Account
-from sanbuting.store.web_models import Application, Staff
+from sanbuting.store.web_models import Application, Staff, Team
 from sanbuting.web import deps
 from sanbuting.web.console.common import business_now, page, record
 from sanbuting.web.deps import require_role
@@ -131,6 +132,8 @@ def _render(
         history=[(event, mask_text(event.note)) for event in events],
         moves=applications.next_statuses(found) if staff.role in WORKERS else (),
         assignee=assignee,
+        team=session.get(Team, found.team_id) if found.team_id is not None else None,
+        clock=clock.clock_of(found, business_now(request)),
         can_reveal=assignment.may_reveal(found, staff),
         revealed=revealed,
         agents=(

@@ -30,6 +30,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ("agent", "supervisor", "policy_admin", "regulator", "cashier"),
     ),
     ("applications", "/console/applications", READERS),
+    ("tickets", "/console/tickets", READERS),
     ("orders", "/console/orders", ("supervisor", "regulator")),
     (
         "policies",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sanbuting.applications.priority import PRIORITY_TEXT
 from sanbuting.applications.service import STATUS_TEXT
 from sanbuting.web.i18n import register
 
@@ -131,9 +132,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "console.queue.promised": ("承诺时限", "Promised by"),
     "console.filter.open": ("办理中（全部）", "Open (all)"),
     "console.filter.all": ("全部", "All"),
-    "console.priority.1": ("最优先（湖北工单）", "First (Hubei ticket)"),
-    "console.priority.2": ("优先（工单或湖北）", "High (ticket or Hubei)"),
-    "console.priority.3": ("普通", "Normal"),
     "console.application.title": ("申请 {number}", "Application {number}"),
     "console.application.submitted": ("提交时间", "Submitted"),
     "console.application.form": ("申请内容", "The form"),
@@ -260,5 +258,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 MESSAGES.update({f"application.status.{key}": texts for key, texts in STATUS_TEXT.items()})
+MESSAGES.update({f"console.priority.{key}": texts for key, texts in PRIORITY_TEXT.items()})
 
 register(MESSAGES)
