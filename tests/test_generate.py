@@ -102,7 +102,9 @@ def test_reader_accepts_everything(
 
 def test_columns_are_the_contracts(tmp_path: Path) -> None:
     folder = _generate(tmp_path, 50, 1)
-    for spec in TABLES:
+    # every table but `holds`: account relief is set by the collections desk, not exported
+    # from a billing system, and the generator writes none
+    for spec in (s for s in TABLES if s.name != "holds"):
         expected = [column.name for column in spec.columns]
         assert list(OUTPUT_SCHEMAS[spec.name]) == expected
         header = (folder / f"{spec.name}.csv").read_text(encoding="utf-8").splitlines()[0]

@@ -114,13 +114,13 @@ def test_the_daily_run_through_the_spark_engine_goes_on_from_checkpoints(tmp_pat
             )
             assert not outcome.refused
             spied = reads.setdefault(f"{name}-{part}", [])
-            original = daily_module.load_frames
+            original = daily_module.load_run_frames
 
             def spy(*args, spied=spied, original=original, **kwargs):  # type: ignore[no-untyped-def]
                 spied.append(kwargs.get("after"))
                 return original(*args, **kwargs)
 
-            daily_module.load_frames = spy  # type: ignore[assignment]
+            daily_module.load_run_frames = spy  # type: ignore[assignment]
             try:
                 run_daily(
                     engine=engine,
@@ -132,7 +132,7 @@ def test_the_daily_run_through_the_spark_engine_goes_on_from_checkpoints(tmp_pat
                     work=tmp_path / f"work-{name}",
                 )
             finally:
-                daily_module.load_frames = original  # type: ignore[assignment]
+                daily_module.load_run_frames = original  # type: ignore[assignment]
         with sessions(engine).begin() as session:
             marks = session.execute(select(CheckpointDirty.cleared)).scalars().all()
             assert marks and all(marks)  # the back-dated payments marked accounts, all served

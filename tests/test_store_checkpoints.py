@@ -235,17 +235,17 @@ def test_a_day_reads_the_checkpoint_and_the_day(tmp_path: Path) -> None:
     reads: list[date | None] = []
     from sanbuting.jobs import daily as daily_module
 
-    original = daily_module.load_frames
+    original = daily_module.load_run_frames
 
     def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
         reads.append(kwargs.get("after"))
         return original(*args, **kwargs)
 
-    daily_module.load_frames = spy  # type: ignore[assignment]
+    daily_module.load_run_frames = spy  # type: ignore[assignment]
     try:
         run_daily(engine=engine, through=date(2020, 2, 11), single=True, now=lambda: NOW)
     finally:
-        daily_module.load_frames = original  # type: ignore[assignment]
+        daily_module.load_run_frames = original  # type: ignore[assignment]
     assert reads == [date(2020, 2, 10)] * 3  # each company: only the rows after its checkpoint
     with sessions(engine).begin() as session:
         assert session.scalar(select(Run.day).order_by(Run.day.desc()).limit(1)) == date(

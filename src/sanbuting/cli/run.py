@@ -139,8 +139,14 @@ def run_command(
     summary = outcome.summary
     actions = sum(summary["actions"].values())
     events = sum(sum(kinds.values()) for kinds in summary["protection_events"].values())
+    held = summary.get("account_relief")
+    own = (
+        f"{sum(kind['events'] for kind in held.values())} held by locks, promises or plans, "
+        if held
+        else ""
+    )
     typer.echo(
         f"{summary['accounts']} accounts, {request.start} to {request.end}: "
-        f"{actions} actions, {events} protection events, "
+        f"{actions} actions, {events} protection events, {own}"
         f"{len(outcome.inputs.rejects)} rejects -> {out}"
     )

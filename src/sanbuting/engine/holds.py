@@ -80,10 +80,6 @@ class Relief:
             return False
         return action is Action.NOTICE or not self.notice_only
 
-    def pauses(self, issued_on: date) -> Window | None:
-        """The fee pause a bill issued on `issued_on` gets, if any."""
-        return self.fee_pause if issued_on < self.start else None
-
     def row(self) -> dict[str, Any]:
         """As a struct of the accounts frame's `holds` column (`engine.relief_column`)."""
         pause = self.fee_pause

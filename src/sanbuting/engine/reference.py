@@ -20,11 +20,10 @@ from sanbuting.domain import AccountState, Action, BillingMode, date_range
 from sanbuting.engine.billbook import BillAccount, BillBook
 from sanbuting.engine.ladder import CUT_OFF, Gate, Ladder
 from sanbuting.engine.money import Charged, MoneyEvent, Paid, TopUp, UsageCharged
-from sanbuting.engine.records import Account, AccountResult, Bill, StateRow
+from sanbuting.engine.records import Account, AccountResult, StateRow
 from sanbuting.engine.relief import AccountRelief
 from sanbuting.engine.story import SILENT, Story
 from sanbuting.fees.latefee import rates_for
-from sanbuting.policy.model import Window
 from sanbuting.rules.schema import Cutoff, Ruleset
 
 ONE_DAY = timedelta(days=1)
@@ -125,7 +124,7 @@ class PostpaidRun(AccountRun):
         rates = rates_for(ruleset, account.customer_class)
         self.book = BillBook(
             [
-                BillAccount(bill, rates, self.waivers(bill), bill.amount_fen)
+                BillAccount(bill, rates, relief.waiver_windows(bill), bill.amount_fen)
                 for bill in account.bills
             ]
         )
@@ -135,11 +134,6 @@ class PostpaidRun(AccountRun):
         self.event_days = set(self.payments)
         for bill in account.bills:
             self.event_days.update((bill.issued_on, bill.due_on + ONE_DAY, bill.due_on + remind))
-
-    def waivers(self, bill: Bill) -> tuple[Window, ...]:
-        """The bill's waiver windows: the policies', then a kept plan's fee pause."""
-        paused = (h.pauses(bill.issued_on) for h in self.gate.holds)
-        return self.relief.waiver_windows(bill) + tuple(w for w in paused if w is not None)
 
     def run(self, start: date, end: date) -> AccountResult:
         self.replay_before(start)

@@ -62,6 +62,9 @@ class AccountRelief:
     waivers: tuple[WaiverPolicy, ...]
     guarantees: bool
     """True for prepaid power: its exempts switch the meter's 保電 on and off."""
+    fee_pauses: tuple[tuple[date, Window], ...] = ()
+    """A kept instalment plan's (start, days without fees) of the account's own relief
+    (`engine.holds`): the bills issued before its start accrue nothing on those days."""
 
     def for_replay(self) -> AccountRelief:
         """What the replay before `--start` sees: no exempt, defer or credit; waivers still
@@ -84,11 +87,12 @@ class AccountRelief:
         return max(covering, key=lambda c: (c.policy.credit_fen, -c.rank), default=None)
 
     def waiver_windows(self, bill: Bill) -> tuple[Window, ...]:
+        """The days a bill accrues no fee: its waivers', then a kept plan's pause."""
         return tuple(
             w.window
             for w in self.waivers
             if w.matches_bill(issued_on=bill.issued_on, period=bill.period)
-        )
+        ) + tuple(pause for start, pause in self.fee_pauses if bill.issued_on < start)
 
     def reconnecting_exempt(self, day: date, run_start: date) -> ExemptForAccount | None:
         """The first exempt with `reconnect: true` that restores service on `day`: its
@@ -136,4 +140,7 @@ def relief_for(account: Account, policies: Sequence[Policy]) -> AccountRelief:
         else:
             waivers.append(policy)
     guarantees = account.utility is Utility.POWER and account.billing_mode is BillingMode.PREPAID
-    return AccountRelief(tuple(exempts), tuple(defers), tuple(credits), tuple(waivers), guarantees)
+    pauses = tuple((h.start, h.fee_pause) for h in account.holds if h.fee_pause is not None)
+    return AccountRelief(
+        tuple(exempts), tuple(defers), tuple(credits), tuple(waivers), guarantees, pauses
+    )

@@ -85,24 +85,51 @@ def setting_for(
     )
 
 
-def reasons_on(
+@dataclass(frozen=True)
+class Acting:
+    """An account acting on a day, as the collections desk sees it: why each action, its
+    arrears at the end of the day and its oldest open overdue bill's due date, if any."""
+
+    reasons: dict[tuple[str, str], str]
+    arrears_fen: int
+    overdue_since: date | None
+    """The due date of the bill that drives today's enforcement step (postpaid)."""
+    due_on: dict[str, date]
+    """Each bill's due date, for a reminder's days overdue."""
+
+    def days_overdue(self, day: date, bill_id: str) -> int | None:
+        """How long the row's bill (a reminder's) or the ladder's oldest bill is overdue."""
+        due = self.due_on.get(bill_id) if bill_id else self.overdue_since
+        return (day - due).days if due is not None else None
+
+
+def acting_on(
     account: Account,
     policies: list[Policy],
     rulesets: dict[Utility, Ruleset],
     start: date,
     day: date,
     lang: Lang = "zh",
-) -> dict[tuple[str, str], str]:
+) -> Acting:
     """Why each action of `day` is taken, keyed by (action, bill id): the words `explain`
-    uses for it, from a run of the account from `start` through `day`."""
+    uses for it, from a run of the account from `start` through `day`; with the account's
+    arrears and the due dates that tell how long it is overdue."""
     ruleset = rulesets[account.utility]
-    _, story = story_of(account, policies, rulesets, start, day)
+    result, story = story_of(account, policies, rulesets, start, day)
     in_scope = [p for p in policies if p.scope.matches(account.facts)]
     narrator = Narrator(setting_for(account, ruleset, in_scope, start, lang))
-    return {
+    reasons = {
         (str(facts.get("action") or ""), str(facts.get("bill_id") or "")): text
         for facts, text in narrator.reasons_on(story.notes, day)
     }
+    due = [
+        note.facts["due_on"]
+        for note in story.notes
+        if note.day == day and note.kind == "step" and note.facts.get("due_on")
+    ]
+    since = due[0] if due and isinstance(due[0], date) else None
+    arrears = result.state.arrears_fen if result.state is not None else 0
+    return Acting(reasons, arrears, since, {b.bill_id: b.due_on for b in account.bills})
 
 
 def tell(

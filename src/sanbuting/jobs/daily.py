@@ -46,7 +46,7 @@ from sanbuting.rules.schema import Ruleset
 from sanbuting.store import checkpoints
 from sanbuting.store.companies import companies
 from sanbuting.store.database import sessions
-from sanbuting.store.frames import load_frames
+from sanbuting.store.held_frames import load_run_frames
 from sanbuting.store.models import Account, Bill, Company, Payment, Usage
 from sanbuting.store.policy_versions import in_force
 from sanbuting.store.runs import DayDone, last_run_day, record_day
@@ -191,7 +191,11 @@ def _company(
         plan = None
         if resumes and last is not None:
             plan = resumed_plan(session, company, last, days[-1], policies, rulesets)
-        frames = None if plan is not None else load_frames(session, [company.id], until=days[-1])
+        frames = (
+            None
+            if plan is not None
+            else load_run_frames(session, [company.id], rulesets, until=days[-1])
+        )
     if plan is None and frames is not None and resumes:
         plan = _from_origin(company, frames, policies, rulesets, days[-1], engine_name)
     made = None
@@ -256,7 +260,7 @@ def resumed_plan(
         return None
     if again:
         saved = derived_again(session, company, saved, again, policies, rulesets, last)
-    later = load_frames(session, [company.id], after=last, until=through)
+    later = load_run_frames(session, [company.id], rulesets, after=last, until=through)
     return Plan(saved, later, _Seen.of(last, later, through), dirty_ids)
 
 

@@ -18,6 +18,7 @@ import polars as pl
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from sanbuting.domain import Utility
 from sanbuting.engine.frames import (
     ACTION_RANK,
     ACTIONS_SCHEMA,
@@ -25,14 +26,16 @@ from sanbuting.engine.frames import (
     RunFrames,
     concat,
 )
+from sanbuting.engine.relief_column import outcomes
 from sanbuting.engine.summary import summarize
 from sanbuting.errors import SanbutingError
 from sanbuting.io.outputs import write_outputs
 from sanbuting.jobs.daily import decide
 from sanbuting.policy import Policy
+from sanbuting.rules import rulesets_by_utility
 from sanbuting.store.companies import companies
 from sanbuting.store.database import sessions
-from sanbuting.store.frames import load_frames
+from sanbuting.store.held_frames import load_run_frames
 from sanbuting.store.models import (
     Account,
     Company,
@@ -51,6 +54,7 @@ def export_store(*, engine: Engine, out: Path, engine_name: str = "fast") -> dic
     origins: list[date] = []
     ends: list[date] = []
     used: dict[str, str] = {}
+    reliefs: list[pl.DataFrame] = []
     with sessions(engine).begin() as session:
         for company in companies(session):
             last = session.scalar(select(func.max(Run.day)).where(Run.company_id == company.id))
@@ -59,9 +63,10 @@ def export_store(*, engine: Engine, out: Path, engine_name: str = "fast") -> dic
             policies = [p for v in _versions_of(session, company, last) for p in parsed(v)]
             for v in _versions_used(session, company):
                 used[v.file_name] = v.sha256
-            result = decide(
-                load_frames(session, [company.id]), policies, company, last, engine_name, None
-            )
+            rulesets = rulesets_by_utility({Utility(company.utility): company.ruleset})
+            frames = load_run_frames(session, [company.id], rulesets)
+            result = decide(frames, policies, company, last, engine_name, None)
+            reliefs.append(outcomes(frames[0], last))
             parts.append(
                 RunFrames(
                     actions=_stored_actions(session, company, policies),
@@ -78,6 +83,8 @@ def export_store(*, engine: Engine, out: Path, engine_name: str = "fast") -> dic
     if not parts:
         raise SanbutingError("the store has not run any day yet: run `sanbuting daily` first")
     merged = concat(parts)
+    held = any(name.rsplit(".", 1)[0] == "holds" for name in inputs)
+    relief = pl.concat(reliefs).sort("hold_id") if held else None
     summary = summarize(
         merged,
         start=min(origins).isoformat(),
@@ -85,8 +92,9 @@ def export_store(*, engine: Engine, out: Path, engine_name: str = "fast") -> dic
         inputs=inputs,
         policies=used,
         rejects=rejects,
+        relief=relief,
     )
-    write_outputs(out, merged, summary)
+    write_outputs(out, merged, summary, relief)
     return summary
 
 

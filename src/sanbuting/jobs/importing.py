@@ -33,7 +33,11 @@ class ImportOutcome:
     rejects_file: Path
 
     def __str__(self) -> str:
-        added = ", ".join(f"{n} {table}" for table, n in self.imported.added.items())
+        added = ", ".join(
+            f"{n} {table}"
+            for table, n in self.imported.added.items()
+            if table != "holds" or n or self.imported.unchanged.get("holds")
+        )  # holds only when the folder has some (an optional file most imports lack)
         same = sum(self.imported.unchanged.values())
         lines = [f"added {added}; {same} rows were already in the store"]
         if self.postings:

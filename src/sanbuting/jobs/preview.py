@@ -30,13 +30,13 @@ from sanbuting.domain import Utility
 from sanbuting.engine.frames import RunTables
 from sanbuting.engine.registry import Options, engine_named
 from sanbuting.engine.simulate import accounts_from_frames
-from sanbuting.explain.account import reasons_on
+from sanbuting.explain.account import Acting, acting_on
 from sanbuting.explain.catalogue import TEXT, Lang
 from sanbuting.jobs.daily import decide, resumed_plan
 from sanbuting.rules import rulesets_by_utility
 from sanbuting.store.companies import companies
 from sanbuting.store.database import sessions
-from sanbuting.store.frames import load_frames
+from sanbuting.store.held_frames import load_run_frames
 from sanbuting.store.models import Company
 from sanbuting.store.policy_versions import policies_for
 from sanbuting.store.runs import account_keys, last_run_day
@@ -53,6 +53,10 @@ class Proposed:
     policy_id: str
     reason: str
     company: str
+    arrears_fen: int = 0
+    """The account's arrears at the end of the day (not in the CSV: for worklists)."""
+    days_overdue: int | None = None
+    """How long the row's bill, or the ladder's oldest open overdue bill, is overdue."""
 
 
 @dataclass(frozen=True)
@@ -122,30 +126,35 @@ def _company(
             company, policies, rulesets, day, engine_name, Options(keep_checkpoint=False)
         ).tables
     else:
-        frames = load_frames(session, [company.id], until=day)
+        frames = load_run_frames(session, [company.id], rulesets, until=day)
         result = decide(frames, policies, company, day, engine_name, None)
     acting = result.actions.filter(pl.col("date") == day)
     if acting.height == 0:
         return []
     ids = acting["account_id"].unique().to_list()
     keys = account_keys(session, company, set(ids))
-    frames = load_frames(session, [company.id], accounts=[keys[i] for i in ids], until=day)
-    said: dict[str, dict[tuple[str, str], str]] = {
-        record.account_id: reasons_on(record, policies, rulesets, company.origin, day, lang)
+    frames = load_run_frames(session, [company.id], rulesets, [keys[i] for i in ids], until=day)
+    said: dict[str, Acting] = {
+        record.account_id: acting_on(record, policies, rulesets, company.origin, day, lang)
         for record in accounts_from_frames(*frames)
     }
     unknown = TEXT[lang]["why.unknown"]
-    return [
-        Proposed(
-            account_id=row["account_id"],
-            action=str(row["action"]),
-            step=row["step"],
-            bill_id=row["bill_id"] or "",
-            policy_id=row["policy_id"] or "",
-            reason=said.get(row["account_id"], {}).get(
-                (str(row["action"]), row["bill_id"] or ""), unknown
-            ),
-            company=company.code,
+    nobody = Acting({}, 0, None, {})
+    rows = []
+    for row in acting.iter_rows(named=True):
+        told = said.get(row["account_id"], nobody)
+        bill_id = row["bill_id"] or ""
+        rows.append(
+            Proposed(
+                account_id=row["account_id"],
+                action=str(row["action"]),
+                step=row["step"],
+                bill_id=bill_id,
+                policy_id=row["policy_id"] or "",
+                reason=told.reasons.get((str(row["action"]), bill_id), unknown),
+                company=company.code,
+                arrears_fen=told.arrears_fen,
+                days_overdue=told.days_overdue(day, bill_id),
+            )
         )
-        for row in acting.iter_rows(named=True)
-    ]
+    return rows

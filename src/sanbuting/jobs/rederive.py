@@ -17,7 +17,7 @@ from sanbuting.engine.fast.checkpoint import BILL_FACTS, Checkpoint, checkpoint_
 from sanbuting.policy import Policy
 from sanbuting.rules.schema import Ruleset
 from sanbuting.store import checkpoints
-from sanbuting.store.frames import load_frames
+from sanbuting.store.held_frames import load_run_frames
 from sanbuting.store.models import Company
 from sanbuting.store.runs import account_keys
 
@@ -52,8 +52,8 @@ def derived_again(
             left -= usable
     if left:
         keys = account_keys(session, company, left)
-        frames = load_frames(
-            session, [company.id], accounts=[keys[a] for a in sorted(keys)], until=last
+        frames = load_run_frames(
+            session, [company.id], rulesets, [keys[a] for a in sorted(keys)], until=last
         )
         run = FastRun(frames, policies, rulesets, company.origin, threads=1)
         run.advance(last, snapshot=False)
@@ -89,8 +89,13 @@ def _advanced(
         older.day, older.fingerprint, older.accounts.filter(mine), older.bills.filter(mine)
     )
     keys = account_keys(session, company, accounts)
-    later = load_frames(
-        session, [company.id], accounts=[keys[a] for a in sorted(keys)], after=older.day, until=last
+    later = load_run_frames(
+        session,
+        [company.id],
+        rulesets,
+        [keys[a] for a in sorted(keys)],
+        after=older.day,
+        until=last,
     )
     run = resume(start, later, policies, rulesets, threads=1)
     run.advance(last, snapshot=False)

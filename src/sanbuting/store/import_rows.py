@@ -66,6 +66,26 @@ SHAPES = {
         contract_column={},
         contract_key={"account_id": "account_id", "date": "day"},
     ),
+    "holds": RowShape(
+        key=("company_id", "hold_id"),
+        compared=(
+            "account",
+            "kind",
+            "start_on",
+            "until_on",
+            "steps",
+            "amount_fen",
+            "instalments",
+            "reason",
+            "set_by",
+        ),
+        contract_column={
+            "account": "account_id",
+            "start_on": "from",
+            "until_on": "until",
+        },
+        contract_key={"hold_id": "hold_id"},
+    ),
 }
 
 
@@ -117,6 +137,24 @@ def payment_rows(frame: pl.DataFrame) -> pl.DataFrame:
         "paid_at",
         "amount_fen",
         "channel",
+        "account_id",
+    )
+
+
+def hold_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """A `holds` input's rows (docs/account-relief.md) in the store's columns."""
+    return frame.select(
+        "company_id",
+        "hold_id",
+        "account",
+        "kind",
+        pl.col("from").alias("start_on"),
+        pl.col("until").alias("until_on"),
+        "steps",
+        "amount_fen",
+        "instalments",
+        "reason",
+        "set_by",
         "account_id",
     )
 

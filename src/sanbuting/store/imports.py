@@ -27,11 +27,20 @@ from sanbuting.store.import_rows import (
     RowConflicts,
     account_rows,
     bill_rows,
+    hold_rows,
     payment_rows,
     split_new,
     usage_rows,
 )
-from sanbuting.store.models import Account, Bill, Company, ImportedFile, Payment, Usage
+from sanbuting.store.models import (
+    Account,
+    AccountHold,
+    Bill,
+    Company,
+    ImportedFile,
+    Payment,
+    Usage,
+)
 
 CHUNK = 20_000
 
@@ -91,9 +100,14 @@ def import_folder(
             pl.col("paid_at").dt.convert_time_zone("Asia/Shanghai").dt.date(),
         ),
         ("usage", Usage, usage_rows, pl.col("day")),
+        ("holds", AccountHold, hold_rows, pl.col("start_on")),
     ):
         frame = rows(_with_account(getattr(inputs, name), pk, name, conflicts))
+        if name == "holds":
+            frame = _without_plans(frame, conflicts)
         new, same = split_new(frame, _stored(session, model, companies, frame), name, conflicts)
+        if name == "holds":
+            new = new.with_columns(pl.lit(at).alias("set_at"))
         _insert(session, model.__table__, new)
         touched.update(new.get_column("account").to_list())
         for account, day in new.group_by("account").agg(dated.min().alias("d")).iter_rows():
@@ -108,7 +122,7 @@ def import_folder(
         rejects,
         sorted(c.code for c in companies.values()),
         sorted(touched | set(_new_accounts(pk, new_accounts))),
-        inputs.warnings + _not_kept(inputs),
+        inputs.warnings,
         earliest,
     )
 
@@ -176,7 +190,7 @@ def _stored(
         days = new.get_column("day")
         queries = [query.where(table.c.day >= days.min(), table.c.day <= days.max())]
     else:
-        column = "bill_id" if "bill_id" in new.columns else "key"
+        column = next(c for c in ("bill_id", "hold_id", "key") if c in new.columns)
         keys = new.get_column(column).unique().sort().to_list()
         queries = [
             query.where(table.c[column].in_(keys[offset : offset + CHUNK]))
@@ -252,12 +266,15 @@ def _record_files(
     session.flush()
 
 
-def _not_kept(inputs: Inputs) -> tuple[str, ...]:
-    """A warning for what the store does not keep yet: a `holds` file (account relief runs
-    with `sanbuting run`; docs/account-relief.md)."""
-    if inputs.holds.is_empty():
-        return ()
-    return (
-        f"holds: {inputs.holds.height} locks, promises and instalment plans were read but "
-        "not stored (the store does not keep account relief yet; `sanbuting run` applies them)",
-    )
+PLANS_NOT_KEPT = (
+    "the store does not keep instalment plans yet (a plan stops late fees, and the ledger "
+    "does not book that yet): run them with `sanbuting run`, or import the plan later"
+)
+
+
+def _without_plans(holds: pl.DataFrame, conflicts: RowConflicts) -> pl.DataFrame:
+    """The holds the store keeps: locks and promises; each instalment plan is refused."""
+    plans = holds.filter(pl.col("kind") == "instalments")
+    for hold_id in plans.get_column("hold_id").to_list():
+        conflicts.refuse("holds", {"hold_id": hold_id}, "kind", PLANS_NOT_KEPT)
+    return holds.filter(pl.col("kind") != "instalments")

@@ -358,3 +358,29 @@ class ImportedFile(Base):
     rejects: Mapped[int] = mapped_column(Integer)
     imported_by: Mapped[str] = mapped_column(String(200))
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AccountHold(Base):
+    """A lock, promise to pay or instalment plan the collections desk set on one account
+    (docs/account-relief.md): the `holds` input's row, who set it and when, and, for a lock
+    lifted early, the day from which it acts no more."""
+
+    __tablename__ = "account_holds"
+    __table_args__ = (
+        UniqueConstraint("company_id", "hold_id"),
+        Index("ix_account_holds_account", "account"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    account: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    hold_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    start_on: Mapped[date] = mapped_column(Date)
+    until_on: Mapped[date | None] = mapped_column(Date)
+    steps: Mapped[str] = mapped_column(String(8), default="all")
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    instalments: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(16))
+    set_by: Mapped[str] = mapped_column(String(64))
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

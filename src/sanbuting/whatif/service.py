@@ -4,7 +4,7 @@ The uploaded YAML is checked whole (`policy.parse_policies`: a bad file is a `Po
 with every `file:line: message`, and nothing changes). It is tried in a scope: one company's
 own set, or the deployment-wide set (which every company's policies begin with). For each
 company the scope covers, the engine the daily run uses (`jobs.daily.decide` over
-`store.frames.load_frames`) runs over the company's accounts from its origin through the
+`store.held_frames.load_run_frames`) runs over the company's accounts from its origin through the
 window's last day twice: with the policies in force, and with the uploaded set in place of the
 set it replaces (as activation would do). The window runs from the earliest start to the
 latest end of the uploaded policies and of those they replace (so removing a policy shows
@@ -33,12 +33,15 @@ from datetime import date, timedelta
 import polars as pl
 from sqlalchemy.orm import Session
 
+from sanbuting.domain import Utility
 from sanbuting.engine.fast.prepare import scope_expr
 from sanbuting.engine.frames import RunTables
+from sanbuting.engine.holds import POLICY_KINDS
 from sanbuting.jobs.activation import affected, check_ids, scope_name
 from sanbuting.jobs.daily import decide
 from sanbuting.policy import Policy, parse_policies
-from sanbuting.store.frames import load_frames
+from sanbuting.rules import rulesets_by_utility
+from sanbuting.store.held_frames import load_run_frames
 from sanbuting.store.models import Company
 from sanbuting.store.policy_versions import in_force, parsed
 
@@ -180,7 +183,8 @@ def _company(
     first_day, last_day = window
     if origin is None or first_day is None or last_day is None:
         return figures
-    frames = load_frames(session, [company.id])
+    rulesets = rulesets_by_utility({Utility(company.utility): company.ruleset})
+    frames = load_run_frames(session, [company.id], rulesets)
     accounts = frames[0]
     touched = accounts.filter(pl.any_horizontal([scope_expr(p.scope) for p in concerned]))
     figures = replace(figures, accounts=accounts.height, touched=touched.height)
@@ -219,7 +223,9 @@ def _company(
 
 def _protections(result: RunTables, first: date, last: date) -> tuple[int, int]:
     """Protection events (人次) and protected accounts (户) dated inside the window."""
-    inside = result.protections.filter(pl.col("date").is_between(first, last))
+    inside = result.protections.filter(
+        pl.col("date").is_between(first, last), pl.col("kind").is_in(sorted(POLICY_KINDS))
+    )
     return inside.height, inside["account_id"].n_unique()
 
 

@@ -43,6 +43,7 @@ from sanbuting.engine.fast.kernel import (
 )
 from sanbuting.engine.fast.prepare import EPOCH, day_number
 from sanbuting.engine.frames import RunFrames
+from sanbuting.engine.relief_column import COLUMN
 from sanbuting.policy.model import Policy
 from sanbuting.rules.schema import Ruleset
 
@@ -121,16 +122,20 @@ def resume(
     threads: int = 2,
 ) -> FastRun:
     """A run continuing from `checkpoint`; `later` holds the rows dated after its day (bills
-    issued, payments paid, usage used then), of its accounts only. Refused if the policies or
-    rules are not those of the checkpoint."""
+    issued, payments paid, usage used then), of its accounts only, and as its accounts frame
+    the accounts with their own relief (`holds`, compiled: `engine.relief_column`), if any.
+    Refused if the policies or rules are not those of the checkpoint."""
     if fingerprint(policies, rulesets) != checkpoint.fingerprint:
         raise ValueError("the checkpoint was made with other policies or rules")
-    _, new_bills, payments, usage = later
+    held, new_bills, payments, usage = later
     after = day_number(checkpoint.day)
     earliest = new_bills.get_column("issued_on").min() if new_bills.height else None
     if isinstance(earliest, date) and day_number(earliest) <= after:
         raise ValueError("a bill issued on or before the checkpoint's day is not a later row")
     accounts = checkpoint.accounts.select(ACCOUNT_FACTS)
+    if COLUMN in held.columns:  # the accounts' own relief, compiled on every payment they have
+        relief = held.select("account_id", COLUMN)
+        accounts = accounts.join(relief, on="account_id", how="left", maintain_order="left")
     kept = checkpoint.bills.select(BILL_FACTS)
     bills = pl.concat([kept, new_bills.select(BILL_FACTS)], how="vertical_relaxed")
     frames: Frames = (accounts, bills, payments, usage)

@@ -12,6 +12,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from sanbuting.domain import BillingMode
+from sanbuting.engine.holds import POLICY_KINDS
 from sanbuting.store.models import (
     Account,
     Bill,
@@ -51,7 +52,7 @@ def figures(session: DB, staff: SignedInStaff, now: Now) -> FiguresOut | JSONRes
     events = (
         select(ProtectionEvent)
         .join(Run, Run.id == ProtectionEvent.run)
-        .where(Run.company_id == company.id)
+        .where(Run.company_id == company.id, ProtectionEvent.kind.in_(sorted(POLICY_KINDS)))
         .subquery()
     )
     by_policy = session.execute(
@@ -100,7 +101,7 @@ def _protected_arrears(session: Session, company: Company) -> int:
     firsts = (
         select(ProtectionEvent.account, func.min(ProtectionEvent.day).label("day"))
         .join(Run, Run.id == ProtectionEvent.run)
-        .where(Run.company_id == company.id)
+        .where(Run.company_id == company.id, ProtectionEvent.kind.in_(sorted(POLICY_KINDS)))
         .group_by(ProtectionEvent.account)
         .subquery()
     )

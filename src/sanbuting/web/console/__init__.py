@@ -1,5 +1,6 @@
 """The staff console at `/console`: sign-in, the dashboard, account search and stories,
-the applications queue, the ticket worklists on the clock, enforcement orders awaiting
+the collections desk's worklist with its locks and promises to pay, the applications
+queue, the ticket worklists on the clock, enforcement orders awaiting
 release, relief policies with what-if and activation, and the audit log.
 Staff see only their own company's data; roles are enforced on every page and action."""
 
@@ -7,10 +8,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from sanbuting.web.console import accounts, applications, audit, home, orders, policies, tickets
+from sanbuting.web.console import (
+    accounts,
+    applications,
+    audit,
+    desk,
+    home,
+    orders,
+    policies,
+    tickets,
+)
 
 router = APIRouter(include_in_schema=False)
-for part in (home, accounts, applications, tickets, orders, policies, audit):
+for part in (home, accounts, desk, applications, tickets, orders, policies, audit):
     router.include_router(part.routes)
 
 __all__ = ["router"]

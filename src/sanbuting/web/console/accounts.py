@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import or_, select
 
 from sanbuting.customers.service import holder_name, masked_name
+from sanbuting.desk.holds import LOCKERS, PROMISERS, first_open_day, holds_of
 from sanbuting.domain import mask_phone
 from sanbuting.errors import NotFound
 from sanbuting.explain import Lang
@@ -128,4 +129,8 @@ def account_page(
         ledger=ledger,
         ledger_limit=LEDGER_ROWS,
         orders=orders,
+        holds=holds_of(session, company, account),
+        first_day=first_open_day(session, company) if company.origin else None,
+        can_lock=staff.role in LOCKERS,
+        can_promise=staff.role in PROMISERS and company.origin is not None,
     )

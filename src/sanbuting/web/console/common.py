@@ -29,6 +29,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "/console/accounts",
         ("agent", "supervisor", "policy_admin", "regulator", "cashier"),
     ),
+    ("worklist", "/console/worklist", ("supervisor", "agent")),
     ("applications", "/console/applications", READERS),
     ("tickets", "/console/tickets", READERS),
     ("orders", "/console/orders", ("supervisor", "regulator")),

@@ -15,7 +15,7 @@ from sanbuting.engine.simulate import accounts_from_frames
 from sanbuting.explain import Lang
 from sanbuting.explain.account import ExplainRequest, tell
 from sanbuting.rules import rulesets_by_utility
-from sanbuting.store.frames import load_frames
+from sanbuting.store.held_frames import load_run_frames
 from sanbuting.store.models import Account, Company
 from sanbuting.store.policy_versions import policies_for
 from sanbuting.store.runs import last_run_day
@@ -38,7 +38,7 @@ def store_story(*, session: Session, company: Company, account: Account, lang: L
     through = last_run_day(session, company) or origin
     policies = policies_for(session=session, company_id=company.id)
     rulesets = rulesets_by_utility({Utility(company.utility): company.ruleset})
-    frames = load_frames(session, [company.id], accounts=[account.id])
+    frames = load_run_frames(session, [company.id], rulesets, [account.id])
     record = accounts_from_frames(*frames)[0]
     request = ExplainRequest(
         data=Path("store"),

@@ -1,0 +1,190 @@
+"""Worklists: the next day's proposed actions (the dunning proposal, `jobs.preview`) with each
+account's utility, region, class, tags, arrears and days overdue, filtered as a supervisor
+asks, and written as a table (CSV or XLSX) with Chinese or English headings.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import date
+
+import xlsxwriter
+from sqlalchemy import Engine, select
+
+from sanbuting.explain.catalogue import Lang
+from sanbuting.jobs.preview import Proposed, preview
+from sanbuting.store.database import sessions
+from sanbuting.store.models import Account
+
+MOST_ROWS = 100_000
+"""A worklist longer than this is cut (the XLSX and the page stay usable)."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a supervisor narrows a worklist to; None keeps every value."""
+
+    utility: str | None = None
+    region: str | None = None
+    """A GB/T 2260 prefix: 44 province, 4403 city, 440305 district."""
+    customer_class: str | None = None
+    tag: str | None = None
+    action: str | None = None
+    min_arrears_fen: int | None = None
+    max_arrears_fen: int | None = None
+    min_days_overdue: int | None = None
+    max_days_overdue: int | None = None
+
+    def keep(self, item: WorkItem) -> bool:
+        row = item.proposed
+        checks = (
+            self.utility is None or item.utility == self.utility,
+            self.region is None or item.region.startswith(self.region),
+            self.customer_class is None or item.customer_class == self.customer_class,
+            self.tag is None or self.tag in item.tags,
+            self.action is None or row.action == self.action,
+            self.min_arrears_fen is None or row.arrears_fen >= self.min_arrears_fen,
+            self.max_arrears_fen is None or row.arrears_fen <= self.max_arrears_fen,
+            _at_least(row.days_overdue, self.min_days_overdue),
+            _at_most(row.days_overdue, self.max_days_overdue),
+        )
+        return all(checks)
+
+    def given(self) -> dict[str, str]:
+        """The filters set, as the console's query asks them (arrears in yuan)."""
+        named = {
+            "min_arrears_fen": "min_arrears",
+            "max_arrears_fen": "max_arrears",
+            "min_days_overdue": "min_days",
+            "max_days_overdue": "max_days",
+        }
+        given = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            given[named.get(f.name, f.name)] = (
+                f"{value / 100:.2f}" if f.name.endswith("_fen") else str(value)
+            )
+        return given
+
+
+def _at_least(value: int | None, bound: int | None) -> bool:
+    return bound is None or (value is not None and value >= bound)
+
+
+def _at_most(value: int | None, bound: int | None) -> bool:
+    return bound is None or (value is not None and value <= bound)
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    proposed: Proposed
+    utility: str
+    region: str
+    customer_class: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Worklist:
+    day: date
+    items: list[WorkItem]
+    recorded: bool
+    """The day is recorded already: nothing is proposed for it."""
+    cut: bool = False
+
+
+def worklist(
+    *, engine: Engine, company_id: int, day: date, filters: Filters, lang: Lang = "zh"
+) -> Worklist:
+    """The company's proposed actions of `day` kept by `filters` (nothing is recorded)."""
+    found = preview(engine=engine, day=day, lang=lang, company_ids=[company_id])
+    ids = sorted({row.account_id for row in found.rows})
+    facts: dict[str, tuple[str, str, str, str]] = {}
+    with sessions(engine).begin() as session:
+        for offset in range(0, len(ids), 5_000):
+            chunk = ids[offset : offset + 5_000]
+            query = select(
+                Account.account_id,
+                Account.utility,
+                Account.region,
+                Account.customer_class,
+                Account.tags,
+            ).where(Account.company_id == company_id, Account.account_id.in_(chunk))
+            for account_id, utility, region, klass, tags in session.execute(query):
+                facts[account_id] = (utility, region, klass, tags)
+    items = []
+    for row in found.rows:
+        utility, region, klass, tags = facts[row.account_id]
+        item = WorkItem(row, utility, region, klass, tuple(t for t in tags.split(";") if t))
+        if filters.keep(item):
+            items.append(item)
+    return Worklist(day, items[:MOST_ROWS], bool(found.recorded), len(items) > MOST_ROWS)
+
+
+HEADINGS: dict[Lang, tuple[str, ...]] = {
+    "zh": ("户号", "动作", "步骤", "账单", "政策", "原因", "欠费（元）", "逾期天数", "行业",
+           "地区", "类别", "标签"),
+    "en": ("account", "action", "step", "bill", "policy", "reason", "arrears (yuan)",
+           "days overdue", "utility", "region", "class", "tags"),
+}  # fmt: skip
+
+
+def table(items: Sequence[WorkItem], lang: Lang) -> list[list[str | int | float]]:
+    """The worklist as rows of cells, headings first (arrears in yuan, two decimals)."""
+    rows: list[list[str | int | float]] = [list(HEADINGS[lang])]
+    for item in items:
+        row = item.proposed
+        rows.append(
+            [
+                row.account_id,
+                row.action,
+                row.step,
+                row.bill_id,
+                row.policy_id,
+                row.reason,
+                round(row.arrears_fen / 100, 2),
+                "" if row.days_overdue is None else row.days_overdue,
+                item.utility,
+                item.region,
+                item.customer_class,
+                ";".join(item.tags),
+            ]
+        )
+    return rows
+
+
+def as_csv(items: Sequence[WorkItem], lang: Lang) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for cells in table(items, lang):
+        writer.writerow(f"{c:.2f}" if isinstance(c, float) else c for c in cells)
+    return out.getvalue()
+
+
+def as_xlsx(items: Sequence[WorkItem], lang: Lang, day: date) -> bytes:
+    """One sheet named for the day, headings bold and frozen, arrears as money."""
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet(day.isoformat())
+    bold = book.add_format({"bold": True})
+    money = book.add_format({"num_format": "#,##0.00"})
+    for r, cells in enumerate(table(items, lang)):
+        for c, value in enumerate(cells):
+            if r == 0:
+                sheet.write_string(r, c, str(value), bold)
+            elif isinstance(value, float):
+                sheet.write_number(r, c, value, money)
+            elif isinstance(value, int):
+                sheet.write_number(r, c, value)
+            else:
+                sheet.write_string(r, c, value)
+    sheet.freeze_panes(1, 0)
+    sheet.set_column(0, 0, 14)
+    sheet.set_column(5, 5, 60)
+    book.close()
+    return buffer.getvalue()

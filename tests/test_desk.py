@@ -1,0 +1,178 @@
+"""The collections desk (desk/, web/console/desk.py), on SQLite and PostgreSQL: the worklist's
+filters, locks and promises set from the first day not recorded (refused before it, too long,
+without an amount, on another company's account), a lock lifted, the roles (an agent records
+promises, only a supervisor locks), and the audit rows each writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+
+from sanbuting.desk.holds import HoldRequest, InvalidHold, holds_of, lift_hold, set_hold
+from sanbuting.desk.worklist import Filters, WorkItem, as_csv
+from sanbuting.errors import Conflict, NotFound
+from sanbuting.jobs.preview import Proposed
+from sanbuting.store.database import sessions
+from sanbuting.store.models import Account
+from test_console_access import (  # noqa: F401  (fixtures: a store run through 2020-01-24)
+    audit_rows,
+    client,
+    company,
+    csrf,
+    engine,
+    sign_in,
+    url,
+)
+
+NOW = datetime(2020, 1, 25, 2, 0, tzinfo=UTC)
+FIRST_OPEN = date(2020, 1, 25)
+
+
+def item(account: str, action: str, arrears: int, days: int | None, region: str) -> WorkItem:
+    row = Proposed(account, action, action, "", "", "…", "power", arrears, days)
+    return WorkItem(row, "power", region, "residential", ("hospital",) if account == "A" else ())
+
+
+ITEMS = [
+    item("A", "disconnect", 12_000, 45, "440305"),
+    item("B", "notice", 300, 31, "420102"),
+    item("C", "remind", 5_000, 1, "440104"),
+    item("D", "low_balance", 0, None, "440305"),
+]
+
+
+@pytest.mark.parametrize(
+    ("filters", "kept"),
+    [
+        (Filters(), "ABCD"),
+        (Filters(region="44"), "ACD"),
+        (Filters(region="4403"), "AD"),
+        (Filters(action="notice"), "B"),
+        (Filters(tag="hospital"), "A"),
+        (Filters(min_arrears_fen=5_000), "AC"),
+        (Filters(max_arrears_fen=300), "BD"),
+        (Filters(min_days_overdue=31), "AB"),  # a row with no overdue bill is not kept
+        (Filters(max_days_overdue=31, region="4"), "BC"),
+    ],
+)
+def test_worklist_filters(filters: Filters, kept: str) -> None:
+    assert "".join(i.proposed.account_id for i in ITEMS if filters.keep(i)) == kept
+
+
+def test_the_worklist_table_in_chinese() -> None:
+    assert as_csv(ITEMS[:2], "zh").splitlines() == [
+        "户号,动作,步骤,账单,政策,原因,欠费（元）,逾期天数,行业,地区,类别,标签",
+        "A,disconnect,disconnect,,,…,120.00,45,power,440305,residential,hospital",
+        "B,notice,notice,,,…,3.00,31,power,420102,residential,",
+    ]
+
+
+def test_holds_start_on_the_first_day_not_recorded(engine: Engine) -> None:  # noqa: F811
+    with sessions(engine).begin() as session:
+        power = company(session, "power")
+
+        def refused(request: HoldRequest) -> str:
+            with pytest.raises(InvalidHold) as caught:
+                set_hold(session=session, company=power, request=request, by="s", now=NOW)
+            return caught.value.code
+
+        assert refused(HoldRequest("H1", "hold", date(2020, 1, 24), FIRST_OPEN, "dispute")) == (
+            "too_early"
+        )
+        assert refused(HoldRequest("H1", "hold", FIRST_OPEN, date(2020, 1, 24), "dispute")) == (
+            "until_before"
+        )
+        assert refused(HoldRequest("H1", "hold", FIRST_OPEN, date(2021, 1, 25), "medical")) == (
+            "too_long"
+        )
+        assert refused(HoldRequest("H1", "promise", FIRST_OPEN, FIRST_OPEN, "hardship")) == (
+            "amount"
+        )
+        assert refused(HoldRequest("H1", "hold", FIRST_OPEN, FIRST_OPEN, "sad")) == "reason"
+        with pytest.raises(NotFound):  # gas's account is not power's to lock
+            set_hold(
+                session=session,
+                company=power,
+                request=HoldRequest("S1", "hold", FIRST_OPEN, FIRST_OPEN, "dispute"),
+                by="s",
+                now=NOW,
+            )
+        lock = set_hold(
+            session=session,
+            company=power,
+            request=HoldRequest("H1", "hold", FIRST_OPEN, date(2020, 2, 29), "medical"),
+            by="power-super",
+            now=NOW,
+        )
+        promise = set_hold(
+            session=session,
+            company=power,
+            request=HoldRequest("H1", "promise", FIRST_OPEN, date(2020, 2, 5), "hardship",
+                                amount_fen=8_000),
+            by="power-agent",
+            now=NOW,
+        )  # fmt: skip
+        lifted = lift_hold(session=session, company=power, hold_id=lock.hold_id)
+        assert lifted.until_on == date(2020, 1, 24)  # it never acts: nothing is recorded yet
+        with pytest.raises(Conflict):
+            lift_hold(session=session, company=power, hold_id=lock.hold_id)
+        with pytest.raises(Conflict):
+            lift_hold(session=session, company=power, hold_id=promise.hold_id)
+        account = session.scalar(select(Account).where(Account.account_id == "H1"))
+        assert account is not None
+        found = [(h.kind, h.start_on, h.until_on, h.amount_fen) for h in holds_of(
+            session, power, account)]  # fmt: skip
+        assert found == [
+            ("promise", FIRST_OPEN, date(2020, 2, 5), 8_000),
+            ("hold", FIRST_OPEN, date(2020, 1, 24), None),
+        ]
+
+
+def test_agents_promise_supervisors_lock_and_both_are_audited(
+    client: TestClient,  # noqa: F811
+    engine: Engine,  # noqa: F811
+) -> None:
+    assert sign_in(client, "power-agent") == 303
+    form = {"csrf_token": csrf(client), "reason": "hardship", "until": "2020-02-05"}
+    locked = client.post("/console/holds/bulk", data={**form, "accounts": ["H1"]})
+    assert locked.status_code == 403
+    lock = client.post("/console/accounts/H1/holds", data={**form, "kind": "hold"})
+    assert lock.status_code == 403
+    promised = client.post(
+        "/console/accounts/H1/holds",
+        data={**form, "kind": "promise", "amount": "80.00"},
+        follow_redirects=False,
+    )
+    assert promised.status_code == 303
+    assert promised.headers["location"] == "/console/accounts/H1#holds"
+    early = client.post(
+        "/console/accounts/H1/holds",
+        data={**form, "kind": "promise", "amount": "", "until": "2020-01-30"},
+        follow_redirects=False,
+    )
+    assert early.headers["location"] == "/console/accounts/H1?refused=amount#holds"
+    page = client.get("/console/accounts/H1")
+    assert 'data-kind="promise"' in page.text and "缴费承诺" in page.text
+    assert [(a, t) for a, t, _ in audit_rows(engine, "power-agent") if a == "record_promise"] == [
+        ("record_promise", "H1")
+    ]
+
+    client.post("/console/signout", data={"csrf_token": csrf(client)})
+    assert sign_in(client, "power-super") == 303
+    answer = client.post(
+        "/console/holds/bulk",
+        data={**form, "csrf_token": csrf(client), "accounts": ["H1", "G1", "H1"],
+              "back": "day=2020-01-25&action=notice&evil=http://x"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/console/worklist?day=2020-01-25&action=notice&locked=2"
+    targets = [t for a, t, _ in audit_rows(engine, "power-super") if a == "lock_account"]
+    assert targets == ["H1", "G1"]
+    listed = client.get("/console/worklist?day=2020-01-25")
+    assert listed.status_code == 200 and 'id="worklist"' in listed.text
+    xlsx = client.get("/console/worklist.xlsx?day=2020-01-25")
+    assert xlsx.content[:2] == b"PK"  # a zip: the XLSX container
