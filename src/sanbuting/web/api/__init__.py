@@ -1,7 +1,7 @@
 """The REST API under `/api/v1` (OpenAPI at `/docs`): signing in; customers' accounts, bills,
 ledger, payments, relief status, applications and tickets; staff's accounts, applications,
-policies and figures. Every parameter is bounded, every list paginated, every error a
-problem (RFC 9457)."""
+policies, figures, field work orders and the collections desk (locks, promises, worklists).
+Every parameter is bounded, every list paginated, every error a problem (RFC 9457)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from sanbuting.web.api import (
     applications,
     auth,
     bills,
+    field,
     figures,
+    holds,
     ledger,
     payments,
     policies,
@@ -32,6 +34,8 @@ for part in (
     applications.public,
     applications.router,
     tickets.router,
+    field.router,
+    holds.router,
     staff.router,
     policies.router,
     figures.router,
