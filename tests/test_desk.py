@@ -11,7 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
+from sanbuting.customers.service import set_holder
 from sanbuting.desk.holds import HoldRequest, InvalidHold, holds_of, lift_hold, set_hold
+from sanbuting.desk.search import Search, search_accounts
 from sanbuting.desk.worklist import Filters, WorkItem, as_csv
 from sanbuting.errors import Conflict, NotFound
 from sanbuting.jobs.preview import Proposed
@@ -176,3 +178,41 @@ def test_agents_promise_supervisors_lock_and_both_are_audited(
     assert listed.status_code == 200 and 'id="worklist"' in listed.text
     xlsx = client.get("/console/worklist.xlsx?day=2020-01-25")
     assert xlsx.content[:2] == b"PK"  # a zip: the XLSX container
+
+
+@pytest.mark.parametrize(
+    ("asked", "expected"),
+    [
+        (Search(text="江岸"), [("H1", "disconnected", 10_000)]),  # 420102: 武汉市江岸区
+        (Search(text="王小"), [("G1", "active", 0)]),
+        (Search(text="13800000002"), [("G1", "active", 0)]),
+        (Search(state="disconnected"), [("H1", "disconnected", 10_000)]),
+        (Search(min_arrears_fen=5_000), [("H1", "disconnected", 10_000)]),
+        (Search(max_arrears_fen=0), [("G1", "active", 0)]),
+        (Search(text="S1"), []),  # gas's account: another company's
+        (Search(), []),
+    ],
+)
+def test_search_by_name_place_state_and_arrears(
+    engine: Engine,  # noqa: F811
+    asked: Search,
+    expected: list[tuple[str, str, int]],
+) -> None:
+    """The store is recorded through 2020-01-24: H1 (due 2019-12-20) got its notice on 01-20
+    and was disconnected on 01-23, owing its 10000 fen (the fee is not finalized)."""
+    with sessions(engine).begin() as session:
+        power = company(session, "power")
+        g1 = session.scalar(select(Account).where(Account.account_id == "G1"))
+        assert g1 is not None
+        set_holder(session=session, account=g1, name="王小明")
+        found = search_accounts(session, power.id, asked, date(2020, 1, 24))
+        assert [(f.account.account_id, f.state, f.arrears_fen) for f in found] == expected
+
+
+def test_the_console_search_shows_state_and_arrears(client: TestClient) -> None:  # noqa: F811
+    assert sign_in(client, "power-agent") == 303
+    page = client.get("/console/accounts", params={"q": "江岸", "state": "disconnected"})
+    assert page.status_code == 200
+    assert 'data-account="H1"' in page.text and 'data-state="disconnected"' in page.text
+    assert "100.00" in page.text
+    assert client.get("/console/accounts", params={"state": "asleep"}).status_code == 422

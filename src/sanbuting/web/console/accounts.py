@@ -9,17 +9,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from sanbuting.customers.service import holder_name, masked_name
 from sanbuting.desk.holds import LOCKERS, PROMISERS, first_open_day, holds_of
-from sanbuting.domain import mask_phone
+from sanbuting.desk.search import Search, search_accounts
+from sanbuting.domain import mask_phone, parse_yuan
 from sanbuting.errors import NotFound
 from sanbuting.explain import Lang
 from sanbuting.ledger.service import arrears
 from sanbuting.regions import full_name
 from sanbuting.staff.service import can_see_personal_data
 from sanbuting.store.models import Account, Bill, LedgerLine, OutboxItem, Posting
+from sanbuting.store.runs import last_run_day
 from sanbuting.store.web_models import Staff
 from sanbuting.web import deps
 from sanbuting.web.console.common import company_of, page, record
@@ -29,7 +31,9 @@ from sanbuting.web.types import AccountId
 
 routes = APIRouter(prefix="/console")
 
-SearchText = Annotated[str, Query(max_length=64, description="户号 or phone number")]
+SearchText = Annotated[
+    str, Query(max_length=64, description="户号, phone, holder's name or place name")
+]
 RESULTS = 50
 LEDGER_ROWS = 200
 
@@ -40,35 +44,59 @@ def shown_phone(staff: Staff, phone: str | None) -> str:
     return phone if can_see_personal_data(staff) else mask_phone(phone)
 
 
+Yuan = Annotated[str, Query(max_length=16, pattern=r"^[0-9]*(\.[0-9]{1,2})?$")]
+State = Annotated[
+    str, Query(max_length=16, pattern=r"^(|active|suspended|disconnected|terminated)$")
+]
+
+
 @routes.get("/accounts", response_class=HTMLResponse)
 def search(
-    request: Request, session: deps.DB, staff: deps.SignedInStaff, q: SearchText = ""
+    request: Request,
+    session: deps.DB,
+    staff: deps.SignedInStaff,
+    q: SearchText = "",
+    state: State = "",
+    min_arrears: Yuan = "",
+    max_arrears: Yuan = "",
 ) -> Response:
-    """Accounts whose number starts with `q`, or whose phone is `q` (this company only)."""
-    q = q.strip()
-    found: list[Account] = []
-    if q:
-        found = list(
-            session.scalars(
-                select(Account)
-                .where(
-                    Account.company_id == staff.company_id,
-                    or_(Account.account_id.startswith(q, autoescape=True), Account.phone == q),
-                )
-                .order_by(Account.account_id)
-                .limit(RESULTS)
-            )
-        )
-        record(session, staff, "search_accounts", q, results=len(found))
+    """Accounts by number (prefix), phone, holder's name, a place's name, their state after
+    the last recorded day and an arrears range (`desk.search`; this company only)."""
+    asked = Search(
+        text=q.strip(),
+        state=state or None,
+        min_arrears_fen=parse_yuan(min_arrears) if min_arrears else None,
+        max_arrears_fen=parse_yuan(max_arrears) if max_arrears else None,
+    )
+    company = company_of(session, staff)
+    on = last_run_day(session, company)
+    found = search_accounts(session, company.id, asked, on, RESULTS)
+    if asked.asked:
+        record(session, staff, "search_accounts", asked.text, results=len(found), state=state,
+               min_arrears=min_arrears, max_arrears=max_arrears)  # fmt: skip
     rows = [
         {
-            "account": a,
-            "phone": shown_phone(staff, a.phone),
-            "region": full_name(a.region),
+            "account": f.account,
+            "state": f.state,
+            "arrears": f.arrears_fen,
+            "phone": shown_phone(staff, f.account.phone),
+            "region": full_name(f.account.region),
         }
-        for a in found
+        for f in found
     ]
-    return page(request, "console/accounts.html", staff, q=q, rows=rows, limit=RESULTS)
+    return page(
+        request,
+        "console/accounts.html",
+        staff,
+        q=asked.text,
+        asked=asked.asked,
+        state=state,
+        min_arrears=min_arrears,
+        max_arrears=max_arrears,
+        on=on,
+        rows=rows,
+        limit=RESULTS,
+    )
 
 
 @routes.get("/accounts/{account_id}", response_class=HTMLResponse)

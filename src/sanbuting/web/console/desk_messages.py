@@ -93,6 +93,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "该锁定已结束或不能解除。",
         "This lock has ended already or cannot be lifted.",
     ),
+    "console.search.q": (
+        "户号（可输开头）、手机号、户主姓名或地名（如 江岸）",
+        "Account number (or its start), phone, holder's name or a place (e.g. 江岸)",
+    ),
+    "console.search.state": ("状态", "State"),
+    "console.search.on": (
+        "状态与欠费为 {day} 日结后的情况。",
+        "States and arrears are as of the end of {day}.",
+    ),
     "console.action.remind": ("催缴提醒", "reminder"),
     "console.action.reconnect": ("恢复服务", "reconnection"),
     "console.action.low_balance": ("余额不足提醒", "low-balance alert"),
