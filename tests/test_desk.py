@@ -14,9 +14,12 @@ from sqlalchemy import Engine, select
 from sanbuting.customers.service import set_holder
 from sanbuting.desk.holds import HoldRequest, InvalidHold, holds_of, lift_hold, set_hold
 from sanbuting.desk.search import Search, search_accounts
-from sanbuting.desk.worklist import Filters, WorkItem, as_csv
+from sanbuting.desk.worklist import Filters, WorkItem, as_csv, why_not
+from sanbuting.domain import BillingMode, CustomerClass, Utility
 from sanbuting.errors import Conflict, NotFound
 from sanbuting.jobs.preview import Proposed
+from sanbuting.policy import parse_policies
+from sanbuting.policy.model import AccountFacts
 from sanbuting.store.database import sessions
 from sanbuting.store.models import Account
 from test_console_access import (  # noqa: F401  (fixtures: a store run through 2020-01-24)
@@ -66,10 +69,44 @@ def test_worklist_filters(filters: Filters, kept: str) -> None:
 
 def test_the_worklist_table_in_chinese() -> None:
     assert as_csv(ITEMS[:2], "zh").splitlines() == [
-        "户号,动作,步骤,账单,政策,原因,欠费（元）,逾期天数,行业,地区,类别,标签",
-        "A,disconnect,disconnect,,,…,120.00,45,power,440305,residential,hospital",
-        "B,notice,notice,,,…,3.00,31,power,420102,residential,",
+        "户号,动作,步骤,账单,政策,原因,欠费（元）,逾期天数,行业,地区,类别,标签,纾困政策为何不适用",
+        "A,disconnect,disconnect,,,…,120.00,45,power,440305,residential,hospital,",
+        "B,notice,notice,,,…,3.00,31,power,420102,residential,,",
     ]
+
+
+WHY_POLICIES = """
+policies:
+  - id: hubei-exempt
+    effect: exempt
+    scope: {utility: [power], region: ["42"]}
+    window: {start: 2020-01-24, end: 2020-03-01}
+  - id: power-defer
+    effect: defer
+    scope: {utility: [power]}
+    defer: {days: 10}
+    window: {start: 2020-03-01, end: 2020-04-01}
+  - id: gas-exempt
+    effect: exempt
+    scope: {utility: [gas]}
+    window: {start: 2020-01-24, end: 2020-03-01}
+  - id: april-exempt
+    effect: exempt
+    scope: {utility: [power]}
+    window: {start: 2020-04-01, end: 2020-05-01}
+"""
+
+
+def test_the_worklist_says_why_no_policy_stops_an_action() -> None:
+    policies = parse_policies(WHY_POLICIES, "why.yaml")
+    facts = AccountFacts(Utility.POWER, "420102", CustomerClass.RESIDENTIAL, BillingMode.POSTPAID)
+    row = Proposed("H1", "disconnect", "disconnect", "", "", "…", "power", 10_000, 80)
+    assert why_not(policies, facts, row, date(2020, 3, 20), "zh") == (
+        "hubei-exempt（免停）已于 2020-03-01 结束；power-defer（缓停）本次欠费已顺延过；"
+        "april-exempt（免停）2020-04-01 起才生效"
+    )
+    remind = Proposed("H1", "remind", "remind", "B1", "", "…", "power", 10_000, 1)
+    assert why_not(policies, facts, remind, date(2020, 3, 20), "zh") == ""
 
 
 def test_holds_start_on_the_first_day_not_recorded(engine: Engine) -> None:  # noqa: F811

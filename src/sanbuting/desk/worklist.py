@@ -14,10 +14,14 @@ from datetime import date
 import xlsxwriter
 from sqlalchemy import Engine, select
 
+from sanbuting.domain import BillingMode, CustomerClass, Utility
+from sanbuting.engine.holds import ENFORCEMENT
 from sanbuting.explain.catalogue import Lang
 from sanbuting.jobs.preview import Proposed, preview
+from sanbuting.policy.model import AccountFacts, DeferPolicy, ExemptPolicy, Policy
 from sanbuting.store.database import sessions
 from sanbuting.store.models import Account
+from sanbuting.store.policy_versions import policies_for
 
 MOST_ROWS = 100_000
 """A worklist longer than this is cut (the XLSX and the page stay usable)."""
@@ -87,6 +91,53 @@ class WorkItem:
     region: str
     customer_class: str
     tags: tuple[str, ...]
+    relief: str = ""
+    """The exempt and defer policies in the account's scope and why none stops the action
+    (not begun, ended, or its one move spent), in the list's language."""
+
+
+WHY_NOT: dict[Lang, dict[str, str]] = {
+    "zh": {
+        "exempt": "免停",
+        "defer": "缓停",
+        "later": "{id}（{kind}）{start} 起才生效",
+        "over": "{id}（{kind}）已于 {end} 结束",
+        "spent": "{id}（{kind}）本次欠费已顺延过",
+        "self": "{id}（{kind}）不适用于自动关阀",
+        "sep": "；",
+    },
+    "en": {
+        "exempt": "exempt",
+        "defer": "defer",
+        "later": "{id} ({kind}) starts on {start}",
+        "over": "{id} ({kind}) ended on {end}",
+        "spent": "{id} ({kind}) already moved this episode's step",
+        "self": "{id} ({kind}) cannot stop a meter that closes itself",
+        "sep": "; ",
+    },
+}
+
+
+def why_not(policies: Sequence[Policy], facts: AccountFacts, row: Proposed, day: date,
+            lang: Lang) -> str:  # fmt: skip
+    """Why the exempt and defer policies in scope do not stop `row`'s action on `day`."""
+    if row.action not in ENFORCEMENT:
+        return ""
+    words = WHY_NOT[lang]
+    said = []
+    for policy in policies:
+        if not isinstance(policy, ExemptPolicy | DeferPolicy) or not policy.scope.matches(facts):
+            continue
+        window = policy.window
+        if day < window.start:
+            key = "later"
+        elif day >= window.end:
+            key = "over"
+        else:
+            key = "self" if isinstance(policy, ExemptPolicy) else "spent"
+        kind = words[str(policy.effect)]
+        said.append(words[key].format(id=policy.id, kind=kind, start=window.start, end=window.end))
+    return words["sep"].join(said)
 
 
 @dataclass(frozen=True)
@@ -104,8 +155,9 @@ def worklist(
     """The company's proposed actions of `day` kept by `filters` (nothing is recorded)."""
     found = preview(engine=engine, day=day, lang=lang, company_ids=[company_id])
     ids = sorted({row.account_id for row in found.rows})
-    facts: dict[str, tuple[str, str, str, str]] = {}
+    facts: dict[str, AccountFacts] = {}
     with sessions(engine).begin() as session:
+        policies = policies_for(session=session, company_id=company_id)
         for offset in range(0, len(ids), 5_000):
             chunk = ids[offset : offset + 5_000]
             query = select(
@@ -113,14 +165,25 @@ def worklist(
                 Account.utility,
                 Account.region,
                 Account.customer_class,
+                Account.billing_mode,
                 Account.tags,
             ).where(Account.company_id == company_id, Account.account_id.in_(chunk))
-            for account_id, utility, region, klass, tags in session.execute(query):
-                facts[account_id] = (utility, region, klass, tags)
+            for account_id, utility, region, klass, mode, tags in session.execute(query):
+                facts[account_id] = AccountFacts(
+                    Utility(utility), region, CustomerClass(klass), BillingMode(mode),
+                    frozenset(t for t in tags.split(";") if t),
+                )  # fmt: skip
     items = []
     for row in found.rows:
-        utility, region, klass, tags = facts[row.account_id]
-        item = WorkItem(row, utility, region, klass, tuple(t for t in tags.split(";") if t))
+        mine = facts[row.account_id]
+        item = WorkItem(
+            row,
+            mine.utility.value,
+            mine.region,
+            mine.customer_class.value,
+            tuple(sorted(mine.tags)),
+            why_not(policies, mine, row, day, lang),
+        )
         if filters.keep(item):
             items.append(item)
     return Worklist(day, items[:MOST_ROWS], bool(found.recorded), len(items) > MOST_ROWS)
@@ -128,9 +191,9 @@ def worklist(
 
 HEADINGS: dict[Lang, tuple[str, ...]] = {
     "zh": ("户号", "动作", "步骤", "账单", "政策", "原因", "欠费（元）", "逾期天数", "行业",
-           "地区", "类别", "标签"),
+           "地区", "类别", "标签", "纾困政策为何不适用"),
     "en": ("account", "action", "step", "bill", "policy", "reason", "arrears (yuan)",
-           "days overdue", "utility", "region", "class", "tags"),
+           "days overdue", "utility", "region", "class", "tags", "why no policy stops it"),
 }  # fmt: skip
 
 
@@ -153,6 +216,7 @@ def table(items: Sequence[WorkItem], lang: Lang) -> list[list[str | int | float]
                 item.region,
                 item.customer_class,
                 ";".join(item.tags),
+                item.relief,
             ]
         )
     return rows

@@ -60,6 +60,7 @@ class WorkRow(BaseModel):
     region: str
     customer_class: str
     tags: list[str]
+    relief: str = Field(description="The exempt and defer policies in scope and why none stops it.")
 
 
 class WorklistOut(BaseModel):
@@ -216,6 +217,7 @@ def day_worklist(
             region=i.region,
             customer_class=i.customer_class,
             tags=list(i.tags),
+            relief=i.relief,
         )
         for i in found.items
     ]

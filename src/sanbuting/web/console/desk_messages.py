@@ -33,6 +33,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "console.worklist.account": ("户号", "Account"),
     "console.worklist.reason": ("原因", "Reason"),
     "console.worklist.policy": ("政策", "Policy"),
+    "console.worklist.relief": ("纾困政策为何不适用", "Why no relief policy stops it"),
     "console.worklist.csv": ("导出 CSV", "Export CSV"),
     "console.worklist.xlsx": ("导出 Excel（XLSX）", "Export Excel (XLSX)"),
     "console.worklist.lock": ("锁定所选账户", "Lock the chosen accounts"),
