@@ -4,8 +4,9 @@ that does not exist) while the owner gets an answer; staff of one company cannot
 another company's accounts and applications; a bank channel or a cashier posts only to its own
 company's accounts.
 
-The routes are enumerated from the application itself, so a new route with an `{account_id}`
-or `{number}` in its path and no case here fails `test_every_route_with_an_id_has_a_case`."""
+The routes are enumerated from the application itself, so a new route with an `{account_id}`,
+`{number}` or `{work_order}` (a field work order) in its path and no case here fails
+`test_every_route_with_an_id_has_a_case`."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from helpers_field import seed_field_orders
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.web_models import Application, AuditEntry, Staff
 from test_api_world import BACKENDS, World, clients, make_app, worlds
@@ -53,6 +55,10 @@ def call(client: TestClient, world: World, who: str, method: str, path: str, url
         body = {"status": "accepted", "note": "checked"}
     if path.endswith("/assignee"):
         body = {"username": who}
+    if path.endswith("/crew"):
+        body = {"team": "east"}
+    if path.endswith("/report"):
+        body = {"outcome": "done"}
     if path.endswith("/holds") and method == "POST":  # the world is recorded through 03-09
         body = {"kind": "promise", "until": "2020-03-31", "reason": "hardship", "amount_fen": 100}
     return client.request(method, url, headers=headers, json=body)
@@ -108,12 +114,21 @@ def api_routes() -> Iterator[tuple[str, str]]:
                 yield method, path
 
 
+FIELD_ROUTES = {
+    ("GET", "/api/v1/staff/field-orders/{work_order}"),
+    ("PUT", "/api/v1/staff/field-orders/{work_order}/crew"),
+    ("POST", "/api/v1/staff/field-orders/{work_order}/report"),
+}
+"""Field work orders by id (`test_field_orders_stay_in_their_company`)."""
+IDS = ("{account_id}", "{number}", "{work_order}")
+
+
 def routes_with_ids() -> set[tuple[str, str]]:
-    return {(m, p) for m, p in api_routes() if "{account_id}" in p or "{number}" in p}
+    return {(m, p) for m, p in api_routes() if any(key in p for key in IDS)}
 
 
 def test_every_route_with_an_id_has_a_case() -> None:
-    assert routes_with_ids() == CUSTOMER_ROUTES | CHANNEL_ROUTES | STAFF_ROUTES
+    assert routes_with_ids() == CUSTOMER_ROUTES | CHANNEL_ROUTES | STAFF_ROUTES | FIELD_ROUTES
 
 
 def submit(client: TestClient, world: World, who: str, body: dict[str, Any]) -> str:
@@ -257,3 +272,23 @@ def test_customers_and_staff_tokens_do_not_cross(world: World, client: TestClien
     assert client.get("/api/v1/accounts/P1").status_code == 401
     bogus = {"Authorization": "Bearer " + "x" * 43}
     assert client.get("/api/v1/accounts/P1", headers=bogus).status_code == 401
+
+
+def test_field_orders_stay_in_their_company(world: World, client: TestClient) -> None:
+    ids = seed_field_orders(world.url)
+    power, gas = ids[("P1", "disconnect")], ids[("G1", "disconnect")]
+    for method, path in sorted(FIELD_ROUTES):  # GET, then POST (report), then PUT (crew)
+        refused = call(client, world, "super_p", method, path, path.format(work_order=gas))
+        assert refused.status_code == 404, (method, path, refused.text)
+        stranger = call(client, world, "agent_g", method, path, path.format(work_order=power))
+        assert stranger.status_code == 404, (method, path, stranger.text)
+        nowhere = call(client, world, "super_p", method, path, path.format(work_order=999_999))
+        assert nowhere.json()["title"] == refused.json()["title"]
+    crew = call(
+        client, world, "super_p", "PUT", "/crew", f"/api/v1/staff/field-orders/{power}/crew"
+    )
+    assert crew.status_code == 200, crew.text
+    for method, path in sorted(FIELD_ROUTES):
+        allowed = call(client, world, "agent_p", method, path, path.format(work_order=power))
+        expected = 403 if path.endswith("/crew") else 200  # the crew reports, never dispatches
+        assert allowed.status_code == expected, (method, path, allowed.text)

@@ -11,6 +11,7 @@ import typer
 
 from sanbuting.cli.app import app
 from sanbuting.dispatch import ConsoleSink, FileSink, Sink, run_dispatcher
+from sanbuting.field.orders import on_sent
 from sanbuting.payments.recheck import make_recheck
 from sanbuting.store.database import database_url, make_engine
 
@@ -39,7 +40,8 @@ def dispatch_command(
     poll: Annotated[float, typer.Option(min=0.1, help="Seconds between polls when idle.")] = 5.0,
 ) -> None:
     """Send pending outbox orders (notices, cut-offs, reconnections, …) with retries; a cut-off
-    for an account that has paid since is cancelled, not sent."""
+    for an account that has paid since is cancelled, not sent. A cut-off, reconnection or
+    meter closing sent gets its field work order (the console's /console/field)."""
     engine = make_engine(database_url())
     try:
         sink: Sink = FileSink(to) if to is not None else ConsoleSink()
@@ -53,6 +55,7 @@ def dispatch_command(
             poll=poll,
             stop_when_idle=not forever,
             now=_now,
+            on_sent=on_sent,
         )
     finally:
         engine.dispose()

@@ -4,6 +4,7 @@ each order's key; see `dispatcher` for the claim, transaction and crash rules.""
 
 from sanbuting.dispatch.dispatcher import (
     DispatchReport,
+    OnSent,
     Recheck,
     dispatch_once,
     error_text,
@@ -16,6 +17,7 @@ __all__ = [
     "ConsoleSink",
     "DispatchReport",
     "FileSink",
+    "OnSent",
     "Recheck",
     "Sink",
     "dispatch_once",

@@ -54,6 +54,10 @@ Recheck: TypeAlias = Callable[[Session, OutboxItem], str | None]
 """Called with the row's transaction before sending: None to send, or why the order no longer
 applies (the row is then 'cancelled' with that reason as its `last_error`)."""
 
+OnSent: TypeAlias = Callable[[Session, OutboxItem, datetime], None]
+"""Called in the row's transaction once the sink took it, before it is marked done (the field
+work order of a cut-off or reconnection, `field.orders.on_sent`)."""
+
 Outcome: TypeAlias = Literal["sent", "cancelled", "retried", "dead"]
 
 MAX_DELAY = timedelta(hours=1)
@@ -108,13 +112,14 @@ def dispatch_once(
     batch: int = 100,
     max_attempts: int = 8,
     base_delay: timedelta = timedelta(seconds=5),
+    on_sent: OnSent | None = None,
 ) -> DispatchReport:
     """Send up to `batch` due rows, lowest id first, each in its own transaction."""
     _check_limits(batch, max_attempts, base_delay)
     moment = as_utc(now)
     counts: dict[Outcome, int] = {"sent": 0, "cancelled": 0, "retried": 0, "dead": 0}
     for _ in range(batch):
-        outcome = _dispatch_next(engine, sink, recheck, moment, max_attempts, base_delay)
+        outcome = _dispatch_next(engine, sink, recheck, moment, max_attempts, base_delay, on_sent)
         if outcome is None:
             break
         counts[outcome] += 1
@@ -133,6 +138,7 @@ def run_dispatcher(
     stop_when_idle: bool = False,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     sleep: Callable[[float], None] = time.sleep,
+    on_sent: OnSent | None = None,
 ) -> DispatchReport:
     """Call `dispatch_once` again and again, sleeping `poll` seconds whenever no row was due;
     return the sum of the reports once no row is due if `stop_when_idle`, else never."""
@@ -146,6 +152,7 @@ def run_dispatcher(
             batch=batch,
             max_attempts=max_attempts,
             base_delay=base_delay,
+            on_sent=on_sent,
         )
         total += report
         if report.total:
@@ -171,6 +178,7 @@ def _dispatch_next(
     moment: datetime,
     max_attempts: int,
     base_delay: timedelta,
+    on_sent: OnSent | None,
 ) -> Outcome | None:
     """Claim the lowest due row and settle it, in one transaction; None when none is due."""
     with Session(engine, expire_on_commit=False) as session, session.begin():
@@ -179,7 +187,7 @@ def _dispatch_next(
         item = session.scalars(_next_due(moment)).first()
         if item is None:
             return None
-        return _settle(session, item, sink, recheck, moment, max_attempts, base_delay)
+        return _settle(session, item, sink, recheck, moment, max_attempts, base_delay, on_sent)
 
 
 def _take_sqlite_write_lock(session: Session) -> None:
@@ -208,6 +216,7 @@ def _settle(
     moment: datetime,
     max_attempts: int,
     base_delay: timedelta,
+    on_sent: OnSent | None = None,
 ) -> Outcome:
     """Recheck, send and record the outcome on the claimed row (committed by the caller)."""
     reason = recheck(session, item) if recheck is not None else None
@@ -218,6 +227,8 @@ def _settle(
         sink.send(item)
     except Exception as error:
         return _failed(item, error, moment, max_attempts, base_delay)
+    if on_sent is not None:
+        on_sent(session, item, moment)
     item.status, item.done_at = DONE, moment
     return "sent"
 

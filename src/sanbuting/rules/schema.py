@@ -125,6 +125,37 @@ class AccountRelief(Strict):
     """`stop`: bills issued before the plan accrue no fee while it is kept."""
 
 
+class Reconnection(Strict):
+    """How soon a cut-off account is reconnected once it has paid (the field work order's
+    deadline, `field`): within `within_hours` of the payment."""
+
+    source: Source
+    within_hours: Annotated[int, Field(ge=1, le=720)]
+
+
+DEFAULT_RECONNECTION: dict[Utility, Reconnection] = {
+    Utility.POWER: Reconnection(
+        source=(
+            "中国南方电网供电服务承诺：客户缴清欠费后12小时内恢复供电"
+            "（国家电网承诺24小时；《供电营业规则》（1996）第六十九条：三日内）"
+        ),
+        within_hours=12,
+    ),
+    Utility.TELECOM: Reconnection(
+        source="《电信条例》（2016）第三十五条：补交电信费用和违约金后48小时内恢复",
+        within_hours=48,
+    ),
+    Utility.GAS: Reconnection(
+        source=(
+            "三不停默认值：24小时内恢复供气"
+            "（《上海市燃气管理条例》第二十四条要求及时恢复，未定时限；参照淄博市的地方承诺）"
+        ),
+        within_hours=24,
+    ),
+}
+"""The promise of a ruleset that names none (domain-rules.md §3 and §6)."""
+
+
 class Ruleset(Strict):
     name: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]
     utility: Utility
@@ -133,3 +164,10 @@ class Ruleset(Strict):
     postpaid: Postpaid
     prepaid: Prepaid
     account_relief: AccountRelief = AccountRelief()
+    reconnection: Reconnection | None = Field(default=None, exclude=True)
+    """The reconnection promise (None: the utility's `DEFAULT_RECONNECTION`); left out of
+    the engines' fingerprints, since it decides no action."""
+
+    @property
+    def reconnect_promise(self) -> Reconnection:
+        return self.reconnection or DEFAULT_RECONNECTION[self.utility]

@@ -1,7 +1,7 @@
 """The online channel's tables: customers who sign in with a one-time code, the accounts they
 bound, staff with roles and their teams, sessions, the audit log of staff actions, online
-business applications and service tickets with their status history and SLA clock, and the
-sandbox payment provider's checkout orders.
+business applications and service tickets with their status history and SLA clock, the
+sandbox payment provider's checkout orders, and field work orders.
 
 Times are stored in UTC. Secrets are never stored: codes, passwords and session tokens are
 kept as hashes.
@@ -9,14 +9,16 @@ kept as hashes.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -283,4 +285,51 @@ class ChannelCredential(Base):
     """The channel labels it may post under, `,`-separated; the first is its default."""
     max_amount_fen: Mapped[int] = mapped_column(BigInteger)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+FIELD_STATUSES = ("open", "assigned", "done", "not_done", "paid_at_door")
+"""A field work order's status: waiting for a crew; handed to a crew; carried out; not carried
+out (with a reason code); the customer paid at the door (a claim for a cashier to post)."""
+
+
+class FieldOrder(Base):
+    """A field work order (`field`): a cut-off, reconnection or meter-closing order the
+    dispatcher sent to the field, with the service address, the arrears when it was sent, its
+    deadline and where that comes from, the crew (a team) working it, and the field's feedback
+    (who reported what, when). Paid at the door records the amount claimed, never a payment."""
+
+    __tablename__ = "field_orders"
+    __table_args__ = (
+        UniqueConstraint("outbox_id"),
+        CheckConstraint("arrears_fen >= 0", name="field_arrears_not_negative"),
+        CheckConstraint("paid_fen IS NULL OR paid_fen > 0", name="field_paid_positive"),
+        CheckConstraint(
+            f"status IN ({', '.join(repr(s) for s in FIELD_STATUSES)})", name="field_status"
+        ),
+        Index("ix_field_orders_company_status", "company_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    account: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    """`cut_off`, `reconnect` or `meter_close`."""
+    action: Mapped[str] = mapped_column(String(16))
+    """The outbox order's action (disconnect, suspend, reconnect)."""
+    day: Mapped[date] = mapped_column(Date)
+    address: Mapped[str] = mapped_column(String(200))
+    arrears_fen: Mapped[int] = mapped_column(BigInteger)
+    deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deadline_source: Mapped[str] = mapped_column(String(300))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    assigned_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    paid_fen: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str] = mapped_column(Text, default="")
+    reported_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

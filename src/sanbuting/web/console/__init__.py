@@ -1,6 +1,6 @@
 """The staff console at `/console`: sign-in, the dashboard, account search and stories,
 the collections desk's worklist with its locks and promises to pay, the applications
-queue, the ticket worklists on the clock, enforcement orders awaiting
+queue, the ticket worklists on the clock, field work orders, enforcement orders awaiting
 release, relief policies with what-if and activation, and the audit log.
 Staff see only their own company's data; roles are enforced on every page and action."""
 
@@ -13,6 +13,7 @@ from sanbuting.web.console import (
     applications,
     audit,
     desk,
+    field,
     home,
     orders,
     policies,
@@ -20,7 +21,7 @@ from sanbuting.web.console import (
 )
 
 router = APIRouter(include_in_schema=False)
-for part in (home, accounts, desk, applications, tickets, orders, policies, audit):
+for part in (home, accounts, desk, applications, tickets, field, orders, policies, audit):
     router.include_router(part.routes)
 
 __all__ = ["router"]

@@ -32,6 +32,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("worklist", "/console/worklist", ("supervisor", "agent")),
     ("applications", "/console/applications", READERS),
     ("tickets", "/console/tickets", READERS),
+    ("field", "/console/field", ("supervisor", "agent", "cashier")),
     ("orders", "/console/orders", ("supervisor", "regulator")),
     (
         "policies",

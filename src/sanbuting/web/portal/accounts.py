@@ -1,7 +1,8 @@
 """The signed-in customer's accounts: the list with the binding form (region, account number,
 holder's name), and one account's page — its money and state, "Am I protected?", bills with
 their late fees explained day range by day range, a prepaid meter's usage, the ledger
-history. Every account is read through `owned_account`: another customer's account is a 404.
+history, and when a reconnection is promised (`field.orders.promised_reconnection`). Every
+account is read through `owned_account`: another customer's account is a 404.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from sanbuting.customers import service as customers
 from sanbuting.customers.statement import ledger_history, recent_usage
 from sanbuting.errors import NotFound, SanbutingError, TooMany, UnknownRegion
+from sanbuting.field.orders import promised_reconnection
 from sanbuting.regions import full_name
 from sanbuting.relief.status import Position, account_position, protection_status
 from sanbuting.store.models import Account
@@ -150,6 +152,7 @@ def account_page(
         account=account,
         position=position,
         protections=protection_status(session=session, account=account, on=on),
+        reconnection=promised_reconnection(session=session, account=account),
         history=ledger_history(session=session, account=account, through=on),
         usage=usage,
         region=region_name(account.region),

@@ -91,6 +91,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "portal.state.suspended": ("已暂停", "Suspended"),
     "portal.state.disconnected": ("已停供", "Cut off"),
     "portal.state.terminated": ("已终止", "Terminated"),
+    "portal.reconnect.power": (
+        "预计 {when} 前恢复供电",
+        "Power is expected back by {when}",
+    ),
+    "portal.reconnect.gas": ("预计 {when} 前恢复供气", "Gas is expected back by {when}"),
+    "portal.reconnect.telecom": (
+        "预计 {when} 前恢复通信服务",
+        "Service is expected back by {when}",
+    ),
+    "portal.reconnect.source": ("依据：{source}", "Promised by: {source}"),
     "portal.money.arrears": ("欠费", "Arrears"),
     "portal.money.due": ("应缴", "Amount due"),
     "portal.money.balance.postpaid": ("预存余额", "Credit on account"),
