@@ -199,6 +199,7 @@ class _Ids:
 
     bills: int = 0
     payments: int = 0
+    holds: int = 0
 
     def bill(self, label: int) -> str:
         self.bills += 1
@@ -209,8 +210,8 @@ class _Ids:
         return f"P{self.payments}"
 
     def hold(self) -> str:
-        self.payments += 1
-        return f"H{self.payments}"
+        self.holds += 1
+        return f"H{self.holds}"
 
 
 @st.composite

@@ -24,6 +24,7 @@ from sanbuting.engine.registry import Options, engine_named
 from sanbuting.engine.relief_column import attach, outcomes
 from sanbuting.engine.summary import summarize
 from sanbuting.errors import SanbutingError
+from sanbuting.io.holds import has_holds_file
 from sanbuting.io.outputs import write_outputs
 from sanbuting.io.partition import partition_inputs
 from sanbuting.io.readers import Inputs, read_inputs
@@ -106,12 +107,9 @@ def run(
     frames = (accounts, inputs.bills, inputs.payments, inputs.usage)
     result = decide(request, frames, policies, rulesets, on_progress, on_accounts)
     relief = outcomes(accounts, request.end)
-    return _finish(request, inputs, policies, result, relief if _held(inputs) else None)
-
-
-def _held(inputs: Inputs) -> bool:
-    """Whether the input folder had a `holds` file (then `account_relief.csv` is written)."""
-    return any(name.rsplit(".", 1)[0] == "holds" for name in inputs.files)
+    return _finish(
+        request, inputs, policies, result, relief if has_holds_file(inputs.files) else None
+    )
 
 
 def _finish(
@@ -205,7 +203,7 @@ def run_streamed(
             write_rejects(request.out / REJECTS_FILE, inputs.rejects)
             if not request.allow_rejects:
                 raise RejectedInputs(inputs, request.out / REJECTS_FILE)
-        relief = pl.concat(reliefs) if reliefs and _held(inputs) else None
+        relief = pl.concat(reliefs) if reliefs and has_holds_file(inputs.files) else None
         return _finish(request, inputs, policies, stored, relief)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -124,9 +124,8 @@ def lift_hold(*, session: Session, company: Company, hold_id: str) -> AccountHol
     first = first_open_day(session, company)
     if hold.until_on is not None and hold.until_on < first:
         raise Conflict(f"lock {hold_id} has ended already")
+    # acts no more from `first`; a lock not begun yet ends the day before its start (never acts)
     hold.until_on = max(first, hold.start_on) - timedelta(days=1)
-    if hold.until_on < hold.start_on:  # not begun: it never acts
-        hold.until_on = hold.start_on - timedelta(days=1)
     return hold
 
 

@@ -8,6 +8,7 @@ refuse are taken out with a reject each; the column checks then refuse what else
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -83,6 +84,12 @@ def _row_problems(row: dict[str, str | None], prepaid: bool) -> list[tuple[str, 
                 ("until", f"the last instalment falls due on {last}: give that or leave it empty")
             ]
     return []
+
+
+def has_holds_file(files: Iterable[str]) -> bool:
+    """Whether these input file names (`holds.csv`, `accounts.parquet`…) include a `holds`
+    file: then `account_relief.csv` and the summary's `account_relief` are written."""
+    return any(name.rsplit(".", 1)[0] == "holds" for name in files)
 
 
 def check_holds(

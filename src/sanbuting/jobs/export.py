@@ -29,6 +29,7 @@ from sanbuting.engine.frames import (
 from sanbuting.engine.relief_column import outcomes
 from sanbuting.engine.summary import summarize
 from sanbuting.errors import SanbutingError
+from sanbuting.io.holds import has_holds_file
 from sanbuting.io.outputs import write_outputs
 from sanbuting.jobs.daily import decide
 from sanbuting.policy import Policy
@@ -83,8 +84,7 @@ def export_store(*, engine: Engine, out: Path, engine_name: str = "fast") -> dic
     if not parts:
         raise SanbutingError("the store has not run any day yet: run `sanbuting daily` first")
     merged = concat(parts)
-    held = any(name.rsplit(".", 1)[0] == "holds" for name in inputs)
-    relief = pl.concat(reliefs).sort("hold_id") if held else None
+    relief = pl.concat(reliefs).sort("hold_id") if has_holds_file(inputs) else None
     summary = summarize(
         merged,
         start=min(origins).isoformat(),

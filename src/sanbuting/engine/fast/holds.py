@@ -7,20 +7,17 @@ columns of each bill it covers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 from numba import njit
 
-from sanbuting.domain import Action
 from sanbuting.engine.fast import layout as lay
 from sanbuting.engine.holds import KINDS
 from sanbuting.engine.relief_column import COLUMN, reliefs_in
 
 Ints = npt.NDArray[np.int64]
-EPOCH = date(1970, 1, 1)
 
 # Per hold, one row of `hd`, the account's holds in file order.
 H_START, H_STOP, H_NOTICE_ONLY, H_BROKEN, H_KIND = range(5)
@@ -36,10 +33,6 @@ class HoldArrays:
     """Per bill (in the kernel's bill order): the fee pause [start, stop), or (0, 0)."""
 
 
-def _days(day: date) -> int:
-    return (day - EPOCH).days
-
-
 def hold_arrays(accounts: pl.DataFrame, b_off: Ints, bills: Ints) -> HoldArrays:
     """The relief of `accounts` (sorted by id, as the kernel numbers them) and the fee pause
     of each bill (`bills[b_off[i]:b_off[i + 1]]`)."""
@@ -53,22 +46,22 @@ def hold_arrays(accounts: pl.DataFrame, b_off: Ints, bills: Ints) -> HoldArrays:
     hold_ids: list[str] = []
     for i, cell in enumerate(accounts.get_column(COLUMN).to_list()):
         for item in reliefs_in(cell):
-            broken = _days(item.broken_on) if item.broken_on else lay.NONE
-            start, stop = _days(item.start), _days(item.stop)
+            broken = lay.day_number(item.broken_on) if item.broken_on else lay.NONE
+            start, stop = lay.day_number(item.start), lay.day_number(item.stop)
             rows.append([start, stop, int(item.notice_only), broken, KINDS.index(item.kind)])
             hold_ids.append(item.hold_id)
             counts[i] += 1
             if item.fee_pause is not None:
                 for j in range(int(b_off[i]), int(b_off[i + 1])):
                     if bills[j, 0] < start:
-                        pause[j] = (_days(item.fee_pause.start), _days(item.fee_pause.end))
+                        pause[j] = (
+                            lay.day_number(item.fee_pause.start),
+                            lay.day_number(item.fee_pause.end),
+                        )
     h_off = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=h_off[1:])
     hd = np.array(rows, dtype=np.int64).reshape(len(rows), HOLD_COLUMNS)
     return HoldArrays(h_off, hd, hold_ids, pause)
-
-
-NOTICE = lay.ACTIONS.index(Action.NOTICE)
 
 
 @njit(cache=True, nogil=True)
@@ -76,7 +69,7 @@ def held_by(lo: int, hi: int, day: int, action: int, hd: Ints) -> int:
     """The first hold of rows lo..hi-1 keeping enforcement step `action` from being carried
     out on `day` (`Relief.locks`), or NONE."""
     for k in range(lo, hi):
-        locks = action == NOTICE or hd[k, H_NOTICE_ONLY] == 0
+        locks = action == lay.A_NOTICE or hd[k, H_NOTICE_ONLY] == 0
         if locks and hd[k, H_START] <= day < hd[k, H_STOP]:
             return k
     return lay.NONE

@@ -5,6 +5,8 @@ bill and account results). Days are int32 days since 1970-01-01, as Polars store
 
 from __future__ import annotations
 
+from datetime import date
+
 from sanbuting.domain import AccountState, Action, CustomerClass, Utility
 from sanbuting.policy.model import Effect
 
@@ -38,6 +40,13 @@ KIND_EXEMPT, KIND_DEFER, KIND_HOLD = 0, 1, 2
 """Protection kinds; account relief is KIND_HOLD plus its place in `engine.holds.KINDS`."""
 PROTECTION_KINDS = ("exempt", "defer", "hold", "promise", "instalments")
 NONE = -1
+EPOCH = date(1970, 1, 1)
+
+
+def day_number(day: date) -> int:
+    return (day - EPOCH).days
+
+
 """No day, no bill, no policy."""
 
 # Rules: one row per utility.

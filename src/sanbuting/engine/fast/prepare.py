@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from datetime import date
 
 import numpy as np
 import numpy.typing as npt
@@ -31,11 +30,8 @@ from sanbuting.policy.model import (
 from sanbuting.rules.schema import Ruleset
 
 Ints = npt.NDArray[np.int64]
-EPOCH = date(1970, 1, 1)
-
-
-def day_number(day: date) -> int:
-    return (day - EPOCH).days
+EPOCH, day_number = lay.EPOCH, lay.day_number
+"""Re-exported: the kernel's day numbers (`layout`)."""
 
 
 @dataclass(frozen=True)

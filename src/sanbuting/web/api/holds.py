@@ -129,7 +129,8 @@ def add_hold(
     """It acts from the first day the daily run has not recorded (400 for a day before)."""
     try:
         require_role(staff, *(desk.LOCKERS if body.kind == "hold" else desk.PROMISERS))
-        company, _ = _company_and_account(session, staff, account_id)
+        company = session.get(Company, staff.company_id)
+        assert company is not None  # a foreign key
         start = desk.first_open_day(session, company)
         request = desk.HoldRequest(
             account_id, body.kind, start, body.until, body.reason, body.steps, body.amount_fen

@@ -6,16 +6,16 @@ dispatcher (re-checked before each is sent). Releases are audited."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from sanbuting.desk.holds import first_open_day
 from sanbuting.explain.catalogue import Lang
 from sanbuting.jobs.preview import preview
 from sanbuting.jobs.releases import held_days, release_day
-from sanbuting.store.runs import last_run_day
 from sanbuting.web import deps
 from sanbuting.web.console.common import company_of, page
 from sanbuting.web.deps import require_role
@@ -37,8 +37,7 @@ def orders_page(
 ) -> Response:
     require_role(staff, *READERS)
     company = company_of(session, staff)
-    last = last_run_day(session, company)
-    following = last + timedelta(days=1) if last else company.origin
+    following = first_open_day(session, company) if company.origin else None
     return page(
         request,
         "console/orders.html",
