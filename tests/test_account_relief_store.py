@@ -2,7 +2,7 @@
 `holds` file imported with the other inputs, the policies activated, `daily` run in uneven
 batches (the later batches resume from checkpoints with the holds compiled on every payment)
 exports exactly what `sanbuting run` writes; a lock imported later, from a day not yet run,
-holds that day's step; instalment plans are refused by the store for now."""
+holds that day's step. Instalment plans through the store: `test_account_relief_ledger`."""
 
 from __future__ import annotations
 
@@ -136,15 +136,3 @@ def test_a_lock_set_before_its_day_is_run_holds_that_day(url: str, tmp_path: Pat
         ("2020-02-21", "notice"),
         ("2020-02-24", "disconnect"),
     ]
-
-
-def test_the_store_refuses_instalment_plans_for_now(url: str, tmp_path: Path) -> None:
-    data = folder(tmp_path, "H9,N1,instalments,2020-02-01,,,9000,3,hardship,S1")
-    result = cli(
-        "db", "import", str(data), "--start", "2020-01-01", "--rejects",
-        str(tmp_path / "rejects.csv"), url=url, code=1,
-    )  # fmt: skip
-    assert "rejected" in result.output
-    with (tmp_path / "rejects.csv").open(encoding="utf-8", newline="") as handle:
-        refused = [(r["file"], r["line"], r["column"]) for r in csv.DictReader(handle)]
-    assert refused == [("holds.csv", "2", "kind")]

@@ -21,7 +21,7 @@ from sanbuting.jobs.preview import Proposed
 from sanbuting.policy import parse_policies
 from sanbuting.policy.model import AccountFacts
 from sanbuting.store.database import sessions
-from sanbuting.store.models import Account
+from sanbuting.store.models import Account, OpenBookRow
 from test_console_access import (  # noqa: F401  (fixtures: a store run through 2020-01-24)
     audit_rows,
     client,
@@ -170,6 +170,44 @@ def test_holds_start_on_the_first_day_not_recorded(engine: Engine) -> None:  # n
         ]
 
 
+def test_an_instalment_plan_from_the_first_day_not_recorded(engine: Engine) -> None:  # noqa: F811
+    """A plan of H1's 100 yuan in three monthly parts from 01-25: its last part falls due on
+    04-25; a second plan while it is open is refused, as are one part and no amount; H1's open
+    books are forgotten (they were made without the plan)."""
+    with sessions(engine).begin() as session:
+        power = company(session, "power")
+
+        def plan(account: str, amount: int | None, parts: int | None) -> HoldRequest:
+            return HoldRequest(account, "instalments", FIRST_OPEN, None, "hardship",
+                               amount_fen=amount, instalments=parts)  # fmt: skip
+
+        def refused(request: HoldRequest) -> str:
+            with pytest.raises(InvalidHold) as caught:
+                set_hold(session=session, company=power, request=request, by="s", now=NOW)
+            return caught.value.code
+
+        assert refused(plan("H1", 10_000, 1)) == "parts"
+        assert refused(plan("H1", 10_000, 61)) == "parts"
+        assert refused(plan("H1", None, 3)) == "amount"
+        assert refused(HoldRequest("H1", "promise", FIRST_OPEN, None, "hardship", "all", 10)) == (
+            "until"
+        )
+        made = set_hold(
+            session=session, company=power, request=plan("H1", 10_000, 3), by="a", now=NOW
+        )
+        assert (made.hold_id[:3], made.start_on, made.until_on, made.amount_fen) == (
+            "IP-", FIRST_OPEN, date(2020, 4, 25), 10_000,
+        )  # fmt: skip
+        assert made.instalments == 3
+        assert refused(plan("H1", 5_000, 2)) == "second_plan"
+        account = session.scalar(select(Account).where(Account.account_id == "H1"))
+        assert account is not None
+        assert (
+            session.scalars(select(OpenBookRow).where(OpenBookRow.account == account.id)).all()
+            == []
+        )
+
+
 def test_agents_promise_supervisors_lock_and_both_are_audited(
     client: TestClient,  # noqa: F811
     engine: Engine,  # noqa: F811
@@ -193,10 +231,22 @@ def test_agents_promise_supervisors_lock_and_both_are_audited(
         follow_redirects=False,
     )
     assert early.headers["location"] == "/console/accounts/H1?refused=amount#holds"
+    planned = client.post(
+        "/console/accounts/H1/holds",
+        data={**form, "kind": "instalments", "amount": "100.00", "until": "", "parts": "2"},
+        follow_redirects=False,
+    )
+    assert planned.headers["location"] == "/console/accounts/H1#holds"
     page = client.get("/console/accounts/H1")
     assert 'data-kind="promise"' in page.text and "缴费承诺" in page.text
-    assert [(a, t) for a, t, _ in audit_rows(engine, "power-agent") if a == "record_promise"] == [
-        ("record_promise", "H1")
+    assert 'data-kind="instalments"' in page.text and "分 2 期" in page.text
+    assert [
+        (a, t)
+        for a, t, _ in audit_rows(engine, "power-agent")
+        if a in ("record_promise", "agree_plan")
+    ] == [
+        ("record_promise", "H1"),
+        ("agree_plan", "H1"),
     ]
 
     client.post("/console/signout", data={"csrf_token": csrf(client)})

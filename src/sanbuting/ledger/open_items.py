@@ -28,6 +28,7 @@ from sanbuting.engine.relief import AccountRelief
 from sanbuting.fees.latefee import Rates
 from sanbuting.ledger.entries import Entry, by_day, postpaid_days
 from sanbuting.policy import WaiverPolicy
+from sanbuting.policy.model import Window
 
 ONE_DAY = timedelta(days=1)
 
@@ -57,14 +58,18 @@ class OpenBook:
 
 
 def book_fingerprint(rates: Rates, relief: AccountRelief) -> str:
-    """What an open book's state depends on besides the rows: the rates and the waivers."""
-    return _fingerprint(rates, relief.waivers)
+    """What an open book's state depends on besides the rows: the rates, the waivers and an
+    instalment plan's pause of fees (`store.plans`; left out when there is none, so a book
+    made before plans existed keeps its fingerprint)."""
+    return _fingerprint(rates, relief.waivers, relief.fee_pauses)
 
 
 @lru_cache(maxsize=1_024)
-def _fingerprint(rates: Rates, waivers: tuple[WaiverPolicy, ...]) -> str:
+def _fingerprint(
+    rates: Rates, waivers: tuple[WaiverPolicy, ...], pauses: tuple[tuple[date, Window], ...]
+) -> str:
     """Accounts share a few combinations of rates and waivers: each is digested once."""
-    text = repr(rates) + repr(waivers)
+    text = repr(rates) + repr(waivers) + (repr(pauses) if pauses else "")
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

@@ -38,6 +38,7 @@ from sanbuting.store import open_items
 from sanbuting.store.bulk import bulk_insert
 from sanbuting.store.frames import load_frames
 from sanbuting.store.models import Account, Bill, Company, LedgerLine, Posting
+from sanbuting.store.plans import records_with_plans
 from sanbuting.store.records import load_records
 
 CHUNK = 2_000
@@ -125,7 +126,7 @@ def book_records(
     marks: dict[int, date] = {}
     derived: dict[int, list[Entry]] = {}
     kept: list[tuple[int, OpenBook]] = []
-    for pk, record in records.items():
+    for pk, record in records_with_plans(session, records, ruleset.account_relief).items():
         watermark = watermarks[pk]
         last = max(_last_event(record), watermark or company.origin, company.origin)
         day = max(through, last) if through is not None else last

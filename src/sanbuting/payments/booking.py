@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from sanbuting.domain import BillingMode, CustomerClass
 from sanbuting.engine.billbook import BillBook
+from sanbuting.engine.holds import Hold
 from sanbuting.engine.records import Account as AccountRecord
 from sanbuting.engine.records import Payment as PaymentRecord
 from sanbuting.engine.relief import AccountRelief, relief_for
@@ -55,6 +56,7 @@ from sanbuting.policy import Policy
 from sanbuting.rules.schema import Ruleset
 from sanbuting.store import open_items
 from sanbuting.store.models import Account, Bill, Company, Posting
+from sanbuting.store.plans import plans_of, with_plans
 from sanbuting.store.records import has_rows_after, load_records, record_of, rows_after
 
 
@@ -93,6 +95,9 @@ def prepare(
     """Read what booking `paid` takes (see the module docstring)."""
     assert company.origin is not None
     day = paid.paid_on
+    plans = plans_of(session, [account.id]).get(account.id, [])
+    if plans:
+        return _with_plans(session, company, account, plans, day, ruleset, policies)
     relief = relief_for(record_of(account), policies)
     fingerprint = fingerprint_of(account, ruleset, relief)
     if fingerprint is not None:
@@ -112,6 +117,24 @@ def prepare(
     so_far = account_entries(record, ruleset, relief, company.origin, day, at_end_of=keep)
     before = entries_arrears(so_far, record, day)
     return Prepared(before, None, None, {}, record, kept[0] if kept else None)
+
+
+def _with_plans(
+    session: Session,
+    company: Company,
+    account: Account,
+    plans: list[Hold],
+    day: date,
+    ruleset: Ruleset,
+    policies: list[Policy],
+) -> Prepared:
+    """The history's way for an account with an instalment plan (`store.plans`): whether the
+    plan is kept on `day` may depend on the payment, so no open book is walked or left."""
+    assert company.origin is not None
+    record = load_records(session, [account.id])[0]
+    relief = relief_for(with_plans(record, plans, ruleset.account_relief), policies)
+    so_far = account_entries(record, ruleset, relief, company.origin, day)
+    return Prepared(entries_arrears(so_far, record, day), None, None, {}, record, None)
 
 
 def fingerprint_of(account: Account, ruleset: Ruleset, relief: AccountRelief) -> str | None:

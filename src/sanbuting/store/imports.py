@@ -41,6 +41,7 @@ from sanbuting.store.models import (
     Payment,
     Usage,
 )
+from sanbuting.store.plans import forget_books, open_plans
 
 CHUNK = 20_000
 
@@ -103,11 +104,11 @@ def import_folder(
         ("holds", AccountHold, hold_rows, pl.col("start_on")),
     ):
         frame = rows(_with_account(getattr(inputs, name), pk, name, conflicts))
-        if name == "holds":
-            frame = _without_plans(frame, conflicts)
         new, same = split_new(frame, _stored(session, model, companies, frame), name, conflicts)
         if name == "holds":
-            new = new.with_columns(pl.lit(at).alias("set_at"))
+            new = _one_plan_each(session, new, conflicts).with_columns(pl.lit(at).alias("set_at"))
+            planned = new.filter(pl.col("kind") == "instalments").get_column("account")
+            forget_books(session, planned.to_list())
         _insert(session, model.__table__, new)
         touched.update(new.get_column("account").to_list())
         for account, day in new.group_by("account").agg(dated.min().alias("d")).iter_rows():
@@ -266,15 +267,21 @@ def _record_files(
     session.flush()
 
 
-PLANS_NOT_KEPT = (
-    "the store does not keep instalment plans yet (a plan stops late fees, and the ledger "
-    "does not book that yet): run them with `sanbuting run`, or import the plan later"
+SECOND_PLAN = (
+    "this account has an instalment plan in the store that is neither kept nor broken before "
+    "this one starts: one plan at a time"
 )
 
 
-def _without_plans(holds: pl.DataFrame, conflicts: RowConflicts) -> pl.DataFrame:
-    """The holds the store keeps: locks and promises; each instalment plan is refused."""
+def _one_plan_each(session: Session, holds: pl.DataFrame, conflicts: RowConflicts) -> pl.DataFrame:
+    """The new holds without the instalment plans of accounts whose stored plan is still open
+    on the new one's first day (a file's own second plan is refused by `io.holds`)."""
     plans = holds.filter(pl.col("kind") == "instalments")
-    for hold_id in plans.get_column("hold_id").to_list():
-        conflicts.refuse("holds", {"hold_id": hold_id}, "kind", PLANS_NOT_KEPT)
-    return holds.filter(pl.col("kind") != "instalments")
+    if plans.is_empty():
+        return holds
+    starts = dict(plans.select("account", "start_on").iter_rows())
+    stored = open_plans(session, starts)
+    refused = plans.filter(pl.col("account").is_in(sorted(stored))).get_column("hold_id")
+    for hold_id in refused.to_list():
+        conflicts.refuse("holds", {"hold_id": hold_id}, "kind", SECOND_PLAN)
+    return holds.filter(~pl.col("hold_id").is_in(refused.implode()))

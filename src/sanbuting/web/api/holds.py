@@ -28,11 +28,20 @@ HoldId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 
 
 class HoldIn(Strict):
-    kind: Literal["hold", "promise"] = Field(description="A lock (supervisor) or a promise.")
-    until: date = Field(description="The last day it acts (a promise: the day promised by).")
+    kind: Literal["hold", "promise", "instalments"] = Field(
+        description="A lock (supervisor), a promise or an instalment plan (agent, supervisor)."
+    )
+    until: date | None = Field(
+        None,
+        description="The last day a lock acts, the day a promise is due by (required for "
+        "both); a plan's last day is its last part's due day.",
+    )
     reason: Literal["dispute", "medical", "hardship", "disaster", "other"]
     steps: Literal["all", "notice"] = Field("all", description="What a lock holds.")
-    amount_fen: Amount | None = Field(None, description="A promise's amount.")
+    amount_fen: Amount | None = Field(None, description="A promise's amount, a plan's total.")
+    instalments: int | None = Field(
+        None, ge=2, le=60, description="A plan's parts, due monthly from the first open day."
+    )
 
 
 class HoldOut(BaseModel):
@@ -42,6 +51,7 @@ class HoldOut(BaseModel):
     until: date | None
     steps: str
     amount_fen: int | None
+    instalments: int | None
     reason: str
     set_by: str
     set_at: datetime
@@ -78,6 +88,7 @@ def _out(hold: AccountHold) -> HoldOut:
         until=hold.until_on,
         steps=hold.steps,
         amount_fen=hold.amount_fen,
+        instalments=hold.instalments,
         reason=hold.reason,
         set_by=hold.set_by,
         set_at=hold.set_at,
@@ -121,7 +132,8 @@ def account_holds(
     status_code=201,
     response_model=HoldOut,
     responses=errors(400, 401, 403, 404, 422),
-    summary="Lock an account (supervisor) or record a promise to pay (agent, supervisor)",
+    summary="Lock an account (supervisor), record a promise to pay or agree an instalment plan "
+    "(agent, supervisor)",
 )
 def add_hold(
     account_id: AccountId, body: HoldIn, session: DB, staff: SignedInStaff, now: Now
@@ -133,8 +145,9 @@ def add_hold(
         assert company is not None  # a foreign key
         start = desk.first_open_day(session, company)
         request = desk.HoldRequest(
-            account_id, body.kind, start, body.until, body.reason, body.steps, body.amount_fen
-        )
+            account_id, body.kind, start, body.until, body.reason, body.steps, body.amount_fen,
+            body.instalments,
+        )  # fmt: skip
         hold = desk.set_hold(
             session=session, company=company, request=request, by=staff.username, now=now
         )

@@ -210,11 +210,13 @@ def add_hold(
     csrf_token: Csrf,
     kind: Annotated[str, Form(max_length=16)],
     reason: Reason,
-    until: Annotated[date, Form()],
+    until: Annotated[date | None, Form()] = None,
     steps: Steps = "all",
     amount: Annotated[str, Form(max_length=20)] = "",
+    parts: Annotated[int | None, Form(ge=2, le=60)] = None,
 ) -> Response:
-    """A lock (supervisor) or a promise to pay (agent, supervisor) on one account."""
+    """A lock (supervisor), a promise to pay or an instalment plan (agent, supervisor) on one
+    account."""
     check_csrf(request, csrf_token)
     require_role(staff, *(LOCKERS if kind == "hold" else PROMISERS))
     company = company_of(session, staff)
@@ -225,14 +227,17 @@ def add_hold(
         hold = set_hold(
             session=session,
             company=company,
-            request=HoldRequest(account_id, kind, start, until, reason, steps, fen),
+            request=HoldRequest(account_id, kind, start, until, reason, steps, fen, parts),
             by=staff.username,
             now=deps.now(),
         )
     except SanbutingError as exc:
         return RedirectResponse(f"{back}?{urlencode(_refused(exc))}#holds", status_code=303)
-    action = "lock_account" if kind == "hold" else "record_promise"
-    record(session, staff, action, account_id, hold=hold.hold_id, until=str(until), fen=fen)
+    action = {"hold": "lock_account", "promise": "record_promise"}.get(kind, "agree_plan")
+    record(
+        session, staff, action, account_id,
+        hold=hold.hold_id, until=str(hold.until_on), fen=fen, parts=parts,
+    )  # fmt: skip
     return RedirectResponse(f"{back}#holds", status_code=303)
 
 

@@ -39,7 +39,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "console.worklist.lock": ("锁定所选账户", "Lock the chosen accounts"),
     "console.worklist.locked": ("已锁定 {count} 户。", "{count} accounts locked."),
     "console.worklist.choose": ("选择", "Choose"),
-    "console.hold.title": ("锁定与缴费承诺", "Locks and promises to pay"),
+    "console.hold.title": (
+        "锁定、缴费承诺与分期还款", "Locks, promises to pay and instalment plans"
+    ),
     "console.hold.kind.hold": ("账户锁定", "Lock"),
     "console.hold.kind.promise": ("缴费承诺", "Promise to pay"),
     "console.hold.kind.instalments": ("分期还款", "Instalment plan"),
@@ -47,19 +49,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "console.hold.kind": ("类型", "Kind"),
     "console.hold.span": ("期间", "Days"),
     "console.hold.until": ("截止日期（含）", "Until (inclusive)"),
-    "console.hold.amount": ("承诺金额（元）", "Promised amount (yuan)"),
+    "console.hold.amount": (
+        "金额（元，承诺金额或分期总额）", "Amount (yuan: promised, or the plan's total)"
+    ),
+    "console.hold.parts": ("分期期数（2–60，按月）", "Parts (2–60, monthly)"),
+    "console.hold.in_parts": ("分 {n} 期", "in {n} parts"),
+    "console.hold.save": ("保存", "Save"),
     "console.hold.reason": ("原因", "Reason"),
     "console.hold.steps": ("锁定范围", "What it locks"),
     "console.hold.steps.all": ("全部停复电步骤", "Every enforcement step"),
     "console.hold.steps.notice": ("仅停电通知", "Cut-off notices only"),
     "console.hold.by": ("设置人", "Set by"),
-    "console.hold.none": ("暂无锁定或缴费承诺。", "No lock or promise to pay."),
+    "console.hold.none": (
+        "暂无锁定、缴费承诺或分期还款。", "No lock, promise to pay or instalment plan."
+    ),
     "console.hold.from_day": (
         "自 {day} 起生效（之前的日子已日结）。",
         "Acts from {day} (the days before are recorded).",
     ),
     "console.hold.lock": ("锁定账户", "Lock the account"),
-    "console.hold.promise": ("登记缴费承诺", "Record a promise to pay"),
     "console.hold.lift": ("解除锁定", "Lift the lock"),
     "console.hold.reason.dispute": ("争议处理中", "dispute"),
     "console.hold.reason.medical": ("医疗（居家病患等）", "medical"),
@@ -83,7 +91,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "请填写大于零的承诺金额（元）。",
         "Give a promised amount above zero (yuan).",
     ),
-    "console.hold.refused.kind": ("请选择锁定或缴费承诺。", "Choose a lock or a promise to pay."),
+    "console.hold.refused.kind": (
+        "请选择锁定、缴费承诺或分期还款。", "Choose a lock, a promise to pay or a plan."
+    ),
+    "console.hold.refused.until": ("请填写截止日期。", "Give the last day."),
+    "console.hold.refused.parts": (
+        "分期还款请填写 2 至 60 期。", "An instalment plan has 2 to 60 parts: give how many."
+    ),
+    "console.hold.refused.prepaid": (
+        "预付费账户没有账单可分期，不能办理分期还款。",
+        "A prepaid account has no bills to split: no instalment plan.",
+    ),
+    "console.hold.refused.second_plan": (
+        "该户已有尚未结清或中断的分期还款，一次只能办理一个分期。",
+        "This account has a plan neither kept nor broken yet: one plan at a time.",
+    ),
     "console.hold.refused.reason": ("请选择原因。", "Choose a reason."),
     "console.hold.refused.steps": ("请选择锁定范围。", "Choose what the lock holds."),
     "console.hold.refused.unknown": (
