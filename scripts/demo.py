@@ -66,12 +66,25 @@ def main() -> None:
         "--out",
         str(run.relative_to(ROOT)),
     )
-    step(
-        "The regulator summary (人次 and 戶, as the 2020 report counted)",
-        "report",
-        str(run.relative_to(ROOT)),
-    )
     rel = run.relative_to(ROOT)
+    step(
+        "The regulator summary (人次 and 戶, as the 2020 report counted), its roll-up by "
+        "company and week, and the same tables as a workbook and one HTML page",
+        "report",
+        str(rel),
+        "--data",
+        str(data.relative_to(ROOT)),
+        "--policies",
+        POLICIES,
+        "--by",
+        "company",
+        "--by",
+        "week",
+        "--xlsx",
+        str(rel / "report.xlsx"),
+        "--html",
+        str(rel / "report.html"),
+    )
     print(f"""
 Output files in {rel}/:
   actions.csv      every reminder, notice, suspension, cut-off, reconnection, 保電 order
@@ -79,6 +92,7 @@ Output files in {rel}/:
   late_fees.csv    each bill's late fee: accrued, waived, charged, days
   states.csv       each account's state, balance and arrears on 2020-03-31
   summary.json     the counts above, with the inputs' and policies' hashes
+  report.xlsx      the roll-up tables (sanbuting report --xlsx), report.html the same with charts
 Next:
   .venv/bin/sanbuting explain --data {data.relative_to(ROOT)} --policies {POLICIES} \\
       --account $(sed -n 2p {rel}/protections.csv | cut -d, -f2) --start 2020-01-01 --end 2020-03-31

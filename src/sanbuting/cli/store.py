@@ -51,6 +51,20 @@ def import_command(
         str | None,
         typer.Option(help="Import into this company (default: one company per utility)."),
     ] = None,
+    company_name: Annotated[
+        str | None,
+        typer.Option(
+            help="The company's name, e.g. 国网湖北省电力有限公司 (with --company; shown in "
+            "reports instead of its code)."
+        ),
+    ] = None,
+    group: Annotated[
+        str | None,
+        typer.Option(
+            help="The company's corporate group, e.g. 国家电网 or 中国电信 (with --company; "
+            "reports roll up by it)."
+        ),
+    ] = None,
     rejects: Annotated[
         Path, typer.Option(help="Where to write the rejected rows.", dir_okay=False)
     ] = Path("rejects.csv"),
@@ -75,7 +89,8 @@ def import_command(
     """Import the contract's input files into the store and book their ledger. Rows already
     stored alike are skipped (importing the same files again adds nothing); rejected rows go
     to --rejects, and then nothing is imported unless --allow-rejects. Columns the contract
-    does not have are named in a warning (stderr) and ignored."""
+    does not have are named in a warning (stderr) and ignored. --company-name and --group
+    name the --company (created by the import if new)."""
     outcome = import_and_book(
         data=data,
         start=parse_date(start) if start else None,
@@ -85,6 +100,8 @@ def import_command(
         rejects_file=rejects,
         book=book,
         encoding=encoding,
+        company_name=company_name,
+        group=group,
     )
     for warning in outcome.imported.warnings:
         typer.echo(f"warning: {warning}", err=True)

@@ -70,6 +70,10 @@ def rows_with_values(frame: pl.DataFrame, file: str) -> tuple[pl.DataFrame, list
     return frame.filter(~empty), rejects
 
 
+REPORT_ONLY: dict[str, tuple[str, ...]] = {"accounts": ("company",)}
+"""Columns no run reads but the roll-up does (docs/reports.md): named as such, not as unknown."""
+
+
 def unknown_columns(columns: list[str], spec: TableSpec, file: str) -> list[str]:
     """A warning for each of `columns` (a file's header) that `spec` does not have."""
     known = {column.name for column in spec.columns} | {LINE}
@@ -81,6 +85,10 @@ def unknown_columns(columns: list[str], spec: TableSpec, file: str) -> list[str]
         if name.startswith(UNNAMED) and position.isdigit():
             position = str(int(position) + 1)
             warnings.append(f"{file}: column {position} has no name in the header and is ignored")
+        elif name in REPORT_ONLY.get(spec.name, ()):
+            warnings.append(
+                f"{file}: column {name!r} is not read here (`sanbuting report` reads it)"
+            )
         else:
             warnings.append(
                 f"{file}: column {shown(name)!r} is not part of the contract and is ignored"

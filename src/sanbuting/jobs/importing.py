@@ -11,10 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sanbuting.domain import BillingMode
+from sanbuting.errors import SanbutingError
 from sanbuting.io.rejects import write_rejects
 from sanbuting.jobs.books_forward import book_from_open_books
 from sanbuting.ledger.service import book_accounts
 from sanbuting.store import checkpoints, open_items
+from sanbuting.store.companies import name_company
 from sanbuting.store.database import database_url, make_engine, refresh_statistics, sessions
 from sanbuting.store.imports import Imported, import_folder
 from sanbuting.store.models import Account, Company
@@ -62,9 +64,16 @@ def import_and_book(
     url: str | None = None,
     book: bool = True,
     encoding: str | None = None,
+    company_name: str | None = None,
+    group: str | None = None,
 ) -> ImportOutcome:
     """Import `data` (its CSV files text of `encoding`, by default UTF-8) and book the ledger
-    of the accounts it touched, in one transaction."""
+    of the accounts it touched, in one transaction; `company_name` and `group` name the
+    company `company` (created by the import if new)."""
+    if (company_name is not None or group is not None) and company is None:
+        raise SanbutingError(
+            "--company-name and --group name one company: give its code with --company"
+        )
     engine = make_engine(url or database_url())
     now = datetime.now(tz=UTC)
     postings = 0
@@ -79,6 +88,8 @@ def import_and_book(
                 at=now,
                 encoding=encoding,
             )
+            if company is not None and (company_name is not None or group is not None):
+                name_company(session=session, code=company, name=company_name, group=group)
             if imported.rejects:
                 write_rejects(rejects_file, imported.rejects)
                 if not allow_rejects:

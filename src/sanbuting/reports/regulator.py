@@ -7,17 +7,13 @@ It reads only `summary.json`, so it can be printed for any past run.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
-from sanbuting.domain import format_yuan
 from sanbuting.regions import is_known, lookup
+from sanbuting.reports.labels import UTILITIES, Lang, format_money
 
-Lang = Literal["zh", "en"]
-
-UTILITY_NAMES: dict[Lang, dict[str, str]] = {
-    "zh": {"telecom": "电信", "power": "电网", "gas": "燃气"},
-    "en": {"telecom": "Telecom", "power": "Power", "gas": "Gas"},
-}
+UTILITY_NAMES = UTILITIES
 EXEMPT_WORDS: dict[Lang, dict[str, str]] = {
     "zh": {"telecom": "免停机", "power": "欠费不停电", "gas": "欠费不停气"},
     "en": {
@@ -31,7 +27,7 @@ TEXT: dict[Lang, dict[str, str]] = {
         "head": "三不停运行报告：{start} 至 {end}（截至 {end} 24:00），{accounts} 户",
         "utility": "{name}：{exempt} {e} 人次，缓停 {d} 人次，涉及 {a} 户（共 {n} 户）",
         "province": "  受保护户数最多的省份：{items}",
-        "money": "违约金减免 {waived} 元；受保护欠费 {arrears} 元；受保护户日 {days}",
+        "money": "违约金减免 {waived}；受保护欠费 {arrears}；受保护户日 {days}",
         "actions": "执行：催缴 {remind}，停电/停气通知 {notice}，停机 {suspend}，"
         "停电/关阀 {disconnect}，销户 {terminate}，复电/复机 {reconnect}",
         "policies": "按政策统计（人次）：",
@@ -42,7 +38,7 @@ TEXT: dict[Lang, dict[str, str]] = {
         "utility": "{name}: {e} enforcement events {exempt}, {d} deferred, "
         "{a} accounts protected (of {n})",
         "province": "  provinces with the most protected accounts: {items}",
-        "money": "late fees waived {waived} yuan; protected arrears {arrears} yuan; "
+        "money": "late fees waived {waived}; protected arrears {arrears}; "
         "protected account-days {days}",
         "actions": "carried out: {remind} reminders, {notice} notices, {suspend} suspensions, "
         "{disconnect} disconnections, {terminate} terminations, {reconnect} reconnections",
@@ -67,11 +63,17 @@ def count(value: int, lang: Lang) -> str:
 
 
 def _province_name(code: str) -> str:
-    return f"{lookup(code).name} ({code})" if is_known(code) else code
+    return lookup(code).name if is_known(code) else code
 
 
-def regulator_lines(summary: dict[str, Any], lang: Lang = "zh", top: int = 5) -> list[str]:
-    """The report as lines of text."""
+def regulator_lines(
+    summary: dict[str, Any],
+    lang: Lang = "zh",
+    top: int = 5,
+    titles: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The report as lines of text; a policy is named by its title in `titles` (policy id →
+    title, from the run's policy files) when given, else by its id."""
     words = TEXT[lang]
     kinds = KIND_WORDS[lang]
     period = summary["period"]
@@ -104,8 +106,8 @@ def regulator_lines(summary: dict[str, Any], lang: Lang = "zh", top: int = 5) ->
         lines.append(words["province"].format(items=items))
     lines.append(
         words["money"].format(
-            waived=format_yuan(summary["waived_fen"]),
-            arrears=format_yuan(summary["protected_arrears_fen"]),
+            waived=format_money(summary["waived_fen"], lang),
+            arrears=format_money(summary["protected_arrears_fen"], lang),
             days=count(summary["protected_account_days"], lang),
         )
     )
@@ -116,5 +118,6 @@ def regulator_lines(summary: dict[str, Any], lang: Lang = "zh", top: int = 5) ->
         lines.append(words["policies"])
         for policy_id, by_kind in summary["protection_events"].items():
             text = ", ".join(f"{kinds.get(k, k)} {count(n, lang)}" for k, n in by_kind.items())
-            lines.append(words["policy"].format(id=policy_id, kinds=text))
+            name = (titles or {}).get(policy_id, policy_id)
+            lines.append(words["policy"].format(id=name, kinds=text))
     return lines

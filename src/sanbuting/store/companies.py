@@ -1,7 +1,8 @@
 """Companies in the store: the utilities one deployment serves, each with its ruleset and its
 origin (the day its imported states and balances are as of, the first day its daily run
-decides). Unless told otherwise an import puts each utility's accounts in a company named
-after the utility.
+decides), its name (国网湖北省电力有限公司) and its corporate group (国家电网), which the
+reports roll up by. Unless told otherwise an import puts each utility's accounts in a company
+named after the utility.
 """
 
 from __future__ import annotations
@@ -57,6 +58,26 @@ def company_for(
             f"company {code!r} has no start date yet: give --start (the day the accounts' "
             "state and balance_fen are as of)"
         )
+    return company
+
+
+NAME_LIMIT = 200
+GROUP_LIMIT = 100
+
+
+def name_company(
+    *, session: Session, code: str, name: str | None = None, group: str | None = None
+) -> Company:
+    """Give the company `code` its name and (or) its group; what is not given is kept."""
+    company = company_by_code(session, code)
+    for value, limit, what in ((name, NAME_LIMIT, "name"), (group, GROUP_LIMIT, "group")):
+        if value is not None and not 0 < len(value.strip()) <= limit:
+            raise SanbutingError(f"company {what} {value!r}: give 1 to {limit} characters")
+    if name is not None:
+        company.name = name.strip()
+    if group is not None:
+        company.group = group.strip()
+    session.flush()
     return company
 
 

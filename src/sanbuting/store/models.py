@@ -50,6 +50,9 @@ class Company(Base):
     decides."""
     requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
     """Enforcement orders of a recorded day wait (`HELD`) until a supervisor releases them."""
+    group: Mapped[str | None] = mapped_column("group_name", String(100), default=None)
+    """The corporate group (国家电网, 中国电信, 华润燃气, ...) the reports roll up by; None
+    until named (`db import --group`)."""
 
 
 class Account(Base):

@@ -17,6 +17,8 @@ too), clipped to the days from the company's origin. Per company it reports:
 - would-be cut-offs (suspend, disconnect and terminate actions) inside the window, without and
   with;
 - late fees waived over the run (origin through the window's end), without and with;
+- day by day inside the window: protection events and would-be cut-offs, without and with
+  (`by_day`, the what-if chart's data, `reports.charts.whatif_by_day`);
 
 and, for the file, the policy ids it adds and removes against the set it replaces. Nothing is
 written here (`whatif.trials` remembers a what-if for activation). Correct before fast: two
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import polars as pl
@@ -64,6 +66,17 @@ FIGURES = (
 
 
 @dataclass(frozen=True)
+class DayFigures:
+    """One day of the window: protection events and would-be cut-offs, without and with."""
+
+    day: date
+    events_without: int
+    events_with: int
+    cutoffs_without: int
+    cutoffs_with: int
+
+
+@dataclass(frozen=True)
 class Figures:
     """One company's figures; `_without` is with the policies in force, `_with` with the
     uploaded set in place. `first`..`last` are the days counted (None: the window ended
@@ -88,6 +101,9 @@ class Figures:
     cutoffs_with: int = 0
     waived_without_fen: int = 0
     waived_with_fen: int = 0
+    by_day: tuple[DayFigures, ...] = field(default=(), compare=False)
+    """Every day of `first`..`last`, in order (empty when nothing was counted); derived from
+    the same runs as the totals, so left out of comparisons."""
 
 
 @dataclass(frozen=True)
@@ -218,6 +234,40 @@ def _company(
         cutoffs_with=_cutoffs(with_new, first, last_day),
         waived_without_fen=int(without.fees["waived_fen"].sum() or 0),
         waived_with_fen=int(with_new.fees["waived_fen"].sum() or 0),
+        by_day=_by_day(without, with_new, first, last_day),
+    )
+
+
+def _per_day(result: RunTables, first: date, last: date) -> tuple[dict[date, int], dict[date, int]]:
+    """Protection events and would-be cut-offs of each day inside the window."""
+    events = result.protections.filter(
+        pl.col("date").is_between(first, last), pl.col("kind").is_in(sorted(POLICY_KINDS))
+    )
+    cutoffs = result.actions.filter(
+        pl.col("date").is_between(first, last),
+        pl.col("action").cast(pl.String).is_in(CUTOFFS),
+    )
+    return (
+        dict(events.group_by("date").len().iter_rows()),
+        dict(cutoffs.group_by("date").len().iter_rows()),
+    )
+
+
+def _by_day(
+    without: RunTables, with_new: RunTables, first: date, last: date
+) -> tuple[DayFigures, ...]:
+    events_without, cutoffs_without = _per_day(without, first, last)
+    events_with, cutoffs_with = _per_day(with_new, first, last)
+    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    return tuple(
+        DayFigures(
+            day,
+            events_without.get(day, 0),
+            events_with.get(day, 0),
+            cutoffs_without.get(day, 0),
+            cutoffs_with.get(day, 0),
+        )
+        for day in days
     )
 
 

@@ -49,7 +49,12 @@ def remember(
         text=text,
         sha256=result.sha256,
         based_on=state_of(session, scope),
-        figures=json.dumps(summary(result), ensure_ascii=False, sort_keys=True, default=str),
+        figures=json.dumps(
+            summary(result) | {"by_day": by_day(result)},
+            ensure_ascii=False,
+            sort_keys=True,
+            default=str,
+        ),
         created_at=as_utc(now),
         activated_version=None,
     )
@@ -67,6 +72,25 @@ def summary(result: WhatIf) -> dict[str, object]:
         "removed": list(result.removed),
         "seconds": round(result.seconds, 3),
         "companies": {f.company: {k: getattr(f, k) for k in FIGURES} for f in result.companies},
+    }
+
+
+def by_day(result: WhatIf) -> dict[str, list[list[object]]]:
+    """Each company's day-by-day figures, `[day, events without, events with, cut-offs
+    without, cut-offs with]` (`whatif.service.DayFigures`), as the trial keeps them for the
+    what-if chart."""
+    return {
+        f.company: [
+            [
+                d.day.isoformat(),
+                d.events_without,
+                d.events_with,
+                d.cutoffs_without,
+                d.cutoffs_with,
+            ]
+            for d in f.by_day
+        ]
+        for f in result.companies
     }
 
 

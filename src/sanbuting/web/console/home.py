@@ -1,7 +1,7 @@
 """The console's door and first page: staff sign-in (username and password, backing off after
 failures per username and address in the database, `guard.throttle`; a new session each
-time), sign-out, and the dashboard — open applications by status and the day's figures of the
-staff member's company."""
+time), sign-out, and the dashboard — open applications by status, the day's figures of the
+staff member's company, and the charts of their role (`console.dashboard`)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sanbuting.applications import service as applications
 from sanbuting.domain import as_utc, local_date, local_midnight
 from sanbuting.errors import TooMany, Unauthorized
+from sanbuting.reports.svg import Lang
 from sanbuting.staff import service as staff_service
 from sanbuting.store.models import OutboxItem, Payment, ProtectionEvent, Run, StoredAction
 from sanbuting.store.runs import last_run_day
@@ -27,7 +28,9 @@ from sanbuting.web.console.common import (
     page,
     record,
 )
+from sanbuting.web.console.dashboard import dashboard_charts
 from sanbuting.web.deps import backoff
+from sanbuting.web.i18n import language
 from sanbuting.web.security import CSRF_FIELD, check_csrf
 from sanbuting.web.sessions import end_session, start_session
 
@@ -98,10 +101,13 @@ def signout(
 
 @routes.get("", response_class=HTMLResponse)
 def dashboard(request: Request, session: deps.DB, staff: deps.SignedInStaff) -> Response:
-    """Open applications by status, and today's and the last run day's figures."""
+    """Open applications by status, today's and the last run day's figures, and the charts
+    of the member's role."""
     company = company_of(session, staff)
     counts = applications.counts_by_status(session=session, company_id=company.id)
-    today = local_date(business_now(request))
+    now = business_now(request)
+    today = local_date(now)
+    lang: Lang = "en" if language(request) == "en" else "zh"
     run_day = last_run_day(session, company)
     return page(
         request,
@@ -115,6 +121,7 @@ def dashboard(request: Request, session: deps.DB, staff: deps.SignedInStaff) -> 
         figures=_today(session, company.id, today),
         run_day=run_day,
         run=_run_figures(session, company.id, run_day) if run_day else None,
+        charts=dashboard_charts(session=session, staff=staff, company=company, lang=lang, now=now),
     )
 
 

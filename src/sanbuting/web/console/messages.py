@@ -39,6 +39,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "console.home.actions": ("项处理", "actions"),
     "console.home.protections": ("人次受保护", "protection events"),
     "console.home.norun": ("尚未进行日结", "No daily run yet"),
+    "console.home.charts": ("图表", "Charts"),
     "console.status": ("状态", "Status"),
     "console.count": ("数量", "Count"),
     "console.open": ("办理中", "open"),
