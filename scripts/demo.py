@@ -2,10 +2,11 @@
 
 Generates a province-sized synthetic input (100,000 accounts), runs 2020-01-01 to 2020-03-31
 with the 2020 epidemic relief policies, prints the regulator summary the way the February 2020
-report told it, and says where the output files are and what to try next. Then it builds a
-store of a few thousand accounts (imported, run through the business day, staff created) and
-serves the customer portal, the staff console and the API on 127.0.0.1 with the demo
-sign-ins printed.
+report told it, writes its roll-up as a workbook and one HTML page, and says where the output
+files are and what to try next. Then it builds a store of a few thousand accounts in three
+companies (imported, run through the business day, staff created) and serves the customer
+portal, the staff console and the API on 127.0.0.1 with the demo sign-ins printed. It ends by
+pointing at the HTML report it wrote (again when the server stops).
 """
 
 from __future__ import annotations
@@ -29,6 +30,20 @@ STORE_ACCOUNTS = int(os.environ.get("DEMO_STORE_ACCOUNTS", "3000"))
 PORT = int(os.environ.get("DEMO_PORT", "8000"))
 TODAY = date(2020, 3, 10)
 """The business day the demo's portal shows: the epidemic policies are in force."""
+REPORT = OUT / "run-2020q1" / "report.html"
+"""The roll-up's HTML page (charts and tables), which the demo ends by pointing at."""
+
+
+def point_at_report() -> None:
+    """Say where the HTML report is, in Chinese and English, as the demo's last words."""
+    if not REPORT.exists():
+        return
+    print(
+        f"\n\033[1m打开 {REPORT} 查看报表（图表与汇总表）\n"
+        f"Open {REPORT} to see the report (charts and tables)\033[0m\n"
+        f"  {REPORT.as_uri()}",
+        flush=True,
+    )
 
 
 def step(title: str, *args: str) -> None:
@@ -143,6 +158,11 @@ Accounts to bind (region, account number, holder's name, latest bill or top-up i
     print("Staff sign-ins (username: role):")
     for username, role, _company in demo.staff:
         print(f"  {username:<26} {role}")
+    print(
+        "  (deployment-regulator reads every company's figures, compared, at /console; "
+        "监管机构账号可查看全部企业的统计对比)"
+    )
+    point_at_report()
     print("\nServing; press Ctrl-C to stop.", flush=True)
     env = {**os.environ, "SANBUTING_DATABASE_URL": f"sqlite:///{db}"}
     try:
@@ -154,6 +174,7 @@ Accounts to bind (region, account number, holder's name, latest bill or top-up i
         )
     except KeyboardInterrupt:
         print("\nstopped")
+        point_at_report()
 
 
 if __name__ == "__main__":

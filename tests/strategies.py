@@ -319,11 +319,11 @@ def hold_rows(
     payments: list[dict[str, Any]],
     ids: _Ids,
 ) -> list[dict[str, Any]]:
-    """0-3 locks, promises and (postpaid, one at most) instalment plans, starting around the
-    days the ladder acts (a bill's due date plus about a month) and promising amounts that the
-    account's payments reach, or not."""
+    """0-3 locks, promises, late-fee waivers and (postpaid, one at most) instalment plans,
+    starting around the days the ladder acts (a bill's due date plus about a month) and
+    promising amounts that the account's payments reach, or not."""
     rows: list[dict[str, Any]] = []
-    kinds = ["hold", "promise"] + (["instalments"] if bills else [])
+    kinds = ["hold", "promise", "waive_fee"] + (["instalments"] if bills else [])
     for _ in range(draw(st.integers(0, 3))):
         kind = draw(st.sampled_from(kinds))
         if bills and draw(st.booleans()):
@@ -355,6 +355,8 @@ def hold_rows(
             row["steps"] = draw(st.sampled_from(["all", "notice"]))
         elif kind == "promise":
             row["amount_fen"] = amount
+        elif kind == "waive_fee":
+            row["steps"] = None
         else:
             row.update(until=None, amount_fen=amount, instalments=draw(st.integers(2, 4)))
             kinds.remove("instalments")

@@ -1,5 +1,5 @@
-"""Scenario tests of account relief (docs/account-relief.md): locks, promises to pay and
-instalment plans, on both engines.
+"""Scenario tests of account relief (docs/account-relief.md): locks, promises to pay,
+instalment plans and late-fee waivers, on both engines.
 
 Every expected row is derived by hand from docs/account-relief.md and contract.md; the
 comments say how. Power postpaid (cn-power-1996): `notice` when the oldest open overdue bill is
@@ -228,3 +228,60 @@ def test_instalment_plans_stop_fees_while_kept_and_break_after_the_grace(
         "events": 3,
         "holds": {"broken": 2, "ended": 0, "kept": 1, "not_started": 0, "open": 0},
     }
+
+
+def test_a_late_fee_waiver_takes_the_fees_through_its_last_day(tmp_path: Path, engine: str) -> None:
+    """A waiver from 03-01 through 03-01 takes the fees of the bills issued before 03-01 for
+    every day through 03-01. W1 pays 101 yuan on 03-11: 46 days waived (01-16..03-01, 460
+    fen), 10 days accrue (03-02..03-11, 100 fen, finalized and paid that day). W2 paid its
+    principal on 02-10 and never its fee: all 26 days are waived and nothing is owed. W3 has
+    no waiver: its 260-fen fee stays owed (a fee alone starts no notice). W1's principal is
+    more than 30 days overdue from 02-15: a waiver holds no step, so the notice comes then,
+    the cut-off on 02-18 and the reconnection when it pays."""
+    out = scenario(
+        tmp_path,
+        engine=engine,
+        accounts=f"""
+            account_id,utility,customer_class,region
+            W1,{POWER}
+            W2,{POWER}
+            W3,{POWER}
+        """,
+        bills="""
+            B1,W1,2020-01,2020-01-01,2020-01-15,10000
+            B2,W2,2020-01,2020-01-01,2020-01-15,10000
+            B3,W3,2020-01,2020-01-01,2020-01-15,10000
+        """,
+        payments="""
+            X1,W1,2020-03-11T09:00:00+08:00,10100
+            X2,W2,2020-02-10T09:00:00+08:00,10000
+            X3,W3,2020-02-10T09:00:00+08:00,10000
+        """,
+        holds="""
+            F1,W1,waive_fee,2020-03-01,2020-03-01,,,,hardship,S001
+            F2,W2,waive_fee,2020-03-01,2020-03-01,,,,dispute,S001
+        """,
+        start="2020-01-01",
+        end="2020-03-31",
+    )
+    assert out.fees == rows("""
+        bill_id,account_id,accrued_fen,waived_fen,charged_fen,days,waived_days
+        B1,W1,100,460,100,10,46
+        B2,W2,0,260,0,0,26
+        B3,W3,260,0,260,26,0
+    """)
+    assert out.relief == rows("""
+        hold_id,account_id,kind,outcome,outcome_on
+        F1,W1,waive_fee,ended,2020-03-02
+        F2,W2,waive_fee,ended,2020-03-02
+    """)
+    assert out.protections == []
+    assert pick(out.actions, "date,account_id,action") == rows("""
+        date,account_id,action
+        2020-01-16,W1,remind
+        2020-01-16,W2,remind
+        2020-01-16,W3,remind
+        2020-02-15,W1,notice
+        2020-02-18,W1,disconnect
+        2020-03-11,W1,reconnect
+    """)

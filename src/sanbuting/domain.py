@@ -164,3 +164,14 @@ def read_utc(stored: datetime) -> datetime:
     if stored.tzinfo is None:
         return stored.replace(tzinfo=UTC)
     return stored.astimezone(UTC)
+
+
+WRITE_OFF_PREFIX = "write-off:"
+"""The payment key of an approved write-off (`desk.adjustments`): `payments.model.check`
+refuses it to every payer, and the ledger books it to `bad_debt`, not `cash`."""
+WRITE_OFF_CHANNEL = "write_off"
+
+
+def is_write_off(key: str) -> bool:
+    """Whether a payment key is a write-off's (see `WRITE_OFF_PREFIX`)."""
+    return key.startswith(WRITE_OFF_PREFIX)

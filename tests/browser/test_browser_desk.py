@@ -144,7 +144,9 @@ def test_supervisor_locks_a_proposed_cut_off_and_agent_records_a_promise(
     console_sign_in(agent, staff[("power", "agent")], DEMO_PASSWORD)
     agent.goto(f"/console/accounts/{after[0]}")
     expect(agent.locator("#holds")).to_be_visible()
-    expect(agent.locator("#hold-kind option")).to_have_count(1)  # an agent only promises
+    # an agent promises or agrees a plan; only a supervisor locks
+    expect(agent.locator("#hold-kind option")).to_have_count(2)
+    expect(agent.locator("#hold-kind option[value=hold]")).to_have_count(0)
     agent.locator("#hold-amount").fill("120.50")
     agent.locator("#hold-until").fill("2020-03-25")
     agent.locator("#hold-submit").click()

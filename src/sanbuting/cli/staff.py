@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sanbuting.cli.app import app, fail
 from sanbuting.errors import SanbutingError
 from sanbuting.staff import teams as team_service
-from sanbuting.staff.service import ROLES, add_staff
+from sanbuting.staff.service import DEPLOYMENT_READERS, ROLES, add_staff
 from sanbuting.store.companies import company_by_code
 from sanbuting.store.database import database_url, make_engine, sessions
 from sanbuting.store.web_models import Staff
@@ -25,7 +25,14 @@ app.add_typer(staff_app, name="staff")
 @staff_app.command("add")
 def add_command(
     username: Annotated[str, typer.Argument(help="The sign-in name (lowercase).")],
-    company: Annotated[str, typer.Option("--company", help="The company code, e.g. power.")],
+    company: Annotated[
+        str,
+        typer.Option(
+            "--company",
+            help="The company code, e.g. power (a deployment_regulator's: where its audit "
+            "entries are kept; it reads every company).",
+        ),
+    ],
     role: Annotated[str, typer.Option("--role", help=", ".join(ROLES) + ".")],
     name: Annotated[str, typer.Option("--name", help="The person's name.")],
     password_file: Annotated[
@@ -62,6 +69,11 @@ def add_command(
     finally:
         engine.dispose()
     typer.echo(f"staff {shown[0]} added: {shown[1]} of {shown[2]}")
+    if shown[1] in DEPLOYMENT_READERS:
+        typer.echo(
+            "  reads the figures of every company of the deployment (and nothing else); "
+            f"{shown[2]} only keeps its audit entries"
+        )
 
 
 CompanyOption = Annotated[str, typer.Option("--company", help="The company code, e.g. power.")]

@@ -56,7 +56,7 @@ def ledger_history(
             owed[posting] += amount
         elif book == "cash":
             cash[posting] += amount
-        elif book == "relief_cost":
+        elif book in ("relief_cost", "bad_debt"):
             waived[posting] += amount
         if bill_id and posting not in bills:
             bills[posting] = bill_id

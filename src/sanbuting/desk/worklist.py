@@ -5,13 +5,10 @@ asks, and written as a table (CSV or XLSX) with Chinese or English headings.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import date
 
-import xlsxwriter
 from sqlalchemy import Engine, select
 
 from sanbuting.domain import BillingMode, CustomerClass, Utility
@@ -19,6 +16,8 @@ from sanbuting.engine.holds import ENFORCEMENT
 from sanbuting.explain.catalogue import Lang
 from sanbuting.jobs.preview import Proposed, preview
 from sanbuting.policy.model import AccountFacts, DeferPolicy, ExemptPolicy, Policy
+from sanbuting.reports import tables
+from sanbuting.reports.tables import Cell, Column, Table
 from sanbuting.store.database import sessions
 from sanbuting.store.models import Account
 from sanbuting.store.policy_versions import policies_for
@@ -189,17 +188,27 @@ def worklist(
     return Worklist(day, items[:MOST_ROWS], bool(found.recorded), len(items) > MOST_ROWS)
 
 
-HEADINGS: dict[Lang, tuple[str, ...]] = {
-    "zh": ("户号", "动作", "步骤", "账单", "政策", "原因", "欠费（元）", "逾期天数", "行业",
-           "地区", "类别", "标签", "纾困政策为何不适用"),
-    "en": ("account", "action", "step", "bill", "policy", "reason", "arrears (yuan)",
-           "days overdue", "utility", "region", "class", "tags", "why no policy stops it"),
-}  # fmt: skip
+COLUMNS = (
+    Column("户号", "account", width=14),
+    Column("动作", "action"),
+    Column("步骤", "step"),
+    Column("账单", "bill"),
+    Column("政策", "policy"),
+    Column("原因", "reason", width=60),
+    Column("欠费（元）", "arrears (yuan)", "money"),
+    Column("逾期天数", "days overdue", "count"),
+    Column("行业", "utility"),
+    Column("地区", "region"),
+    Column("类别", "class"),
+    Column("标签", "tags"),
+    Column("纾困政策为何不适用", "why no policy stops it", width=40),
+)
+"""The worklist's columns as it is exported (`reports.tables`)."""
 
 
-def table(items: Sequence[WorkItem], lang: Lang) -> list[list[str | int | float]]:
-    """The worklist as rows of cells, headings first (arrears in yuan, two decimals)."""
-    rows: list[list[str | int | float]] = [list(HEADINGS[lang])]
+def table(items: Sequence[WorkItem], day: date) -> Table:
+    """The worklist as a table (arrears in fen, shown in yuan), one sheet named for the day."""
+    rows: list[list[Cell]] = []
     for item in items:
         row = item.proposed
         rows.append(
@@ -210,8 +219,8 @@ def table(items: Sequence[WorkItem], lang: Lang) -> list[list[str | int | float]
                 row.bill_id,
                 row.policy_id,
                 row.reason,
-                round(row.arrears_fen / 100, 2),
-                "" if row.days_overdue is None else row.days_overdue,
+                row.arrears_fen,
+                row.days_overdue,
                 item.utility,
                 item.region,
                 item.customer_class,
@@ -219,36 +228,14 @@ def table(items: Sequence[WorkItem], lang: Lang) -> list[list[str | int | float]
                 item.relief,
             ]
         )
-    return rows
+    return Table(day.isoformat(), COLUMNS, rows)
 
 
-def as_csv(items: Sequence[WorkItem], lang: Lang) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    for cells in table(items, lang):
-        writer.writerow(f"{c:.2f}" if isinstance(c, float) else c for c in cells)
-    return out.getvalue()
+def as_csv(items: Sequence[WorkItem], lang: Lang, day: date | None = None) -> str:
+    """The worklist as CSV text, headings first (without the BOM)."""
+    return tables.as_csv(table(items, day or date.min), lang)
 
 
 def as_xlsx(items: Sequence[WorkItem], lang: Lang, day: date) -> bytes:
     """One sheet named for the day, headings bold and frozen, arrears as money."""
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    sheet = book.add_worksheet(day.isoformat())
-    bold = book.add_format({"bold": True})
-    money = book.add_format({"num_format": "#,##0.00"})
-    for r, cells in enumerate(table(items, lang)):
-        for c, value in enumerate(cells):
-            if r == 0:
-                sheet.write_string(r, c, str(value), bold)
-            elif isinstance(value, float):
-                sheet.write_number(r, c, value, money)
-            elif isinstance(value, int):
-                sheet.write_number(r, c, value)
-            else:
-                sheet.write_string(r, c, value)
-    sheet.freeze_panes(1, 0)
-    sheet.set_column(0, 0, 14)
-    sheet.set_column(5, 5, 60)
-    book.close()
-    return buffer.getvalue()
+    return tables.as_xlsx(table(items, day), lang)

@@ -21,10 +21,14 @@ from sanbuting.policy.model import Window
 from sanbuting.rules.schema import AccountRelief as AccountReliefRules
 
 ONE_DAY = timedelta(days=1)
-KINDS = ("hold", "promise", "instalments")
+KINDS = ("hold", "promise", "instalments", "waive_fee")
 POLICY_KINDS = frozenset({"exempt", "defer"})
 """Protection events of policies: the regulator's counts; the others are account relief."""
-Kind = Literal["hold", "promise", "instalments"]
+Kind = Literal["hold", "promise", "instalments", "waive_fee"]
+MONEY_KINDS = ("instalments", "waive_fee")
+"""The kinds that change late fees (`fee_pause`): the store's money paths read only these."""
+FAR_PAST = date(1970, 1, 1)
+"""Where a waiver's days without fees begin: every day a bill accrued."""
 OUTCOMES = ("kept", "broken", "ended", "open", "not_started")
 ENFORCEMENT = frozenset({Action.NOTICE, Action.SUSPEND, Action.DISCONNECT, Action.TERMINATE})
 
@@ -72,7 +76,8 @@ class Relief:
     broken_on: date | None
     """The day the ladder forgets its notice (a broken promise or plan)."""
     fee_pause: Window | None
-    """Days on which the bills issued before `start` accrue no fee (a plan, fees stopped)."""
+    """Days on which the bills issued before `start` accrue no fee (a plan, fees stopped; a
+    waiver: every day through its `until`)."""
 
     def locks(self, day: date, action: Action) -> bool:
         """True when this item keeps `action` from being carried out on `day`."""
@@ -147,6 +152,10 @@ def compile_hold(
 ) -> Relief:
     """The days `hold` acts on and how it ends, given the account's (day, amount) payments."""
     paid = paid_days(payments, hold.start)
+    if hold.kind == "waive_fee":  # it holds no step: an empty span
+        assert hold.until is not None
+        waived = Window(start=FAR_PAST, end=hold.until + ONE_DAY)
+        return Relief(hold.hold_id, "waive_fee", hold.start, hold.start, False, None, None, waived)
     if hold.kind == "hold":
         assert hold.until is not None
         return Relief(
@@ -211,6 +220,8 @@ def outcome(item: Relief, end: date) -> tuple[str, date | None]:
         return "broken", item.broken_on
     if item.kind == "hold" and item.stop <= end:
         return "ended", item.stop
+    if item.kind == "waive_fee" and item.fee_pause is not None and item.fee_pause.end <= end:
+        return "ended", item.fee_pause.end
     return "open", None
 
 

@@ -229,7 +229,7 @@ USAGE = TableSpec(
     notes="daily consumption charged against the prepaid balance; optional",
 )
 
-HOLD_KINDS = ("hold", "promise", "instalments")
+HOLD_KINDS = ("hold", "promise", "instalments", "waive_fee")
 HOLD_REASONS = ("dispute", "medical", "hardship", "disaster", "other")
 
 HOLDS = TableSpec(

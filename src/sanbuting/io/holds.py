@@ -25,13 +25,20 @@ NEEDS = {
     "hold": ("until",),
     "promise": ("until", "amount_fen"),
     "instalments": ("amount_fen", "instalments"),
+    "waive_fee": ("until",),
 }
 FORBIDS = {
     "hold": ("amount_fen", "instalments"),
     "promise": ("instalments", "steps"),
     "instalments": ("steps",),
+    "waive_fee": ("amount_fen", "instalments", "steps"),
 }
-WHAT = {"hold": "a lock", "promise": "a promise to pay", "instalments": "an instalment plan"}
+WHAT = {
+    "hold": "a lock",
+    "promise": "a promise to pay",
+    "instalments": "an instalment plan",
+    "waive_fee": "a late-fee waiver",
+}
 
 
 def _text(value: Any) -> str | None:

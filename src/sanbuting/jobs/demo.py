@@ -1,7 +1,9 @@
-"""A store ready to click through: generated accounts imported, the 2020 policies active, the
-quarter run, holders' names (generated, so that customers can bind accounts), and one member
-of staff per role for each company with a demo password. Used by `make demo` and the browser
-tests; never for a real deployment.
+"""A store ready to click through: generated accounts imported into three companies (power,
+telecom, gas, each with a name and a group), the 2020 policies active, the quarter run,
+holders' names (generated, so that customers can bind accounts), and one member of staff per
+role for each company with a demo password (one policy authority and one deployment regulator
+for the whole deployment). Used by `make demo` and the browser tests; never for a real
+deployment.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sanbuting.jobs.activation import activate
 from sanbuting.jobs.daily import run_daily
 from sanbuting.jobs.importing import import_and_book
 from sanbuting.staff.service import add_staff
+from sanbuting.store.companies import name_company
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.migrations import upgrade
 from sanbuting.store.models import Account, Company
@@ -26,6 +29,14 @@ from sanbuting.store.web_models import STAFF_ROLES
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国文辉"
 DEMO_PASSWORD = "sanbuting-demo"
+DEMO_COMPANIES = {
+    "power": ("国网湖北省电力有限公司", "国家电网"),
+    "telecom": ("中国电信股份有限公司湖北分公司", "中国电信"),
+    "gas": ("武汉华润燃气有限公司", "华润燃气"),
+}
+"""Each utility's company in the demo: its name and group."""
+DEPLOYMENT_WIDE = ("policy_authority", "deployment_regulator")
+"""Roles of the whole deployment: one member each, in the first company."""
 
 
 def holder_name(account_id: str) -> str:
@@ -98,10 +109,15 @@ def seed_demo(
             for index, company in enumerate(
                 session.scalars(select(Company).order_by(Company.code))
             ):
+                if company.code in DEMO_COMPANIES:
+                    name, group = DEMO_COMPANIES[company.code]
+                    name_company(session=session, code=company.code, name=name, group=group)
                 for role in STAFF_ROLES:
-                    if role == "policy_authority" and index > 0:
-                        continue  # one holds the deployment-wide set
+                    if role in DEPLOYMENT_WIDE and index > 0:
+                        continue  # one holds the deployment-wide set, one reads every company
                     username = f"{company.code}-{role}".replace("_", "-")
+                    if role == "deployment_regulator":
+                        username = "deployment-regulator"
                     add_staff(
                         session=session,
                         company=company,

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from sanbuting.domain import BillingMode, date_range
+from sanbuting.domain import BillingMode, date_range, is_write_off
 from sanbuting.engine.billbook import ONE_DAY, BillAccount, BillBook
 from sanbuting.engine.money import BillEvent, Charged, FeeFinalized, TopUp
 from sanbuting.engine.records import Account, Payment
@@ -191,12 +191,14 @@ def booked(event: BillEvent) -> list[Entry | None]:
                 bill_id,
             ),
         ]
-    lines = [Line("cash", event.amount_fen)]
+    written_off = is_write_off(event.payment_id)  # an approved write-off
+    lines = [Line("bad_debt" if written_off else "cash", event.amount_fen)]
     for bill_id, to_principal, to_fee in event.parts:
         lines.append(Line("principal", -to_principal, bill_id))
         lines.append(Line("fee", -to_fee, bill_id))
     lines.append(Line("credit", -event.credit_fen))
-    return [_entry(f"pay:{event.payment_id}", "payment", day, *lines)]
+    kind = "write_off" if written_off else "payment"
+    return [_entry(f"pay:{event.payment_id}", kind, day, *lines)]
 
 
 def _prepaid(

@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
-from sanbuting.domain import local_date
+from sanbuting.domain import WRITE_OFF_CHANNEL, is_write_off, local_date
 from sanbuting.errors import SanbutingError
 from sanbuting.ledger.entries import Entry
 from sanbuting.store.import_rows import payment_content
@@ -119,6 +119,10 @@ def check(payment: PaymentIn) -> None:
     if not payment.key or len(payment.key) > KEY_LIMIT:
         raise PaymentRefused(
             f"a payment key has 1 to {KEY_LIMIT} characters", "key_length", most=str(KEY_LIMIT)
+        )
+    if is_write_off(payment.key) or payment.channel == WRITE_OFF_CHANNEL:
+        raise PaymentRefused(
+            "a write-off is not a payment: it is approved at the collections desk", "reserved"
         )
 
 

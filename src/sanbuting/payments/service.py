@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sanbuting.domain import as_utc, local_date
+from sanbuting.domain import WRITE_OFF_CHANNEL, WRITE_OFF_PREFIX, as_utc, local_date
 from sanbuting.payments import booking, lean
 from sanbuting.payments.model import (
     KEY_LIMIT,
@@ -97,6 +97,35 @@ def post_payment(
     """Post `payment` once (see the module docstring), booked with `policies` (default: those
     in force for the account's company); `batch` when it is one of a transaction's many."""
     check(payment)
+    return _post(session=session, payment=payment, now=now, policies=policies, batch=batch)
+
+
+def post_write_off(
+    *, session: Session, account_id: str, company: str, amount_fen: int, number: str, now: datetime
+) -> PaymentResult:
+    """Post the write-off `number` approved at the collections desk (`desk.adjustments`): a
+    settlement of `amount_fen` on the account's open bills, oldest first, as a payment would
+    settle them, booked to `bad_debt` (`domain.WRITE_OFF_PREFIX`). No payer can post one."""
+    payment = PaymentIn(
+        account_id=account_id,
+        amount_fen=amount_fen,
+        key=f"{WRITE_OFF_PREFIX}{number}",
+        paid_at=now,
+        channel=WRITE_OFF_CHANNEL,
+        company=company,
+        at_given=False,
+    )
+    return _post(session=session, payment=payment, now=now, policies=None, batch=None)
+
+
+def _post(
+    *,
+    session: Session,
+    payment: PaymentIn,
+    now: datetime,
+    policies: Sequence[Policy] | None,
+    batch: Batch | None,
+) -> PaymentResult:
 
     def in_force(company_id: int) -> Sequence[Policy]:
         if policies is not None:

@@ -26,11 +26,12 @@ from sanbuting.fees.latefee import LateFee, Rates
 from sanbuting.ledger.service import arrears_of, book_accounts
 from sanbuting.payments.orders import state_of
 from sanbuting.policy import Policy
-from sanbuting.policy.model import AccountFacts
+from sanbuting.policy.model import AccountFacts, Window
 from sanbuting.policy.select import waivers_for_bill
 from sanbuting.rules import load_ruleset
 from sanbuting.store.database import write_aside
 from sanbuting.store.models import Account, Bill, Company, LedgerLine, Posting
+from sanbuting.store.plans import money_pauses
 from sanbuting.store.policy_versions import policies_for
 
 
@@ -164,6 +165,7 @@ def account_position(
             ruleset.name,
             facts_of(account),
             chosen,
+            money_pauses(session, account.id, ruleset.account_relief),
         )
         due = sum(b.due_fen for b in bills)
     return Position(
@@ -213,6 +215,7 @@ def _bills(
     ruleset: str,
     facts: AccountFacts,
     policies: Sequence[Policy],
+    pauses: Sequence[tuple[date, Window]],
 ) -> tuple[BillLine, ...]:
     bills = session.scalars(
         select(Bill)
@@ -229,7 +232,17 @@ def _bills(
         elif book == "fee":
             fees[bill_pk] += amount
     return tuple(
-        _bill_line(bill, principal[bill.id], fees[bill.id], on, rates, ruleset, facts, policies)
+        _bill_line(
+            bill,
+            principal[bill.id],
+            fees[bill.id],
+            on,
+            rates,
+            ruleset,
+            facts,
+            policies,
+            tuple(pause for start, pause in pauses if bill.issued_on < start),
+        )
         for bill in bills
     )
 
@@ -243,6 +256,7 @@ def _bill_line(
     ruleset: str,
     facts: AccountFacts,
     policies: Sequence[Policy],
+    own: tuple[Window, ...] = (),
 ) -> BillLine:
     """A bill from its principal's net change per day (the charge on its issue day, credit
     and payments after) and its finalized fee still owed."""
@@ -254,7 +268,7 @@ def _bill_line(
     open_fen = max(0, sum(net.values()))
     paid = _capped(paid, bill.amount_fen)
     waivers = waivers_for_bill(policies, facts, issued_on=bill.issued_on, period=bill.period)
-    windows = [w.window for w in waivers]
+    windows = [*(w.window for w in waivers), *own]  # `own`: the account's plan or waiver
 
     def fee_through(payments: list[tuple[date, int]]) -> LateFee:
         return compute_late_fee(

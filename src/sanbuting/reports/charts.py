@@ -12,6 +12,14 @@ Polars frames, labelled in simplified Chinese (`zh`, for zh-CN) or English (`en`
   columns `view: mine|team|escalated|all, count: int`.
 - `whatif_by_day`: a what-if's day-by-day figure with the policies in force (before) and with the
   uploaded set (after); columns `day: Date, scenario: before|after, count: int`.
+- `by_company`: the companies compared, a horizontal bar each stacked by kind (免停, 缓停);
+  columns `company: str` (a name), `kind: exempt|defer`, `count: int`.
+- `weekly_by_company`: 人次 per ISO week, stacked by company; columns `week`, `company`, `count`.
+- `provinces_by_company`: protected accounts per province, stacked by company; columns
+  `province` (a name), `company`, `count`.
+
+Companies are coloured in the order given (`companies=`, default: by name), the same on every
+chart of a page.
 
 Utility codes (`power`, `telecom`, `gas`, and `all`: every utility as one) are shown by name;
 other values as given. Days are
@@ -39,6 +47,19 @@ UTILITY_COLOURS = {"power": "#3b6fb6", "telecom": "#7a4fa3", "gas": "#d1613c", "
 """Each utility in the same colour on every chart."""
 OTHER_COLOUR = "#999999"
 SCENARIO_COLOURS = ("#5b6770", "#c2452d")
+COMPANY_COLOURS = (
+    "#3b6fb6",
+    "#d1613c",
+    "#7a4fa3",
+    "#1b7f79",
+    "#c9a227",
+    "#b5487a",
+    "#5b6770",
+    "#6aa84f",
+    "#8c564b",
+    "#17becf",
+)
+"""Companies in turn (a deployment with more than ten reuses them)."""
 FEW = 6
 """Up to this count an axis has a tick at every whole number."""
 WEEK_STEP = 36
@@ -67,6 +88,10 @@ WORDS: dict[Lang, dict[str, str]] = {
         "by_province.events": "各省保护人次",
         "whatif.events": "试算：每日保护人次，现行政策与上传的政策",
         "whatif.cutoffs": "试算：每日停电/停机/销户次数，现行政策与上传的政策",
+        "company": "企业",
+        "by_company": "各企业免停、缓停人次",
+        "weekly_by_company": "各企业每周保护人次",
+        "provinces_by_company": "各省受保护户数（按企业）",
         "worklist": "我的待办工单（未办结）",
         "view.mine": "我的工单",
         "view.team": "本班组",
@@ -95,6 +120,10 @@ WORDS: dict[Lang, dict[str, str]] = {
         "by_province.events": "Protection events by province",
         "whatif.events": "What-if: protection events per day, in force and uploaded",
         "whatif.cutoffs": "What-if: cut-offs per day, in force and uploaded",
+        "company": "company",
+        "by_company": "Protection events (exempt, deferred) by company",
+        "weekly_by_company": "Protection events per week, by company",
+        "provinces_by_company": "Protected accounts by province and company",
         "worklist": "My open tickets",
         "view.mine": "mine",
         "view.team": "my team's",
@@ -406,4 +435,168 @@ def worklist_counts(frame: pl.DataFrame, lang: Lang = "zh") -> str:
         bars.mark_bar(color=UTILITY_COLOURS["power"]),
         bars.mark_text(align="left", dx=3, fontSize=11).encode(text="count:Q"),
     ).properties(title=title, width=WIDTH - 100, height=alt.Step(24))
+    return render(_config(chart), lang, title)
+
+
+def _company_scale(
+    rows: pl.DataFrame, companies: tuple[str, ...] | None
+) -> tuple[pl.DataFrame, alt.Scale]:
+    """`rows` with each company's place (`company_order`, to stack in that order) and the
+    companies' colours: in the order given, those not named after it by name."""
+    present = set(rows["company"].to_list())
+    order = [c for c in companies or () if c in present] + sorted(present - set(companies or ()))
+    colours = [COMPANY_COLOURS[n % len(COMPANY_COLOURS)] for n in range(len(order))]
+    place = {name: n for n, name in enumerate(order)}
+    placed = rows.with_columns(
+        pl.col("company").replace_strict(place, return_dtype=pl.Int64).alias("company_order")
+    )
+    return placed, alt.Scale(domain=order, range=colours)
+
+
+def _company_legend(words: dict[str, str]) -> alt.Legend:
+    return alt.Legend(title=words["company"], orient="top", columns=2, labelLimit=WIDTH // 2 - 30)
+
+
+def by_company(frame: pl.DataFrame, lang: Lang = "zh") -> str:
+    """A horizontal bar per company, stacked by kind (免停, 缓停), the most 人次 first (ties by
+    name), with its total at the end."""
+    words = WORDS[lang]
+    title = words["by_company"]
+    _need(frame, "by_company", ("company", "kind", "count"))
+    kinds = KIND_WORDS[lang]
+    rows = (
+        frame.select(
+            pl.col("company").cast(pl.String),
+            pl.col("kind").cast(pl.String).replace(kinds).alias("kind"),
+            pl.col("count").cast(pl.Int64),
+        )
+        .group_by("company", "kind")
+        .agg(pl.col("count").sum())
+    )
+    if rows.height == 0:
+        return _empty(title, lang)
+    totals = (
+        rows.group_by("company")
+        .agg(pl.col("count").sum())
+        .sort(["count", "company"], descending=[True, False])
+    )
+    order = totals["company"].to_list()
+    kind_order = [kinds["exempt"], kinds["defer"]]
+    y = alt.Y("company:N", title=None, sort=order)
+    bars = (
+        alt.Chart(alt.InlineData(values=rows.sort("company", "kind").to_dicts()))
+        .mark_bar()
+        .encode(
+            y=y,
+            x=alt.X(
+                "sum(count):Q", title=words["events"], axis=_count_axis(_most(totals["count"]))
+            ),
+            color=alt.Color(
+                "kind:N",
+                title=words["kind"],
+                scale=alt.Scale(domain=kind_order, range=list(KIND_COLOURS)),
+            ),
+            order=alt.Order("kind:N"),
+        )
+    )
+    labels = (
+        alt.Chart(alt.InlineData(values=totals.to_dicts()))
+        .mark_text(align="left", dx=3, fontSize=11)
+        .encode(y=y, x=alt.X("count:Q"), text=alt.Text("count:Q", format=",d"))
+    )
+    chart = (
+        alt.layer(bars, labels)
+        .properties(title=title, width=WIDTH - 120, height=alt.Step(24))
+        .resolve_scale(y="shared")
+    )
+    return render(_config(chart), lang, title)
+
+
+def weekly_by_company(
+    frame: pl.DataFrame, lang: Lang = "zh", *, companies: tuple[str, ...] | None = None
+) -> str:
+    """人次 per ISO week, a bar per week stacked by company."""
+    words = WORDS[lang]
+    title = words["weekly_by_company"]
+    _need(frame, "weekly_by_company", ("week", "company", "count"))
+    week = pl.col("week")
+    if frame.schema["week"] in (pl.Date, pl.Datetime):
+        week = week.cast(pl.Date).dt.strftime(ISO_WEEK)
+    rows = (
+        frame.select(
+            week.cast(pl.String).alias("week"),
+            pl.col("company").cast(pl.String),
+            pl.col("count").cast(pl.Int64),
+        )
+        .group_by("week", "company")
+        .agg(pl.col("count").sum())
+        .sort("week", "company")
+    )
+    if rows.height == 0:
+        return _empty(title, lang)
+    rows, scale = _company_scale(rows, companies)
+    top = _most(rows.group_by("week").agg(pl.col("count").sum())["count"])
+    weeks = rows["week"].n_unique()
+    width = min(WIDTH, max(WIDTH // 2, weeks * WEEK_STEP))
+    size = WEEK_STEP - 8 if weeks * WEEK_STEP <= WIDTH else alt.Undefined
+    chart = (
+        alt.Chart(alt.InlineData(values=rows.to_dicts()))
+        .mark_bar(size=size)
+        .encode(
+            x=alt.X("week:O", title=words["week"], axis=alt.Axis(labelAngle=-45)),
+            y=alt.Y("sum(count):Q", title=words["events"], axis=_count_axis(top)),
+            color=alt.Color("company:N", scale=scale, legend=_company_legend(words)),
+            order=alt.Order("company_order:Q"),
+        )
+        .properties(title=title, width=width, height=HEIGHT)
+    )
+    return render(_config(chart), lang, title)
+
+
+def provinces_by_company(
+    frame: pl.DataFrame,
+    lang: Lang = "zh",
+    *,
+    companies: tuple[str, ...] | None = None,
+    top: int = 0,
+) -> str:
+    """A horizontal bar per province stacked by company, the most protected accounts first
+    (ties by name), the `top` provinces only when `top` > 0."""
+    words = WORDS[lang]
+    title = words["provinces_by_company"]
+    _need(frame, "provinces_by_company", ("province", "company", "count"))
+    rows = (
+        frame.select(
+            pl.col("province").cast(pl.String),
+            pl.col("company").cast(pl.String),
+            pl.col("count").cast(pl.Int64),
+        )
+        .group_by("province", "company")
+        .agg(pl.col("count").sum())
+        .sort("province", "company")
+    )
+    totals = (
+        rows.group_by("province")
+        .agg(pl.col("count").sum())
+        .sort(["count", "province"], descending=[True, False])
+    )
+    if top > 0:
+        totals = totals.head(top)
+        rows = rows.filter(pl.col("province").is_in(totals["province"].to_list()))
+    if rows.height == 0:
+        return _empty(title, lang)
+    rows, scale = _company_scale(rows, companies)
+    chart = (
+        alt.Chart(alt.InlineData(values=rows.to_dicts()))
+        .mark_bar()
+        .encode(
+            y=alt.Y("province:N", title=words["province"], sort=totals["province"].to_list()),
+            x=alt.X(
+                "sum(count):Q", title=words["accounts"], axis=_count_axis(_most(totals["count"]))
+            ),
+            color=alt.Color("company:N", scale=scale, legend=_company_legend(words)),
+            order=alt.Order("company_order:Q"),
+        )
+        .properties(title=title, width=WIDTH - 100, height=alt.Step(20))
+    )
     return render(_config(chart), lang, title)

@@ -6,8 +6,11 @@ Roles: `agent` works applications and sees phone numbers masked; `supervisor` al
 personal data; `policy_admin` uploads, tries (what-if) and activates its company's relief
 policies; `policy_authority` does the same for the deployment-wide set (a government's or
 regulator's announcement, which covers every company); `regulator` reads figures, masked;
-`cashier` posts payments at the counter. Every function is keyword-only; the caller owns the
-transaction.
+`cashier` posts payments at the counter; `deployment_regulator` reads the figures of every
+company of the deployment (counts and sums, never an account, a name or a phone) and nothing
+else: no accounts, queues, worklists, orders or actions (`readable_companies`; the web layer
+refuses it every company-scoped page and call). Every function is keyword-only; the caller
+owns the transaction.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sanbuting.domain import as_utc
-from sanbuting.errors import Conflict, SanbutingError, Unauthorized
+from sanbuting.errors import Conflict, Forbidden, NotFound, SanbutingError, Unauthorized
 from sanbuting.guard import throttle
 from sanbuting.guard.hashing import hash_password, password_matches
 from sanbuting.privacy import mask_text
@@ -32,6 +35,10 @@ from sanbuting.store.web_models import STAFF_ROLES, AuditEntry, Staff
 
 ROLES = STAFF_ROLES
 SEES_PERSONAL_DATA = frozenset({"supervisor", "policy_admin"})
+DEPLOYMENT_READERS = frozenset({"deployment_regulator"})
+"""Roles whose scope is the deployment, not their company: read-only figures of every company."""
+COMPANY_FIGURE_READERS = frozenset({"regulator", "supervisor"})
+"""Roles that read the figures of their own company (and no other)."""
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 200
@@ -172,6 +179,35 @@ def can_see_personal_data(staff: Staff) -> bool:
     """Supervisors and policy administrators see phone numbers and names whole; agents and
     regulators see them masked."""
     return staff.role in SEES_PERSONAL_DATA
+
+
+def reads_the_deployment(staff: Staff) -> bool:
+    """Whether `staff` reads the figures of every company (and nothing of one company's)."""
+    return staff.role in DEPLOYMENT_READERS
+
+
+def readable_companies(*, session: Session, staff: Staff) -> list[Company]:
+    """The companies whose figures `staff` may read, in code order: every company of the
+    deployment for a deployment regulator, their own for a company's regulator or supervisor;
+    any other role is refused (`Forbidden`)."""
+    if reads_the_deployment(staff):
+        return list(session.scalars(select(Company).order_by(Company.code)))
+    if staff.role in COMPANY_FIGURE_READERS:
+        own = session.get(Company, staff.company_id)
+        assert own is not None  # a foreign key
+        return [own]
+    raise Forbidden(
+        f"the {staff.role} role does not read company figures: ask a regulator or a supervisor"
+    )
+
+
+def readable_company(*, session: Session, staff: Staff, code: str) -> Company:
+    """The company `code` if `staff` may read its figures (`readable_companies`); another
+    company is not found, as one that does not exist."""
+    for company in readable_companies(session=session, staff=staff):
+        if company.code == code:
+            return company
+    raise NotFound(f"no company {code!r} among the companies whose figures you read")
 
 
 def audit_log(

@@ -28,7 +28,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from sanbuting.store.models import Base
 
-STAFF_ROLES = ("agent", "supervisor", "policy_admin", "regulator", "cashier", "policy_authority")
+STAFF_ROLES = (
+    "agent",
+    "supervisor",
+    "policy_admin",
+    "regulator",
+    "cashier",
+    "policy_authority",
+    "deployment_regulator",
+)
 """Every staff role (`staff.service` says what each may do)."""
 
 
@@ -82,7 +90,9 @@ class Holder(Base):
 
 
 class Staff(Base):
-    """A member of staff of one company, with one role."""
+    """A member of staff of one company, with one role. A deployment regulator's company is
+    only where it was added (its audit entries are kept there): it reads every company's
+    figures and nothing else (`staff.service.readable_companies`)."""
 
     __tablename__ = "staff"
     __table_args__ = (
@@ -93,7 +103,7 @@ class Staff(Base):
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(32))
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -240,6 +250,24 @@ class PolicyTrial(Base):
     activated_version: Mapped[int | None] = mapped_column(Integer)
 
 
+class PolicyTrialChange(Base):
+    """One account's day whose actions a what-if changes (`whatif.accounts`): the actions with
+    the sets in force (`before`) and with the uploaded set (`after`), `+`-joined (empty:
+    none), and the policy ids that made the difference, kept with the trial for its export."""
+
+    __tablename__ = "policy_trial_changes"
+    __table_args__ = (Index("ix_policy_trial_changes_trial", "trial_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("policy_trials.id"))
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    account_id: Mapped[str] = mapped_column(String(64))
+    day: Mapped[date] = mapped_column(Date)
+    before: Mapped[str] = mapped_column(String(200))
+    after: Mapped[str] = mapped_column(String(200))
+    policies: Mapped[str] = mapped_column(String(500))
+
+
 class SignInThrottle(Base):
     """Failed sign-ins counted under one key (a username at an address, an address, a
     username from unknown addresses) and the time before which that key may not try again.
@@ -333,3 +361,48 @@ class FieldOrder(Base):
     reported_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+ADJUSTMENT_KINDS = ("waive_fee", "write_off")
+ADJUSTMENT_STATUSES = ("pending", "approved", "rejected")
+
+
+class FeeAdjustment(Base):
+    """A manual late-fee waiver or write-off (`desk.adjustments`): asked by one staff member,
+    approved or rejected by another supervisor (four eyes, held by the database too), with
+    the amount seen when asked, the reason and notes, and what the approval made (`made`: the
+    waiver's hold id, the write-off's payment key)."""
+
+    __tablename__ = "fee_adjustments"
+    __table_args__ = (
+        UniqueConstraint("company_id", "number"),
+        CheckConstraint("amount_fen > 0", name="adjustment_amount_positive"),
+        CheckConstraint(
+            f"kind IN ({', '.join(repr(k) for k in ADJUSTMENT_KINDS)})", name="adjustment_kind"
+        ),
+        CheckConstraint(
+            f"status IN ({', '.join(repr(s) for s in ADJUSTMENT_STATUSES)})",
+            name="adjustment_status",
+        ),
+        CheckConstraint(
+            "decided_by IS NULL OR decided_by <> requested_by", name="adjustment_four_eyes"
+        ),
+        Index("ix_fee_adjustments_company_status", "company_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    number: Mapped[str] = mapped_column(String(32))
+    account: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    until_on: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    requested_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str] = mapped_column(String(200), default="")
+    made: Mapped[str | None] = mapped_column(String(140))

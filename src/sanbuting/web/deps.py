@@ -20,6 +20,7 @@ from sanbuting.errors import Forbidden, Unauthorized
 from sanbuting.guard import throttle
 from sanbuting.guard.hashing import same, token_hash
 from sanbuting.settings import Settings
+from sanbuting.staff.service import reads_the_deployment
 from sanbuting.store.database import write_aside
 from sanbuting.store.web_models import Customer, Staff, WebSession
 from sanbuting.web.security import REQUEST_DB, SESSION_COOKIE, remember_session
@@ -162,14 +163,33 @@ def customer(who: MaybeCaller) -> Customer:
     return who.customer
 
 
-def staff(who: MaybeCaller) -> Staff:
+def any_staff(who: MaybeCaller) -> Staff:
+    """Any signed-in member of staff, the deployment regulator included: only for what reads
+    the deployment's figures (the dashboard, `/console/companies`, `/api/v1/figures/companies`),
+    each of which asks `staff.service.readable_companies` for its scope."""
     if who is None or who.staff is None:
         raise Unauthorized("staff sign-in required")
     return who.staff
 
 
+def staff(who: MaybeCaller) -> Staff:
+    """A signed-in member of staff working in their company: every company-scoped page and
+    call. The deployment regulator is refused here, whatever the route, so that nothing of one
+    company's accounts, queues or actions is ever open to it."""
+    member = any_staff(who)
+    if reads_the_deployment(member):
+        raise Forbidden(
+            "the deployment regulator reads the figures of every company (/console/companies, "
+            "/api/v1/figures/companies) and nothing of one company's accounts, queues or actions"
+        )
+    return member
+
+
 SignedInCustomer = Annotated[Customer, Depends(customer)]
 SignedInStaff = Annotated[Staff, Depends(staff)]
+"""A member of staff scoped to their company (never the deployment regulator)."""
+AnyStaff = Annotated[Staff, Depends(any_staff)]
+"""Any member of staff, the deployment regulator included (figures only)."""
 
 
 def require_role(member: Staff, *roles: str) -> None:

@@ -20,9 +20,14 @@ too), clipped to the days from the company's origin. Per company it reports:
 - day by day inside the window: protection events and would-be cut-offs, without and with
   (`by_day`, the what-if chart's data, `reports.charts.whatif_by_day`);
 
-and, for the file, the policy ids it adds and removes against the set it replaces. Nothing is
-written here (`whatif.trials` remembers a what-if for activation). Correct before fast: two
-(or three) full engine runs per company.
+- the accounts whose actions change (`whatif.accounts`): each account's day inside the window
+  whose actions differ, before → after, with the policy that made the difference; `changed`
+  counts those accounts;
+
+and, for the file, the policy ids it adds and removes against the set it replaces, and what
+it changes policy by policy (`whatif.policy_diff`: windows moved, scopes and effects changed).
+Nothing is written here (`whatif.trials` remembers a what-if for activation, with its changed
+accounts). Correct before fast: two (or three) full engine runs per company.
 """
 
 from __future__ import annotations
@@ -46,6 +51,9 @@ from sanbuting.rules import rulesets_by_utility
 from sanbuting.store.held_frames import load_run_frames
 from sanbuting.store.models import Company
 from sanbuting.store.policy_versions import in_force, parsed
+from sanbuting.whatif import policy_diff
+from sanbuting.whatif.accounts import AccountChange, account_changes
+from sanbuting.whatif.policy_diff import PolicyChange
 
 CUTOFFS = ("suspend", "disconnect", "terminate")
 ONE_DAY = timedelta(days=1)
@@ -61,6 +69,7 @@ FIGURES = (
     "cutoffs_with",
     "waived_without_fen",
     "waived_with_fen",
+    "changed",
 )
 """The figures of each company, in the order they are shown."""
 
@@ -101,6 +110,9 @@ class Figures:
     cutoffs_with: int = 0
     waived_without_fen: int = 0
     waived_with_fen: int = 0
+    changed: int = field(default=0, compare=False)
+    """Accounts with a day whose actions change (`whatif.accounts`); left out of comparisons
+    like `by_day`."""
     by_day: tuple[DayFigures, ...] = field(default=(), compare=False)
     """Every day of `first`..`last`, in order (empty when nothing was counted); derived from
     the same runs as the totals, so left out of comparisons."""
@@ -121,6 +133,10 @@ class WhatIf:
     removed: tuple[str, ...]
     """Policy ids the file adds to, and drops from, the set it replaces."""
     seconds: float
+    policy_changes: tuple[PolicyChange, ...] = ()
+    """What the file adds, removes and changes, policy by policy."""
+    changes: tuple[AccountChange, ...] = field(default=(), repr=False)
+    """Every company's changed account-days, by company, account and day."""
 
 
 def what_if(
@@ -139,7 +155,9 @@ def what_if(
     last_day = max((w.end for w in windows), default=None)
     if last_day is not None:
         last_day -= ONE_DAY
-    figures = []
+    policy_changes = policy_diff.policy_changes(replaced, uploaded)
+    differing = [p for c in policy_changes for p in (c.old, c.new) if p is not None]
+    figures, changes = [], []
     for company in members:
         current = in_force(session=session, company_id=company.id)
         proposed = (
@@ -147,17 +165,16 @@ def what_if(
             if scope is None
             else [*(parsed(current.deployment) if current.deployment else ()), *uploaded]
         )
-        figures.append(
-            _company(
-                session,
-                company,
-                list(current.policies),
-                proposed,
-                [*uploaded, *replaced],
-                (first_day, last_day),
-                on,
-            )
+        found, changed = _company(
+            session,
+            company,
+            (list(current.policies), proposed),
+            ([*uploaded, *replaced], differing),
+            (first_day, last_day),
+            on,
         )
+        figures.append(found)
+        changes += changed
     new_ids, old_ids = [p.id for p in uploaded], [p.id for p in replaced]
     return WhatIf(
         file_name=file_name,
@@ -170,6 +187,32 @@ def what_if(
         added=tuple(i for i in new_ids if i not in old_ids),
         removed=tuple(i for i in old_ids if i not in new_ids),
         seconds=time.perf_counter() - began,
+        policy_changes=policy_changes,
+        changes=tuple(changes),
+    )
+
+
+def day_frame(result: WhatIf) -> pl.DataFrame:
+    """The what-if's days over every company it counted, as `reports.charts.whatif_by_day`
+    draws them: `day, scenario` (`before`: the sets in force, `after`: the uploaded set),
+    `count` and `measure` (`cutoffs` or `events`)."""
+    rows = [
+        (d.day, scenario, count, measure)
+        for f in result.companies
+        for d in f.by_day
+        for scenario, measure, count in (
+            ("before", "cutoffs", d.cutoffs_without),
+            ("after", "cutoffs", d.cutoffs_with),
+            ("before", "events", d.events_without),
+            ("after", "events", d.events_with),
+        )
+    ]
+    schema = {"day": pl.Date, "scenario": pl.String, "count": pl.Int64, "measure": pl.String}
+    return (
+        pl.DataFrame(rows, schema=schema, orient="row")
+        .group_by("day", "scenario", "measure")
+        .agg(pl.col("count").sum())
+        .sort("measure", "scenario", "day")
     )
 
 
@@ -188,24 +231,28 @@ def _replaced(session: Session, scope: Company | None, members: list[Company]) -
 def _company(
     session: Session,
     company: Company,
-    current: list[Policy],
-    proposed: list[Policy],
-    concerned: list[Policy],
+    sets: tuple[list[Policy], list[Policy]],
+    concerned: tuple[list[Policy], list[Policy]],
     window: tuple[date | None, date | None],
     on: date,
-) -> Figures:
+) -> tuple[Figures, list[AccountChange]]:
+    """One company's figures and changed account-days: `sets` are the policies in force and
+    those proposed, `concerned` the policies of the file and of the set it replaces, and
+    those that differ between them."""
+    current, proposed = sets
+    concerned_all, differing = concerned
     origin = company.origin
     figures = Figures(company.code, company.name, company.utility)
     first_day, last_day = window
     if origin is None or first_day is None or last_day is None:
-        return figures
+        return figures, []
     rulesets = rulesets_by_utility({Utility(company.utility): company.ruleset})
     frames = load_run_frames(session, [company.id], rulesets)
     accounts = frames[0]
-    touched = accounts.filter(pl.any_horizontal([scope_expr(p.scope) for p in concerned]))
+    touched = accounts.filter(pl.any_horizontal([scope_expr(p.scope) for p in concerned_all]))
     figures = replace(figures, accounts=accounts.height, touched=touched.height)
     if last_day < origin or accounts.height == 0:
-        return replace(figures, clipped=first_day < origin)
+        return replace(figures, clipped=first_day < origin), []
     first = max(first_day, origin)
     arrears_on = min(max(on, origin), last_day)
     without = decide(frames, current, company, last_day, "fast", None)
@@ -219,6 +266,15 @@ def _company(
     arrears = at_on.states.filter(pl.col("account_id").is_in(ids))["arrears_fen"]
     events_without, protected_without = _protections(without, first, last_day)
     events_with, protected_with = _protections(with_new, first, last_day)
+    changes = account_changes(
+        company=company.code,
+        without=without,
+        with_new=with_new,
+        accounts=accounts,
+        changed=differing,
+        first=first,
+        last=last_day,
+    )
     return replace(
         figures,
         first=first,
@@ -234,8 +290,9 @@ def _company(
         cutoffs_with=_cutoffs(with_new, first, last_day),
         waived_without_fen=int(without.fees["waived_fen"].sum() or 0),
         waived_with_fen=int(with_new.fees["waived_fen"].sum() or 0),
+        changed=len({c.account_id for c in changes}),
         by_day=_by_day(without, with_new, first, last_day),
-    )
+    ), changes
 
 
 def _per_day(result: RunTables, first: date, last: date) -> tuple[dict[date, int], dict[date, int]]:

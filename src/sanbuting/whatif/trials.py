@@ -8,28 +8,50 @@ what-if is someone else's, already used, older than a day, or made on sets that 
 since. Who may activate what: a company's policy administrator its company's own set; the
 policy authority the deployment-wide set.
 
+A what-if's changed accounts (`whatif.accounts`) are kept with it, the first `MOST_CHANGES`
+in order, so that its maker can export them all (`changes_of`).
+
 Keyword-only; the caller owns the transaction.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from itertools import islice
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from sanbuting.domain import as_utc, read_utc
 from sanbuting.errors import Conflict, Forbidden, NotFound, SanbutingError
 from sanbuting.jobs.activation import Activated, activate_text, state_of
 from sanbuting.store.models import Company
-from sanbuting.store.web_models import PolicyTrial, Staff
+from sanbuting.store.web_models import PolicyTrial, PolicyTrialChange, Staff
+from sanbuting.whatif import policy_diff
 from sanbuting.whatif.service import FIGURES, WhatIf
 
 LIFETIME = timedelta(hours=24)
 """How long a what-if may be activated from."""
 ACTIVATES = {"policy_admin": "company", "policy_authority": "deployment"}
 """The roles that activate, and the scope each holds."""
+MOST_CHANGES = 1_000_000
+"""The most changed account-days a what-if keeps (an XLSX sheet holds 1,048,575 rows)."""
+CHUNK = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class KeptChange:
+    """A changed account-day as a what-if keeps it (`whatif.accounts.AccountChange`, its
+    actions `+`-joined, empty for none)."""
+
+    company: str
+    account_id: str
+    day: date
+    before: str
+    after: str
+    policies: str
 
 
 def remember(
@@ -60,7 +82,52 @@ def remember(
     )
     session.add(trial)
     session.flush()
+    _keep_changes(session, trial, result)
     return trial
+
+
+def _keep_changes(session: Session, trial: PolicyTrial, result: WhatIf) -> None:
+    codes = [f.company for f in result.companies]
+    ids = dict(
+        session.execute(select(Company.code, Company.id).where(Company.code.in_(codes))).all()
+    )
+    rows = (
+        {
+            "trial_id": trial.id,
+            "company_id": ids[c.company],
+            "account_id": c.account_id,
+            "day": c.day,
+            "before": "+".join(c.before),
+            "after": "+".join(c.after),
+            "policies": c.policies_text[:500],
+        }
+        for c in islice(result.changes, MOST_CHANGES)
+    )
+    while chunk := list(islice(rows, CHUNK)):
+        session.execute(insert(PolicyTrialChange), chunk)
+
+
+def changes_of(*, session: Session, trial_id: int, staff: Staff) -> list[KeptChange]:
+    """The changed account-days kept with what-if `trial_id`, by company, account and day;
+    only its maker reads them (NotFound for anyone else, as for a what-if that is not)."""
+    trial = session.get(PolicyTrial, trial_id)
+    if trial is None or trial.staff_id != staff.id:
+        raise NotFound("no such what-if of yours: upload the file and run the what-if first")
+    query = (
+        select(
+            Company.code,
+            PolicyTrialChange.account_id,
+            PolicyTrialChange.day,
+            PolicyTrialChange.before,
+            PolicyTrialChange.after,
+            PolicyTrialChange.policies,
+        )
+        .join(Company, Company.id == PolicyTrialChange.company_id)
+        .where(PolicyTrialChange.trial_id == trial_id)
+        .order_by(PolicyTrialChange.id)
+        .execution_options(yield_per=CHUNK)
+    )
+    return [KeptChange(*row) for row in session.execute(query)]
 
 
 def summary(result: WhatIf) -> dict[str, object]:
@@ -70,6 +137,8 @@ def summary(result: WhatIf) -> dict[str, object]:
         "policies": result.policies,
         "added": list(result.added),
         "removed": list(result.removed),
+        "policy_changes": policy_diff.summary(result.policy_changes),
+        "changes": len(result.changes),
         "seconds": round(result.seconds, 3),
         "companies": {f.company: {k: getattr(f, k) for k in FIGURES} for f in result.companies},
     }

@@ -18,17 +18,21 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from sanbuting.domain import Utility
-from sanbuting.engine.fast import layout as lay
-from sanbuting.engine.fast.accounts import run_range
-from sanbuting.engine.fast.collect import collect
-from sanbuting.engine.fast.kernel import L_SIZE
-from sanbuting.engine.fast.prepare import day_number, prepare
-from sanbuting.engine.frames import RunFrames, concat
-from sanbuting.engine.parallel import run_frames
-from sanbuting.errors import SanbutingError
-from sanbuting.policy.model import Policy
-from sanbuting.rules.schema import Ruleset
+from sanbuting.engine.fast.cache_guard import forget_stale
+
+forget_stale()  # before the kernel's modules load their cached machine code
+
+from sanbuting.domain import Utility  # noqa: E402
+from sanbuting.engine.fast import layout as lay  # noqa: E402
+from sanbuting.engine.fast.accounts import run_range  # noqa: E402
+from sanbuting.engine.fast.collect import collect  # noqa: E402
+from sanbuting.engine.fast.kernel import L_SIZE  # noqa: E402
+from sanbuting.engine.fast.prepare import day_number, prepare  # noqa: E402
+from sanbuting.engine.frames import RunFrames, concat  # noqa: E402
+from sanbuting.engine.parallel import run_frames  # noqa: E402
+from sanbuting.errors import SanbutingError  # noqa: E402
+from sanbuting.policy.model import Policy  # noqa: E402
+from sanbuting.rules.schema import Ruleset  # noqa: E402
 
 Ints = npt.NDArray[np.int64]
 Frames = tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]

@@ -1,7 +1,8 @@
 """Account relief for the fast kernel (docs/account-relief.md): each account's holds, as
 compiled on the accounts frame (`engine.relief_column`) for every engine, as a CSR array the
-kernel reads (`hd[h_off[i]:h_off[i + 1]]`), and the fee pause of a kept instalment plan as two
-columns of each bill it covers.
+kernel reads (`hd[h_off[i]:h_off[i + 1]]`), and the fees each bill does not accrue as three
+columns: a kept instalment plan's pause [start, stop), and the first day after a late-fee
+waiver (the bill accrues nothing before it).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ Ints = npt.NDArray[np.int64]
 # Per hold, one row of `hd`, the account's holds in file order.
 H_START, H_STOP, H_NOTICE_ONLY, H_BROKEN, H_KIND = range(5)
 HOLD_COLUMNS = 5
+PAUSE_COLUMNS = 3
+"""Appended to each bill's row: a plan's pause start and stop, a waiver's stop."""
 
 
 @dataclass(frozen=True)
@@ -30,14 +33,15 @@ class HoldArrays:
     hd: Ints
     hold_ids: list[str]
     pause: Ints
-    """Per bill (in the kernel's bill order): the fee pause [start, stop), or (0, 0)."""
+    """Per bill (in the kernel's bill order): a plan's fee pause [start, stop), or (0, 0), and
+    the day a waiver's days without fees stop (0: none)."""
 
 
 def hold_arrays(accounts: pl.DataFrame, b_off: Ints, bills: Ints) -> HoldArrays:
     """The relief of `accounts` (sorted by id, as the kernel numbers them) and the fee pause
     of each bill (`bills[b_off[i]:b_off[i + 1]]`)."""
     n = accounts.height
-    pause = np.zeros((bills.shape[0], 2), dtype=np.int64)
+    pause = np.zeros((bills.shape[0], PAUSE_COLUMNS), dtype=np.int64)
     if COLUMN not in accounts.columns:
         empty = np.zeros((0, HOLD_COLUMNS), dtype=np.int64)
         return HoldArrays(np.zeros(n + 1, dtype=np.int64), empty, [], pause)
@@ -51,13 +55,16 @@ def hold_arrays(accounts: pl.DataFrame, b_off: Ints, bills: Ints) -> HoldArrays:
             rows.append([start, stop, int(item.notice_only), broken, KINDS.index(item.kind)])
             hold_ids.append(item.hold_id)
             counts[i] += 1
-            if item.fee_pause is not None:
-                for j in range(int(b_off[i]), int(b_off[i + 1])):
-                    if bills[j, 0] < start:
-                        pause[j] = (
-                            lay.day_number(item.fee_pause.start),
-                            lay.day_number(item.fee_pause.end),
-                        )
+            if item.fee_pause is None:
+                continue
+            end = lay.day_number(item.fee_pause.end)
+            for j in range(int(b_off[i]), int(b_off[i + 1])):
+                if bills[j, 0] >= start:
+                    continue
+                if item.kind == "waive_fee":
+                    pause[j, 2] = max(pause[j, 2], end)
+                else:
+                    pause[j, :2] = (lay.day_number(item.fee_pause.start), end)
     h_off = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=h_off[1:])
     hd = np.array(rows, dtype=np.int64).reshape(len(rows), HOLD_COLUMNS)

@@ -139,7 +139,8 @@ def postpaid_days(  # noqa: PLR0915 (one loop: arrays are handed over once per a
             if bs[j, B_OPENED] == 0 or day <= bills[j, 1] or bs[j, B_PRINCIPAL] == 0:
                 continue
             rate = later if day >= bills[j, 4] else same  # 跨年度: from 1 January after due
-            paused = bills[j, 5] <= day < bills[j, 6]  # a kept instalment plan
+            # a kept instalment plan's pause, then a late-fee waiver's days
+            paused = bills[j, 5] <= day < bills[j, 6] or day < bills[j, 7]
             if paused or waived(bills[j, 3], day, windows):
                 bs[j, B_WAIVED_UNITS] += bs[j, B_PRINCIPAL] * rate
                 bs[j, B_WAIVED_DAYS] += 1

@@ -1,6 +1,7 @@
 """The REST API under `/api/v1` (OpenAPI at `/docs`): signing in; customers' accounts, bills,
 ledger, payments, relief status, applications and tickets; staff's accounts, applications,
-policies, figures, field work orders and the collections desk (locks, promises, worklists).
+policies, figures (their company's; every company's for the deployment regulator), field work
+orders and the collections desk (locks, promises, plans, worklists, waivers and write-offs).
 Every parameter is bounded, every list paginated, every error a problem (RFC 9457)."""
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from fastapi import APIRouter
 
 from sanbuting.web.api import (
     accounts,
+    adjustments,
     applications,
     auth,
     bills,
+    companies,
     field,
     figures,
     holds,
@@ -36,8 +39,10 @@ for part in (
     tickets.router,
     field.router,
     holds.router,
+    adjustments.router,
     staff.router,
     policies.router,
     figures.router,
+    companies.router,
 ):
     router.include_router(part)

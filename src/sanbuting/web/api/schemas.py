@@ -113,8 +113,18 @@ class TokenOut(BaseModel):
 
 
 class StaffTokenOut(TokenOut):
-    role: Literal["agent", "supervisor", "policy_admin", "regulator"]
-    company: Name
+    role: Literal[
+        "agent",
+        "supervisor",
+        "policy_admin",
+        "regulator",
+        "cashier",
+        "policy_authority",
+        "deployment_regulator",
+    ]
+    company: Name = Field(
+        description="The member's company (a deployment regulator's: where it was added)."
+    )
 
 
 # accounts

@@ -1,8 +1,9 @@
 """The staff console at `/console`: sign-in, the dashboard, account search and stories,
 the collections desk's worklist with its locks and promises to pay, the applications
 queue, the ticket worklists on the clock, field work orders, enforcement orders awaiting
-release, relief policies with what-if and activation, and the audit log.
-Staff see only their own company's data; roles are enforced on every page and action."""
+release, relief policies with what-if and activation, the audit log, and the companies'
+relief figures. Staff see only their own company's data, but the deployment regulator, who
+reads every company's figures and nothing else; roles are enforced on every page and action."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from fastapi import APIRouter
 
 from sanbuting.web.console import (
     accounts,
+    adjustments,
     applications,
     audit,
+    companies,
     desk,
     field,
     home,
@@ -21,7 +24,19 @@ from sanbuting.web.console import (
 )
 
 router = APIRouter(include_in_schema=False)
-for part in (home, accounts, desk, applications, tickets, field, orders, policies, audit):
+for part in (
+    home,
+    accounts,
+    desk,
+    adjustments,
+    applications,
+    tickets,
+    field,
+    orders,
+    policies,
+    audit,
+    companies,
+):
     router.include_router(part.routes)
 
 __all__ = ["router"]

@@ -1,19 +1,22 @@
 """Console: find an account of the staff member's company by its number or phone, and read
-its story (the engine's explain over the store), bills, ledger and outbox orders. Phone numbers
-and holders' names are masked unless the role may see personal data; every search and view is
-audited."""
+its story (the engine's explain over the store), bills, ledger and outbox orders. The search's
+results and an account's locks and promises export as CSV or XLSX (`web.console.exports`).
+Phone numbers and holders' names are masked unless the role may see personal data; every
+search, view and export is audited."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from sanbuting.customers.service import holder_name, masked_name
+from sanbuting.desk.adjustments import ASKERS, of_account
 from sanbuting.desk.holds import LOCKERS, PROMISERS, first_open_day, holds_of
-from sanbuting.desk.search import Search, search_accounts
+from sanbuting.desk.search import CANDIDATES, Search, search_accounts
 from sanbuting.domain import mask_phone, parse_yuan
 from sanbuting.errors import NotFound
 from sanbuting.explain import Lang
@@ -25,8 +28,10 @@ from sanbuting.store.runs import last_run_day
 from sanbuting.store.web_models import Staff
 from sanbuting.web import deps
 from sanbuting.web.console.common import company_of, page, record
+from sanbuting.web.console.exports import FileForm, export
 from sanbuting.web.console.story import store_story
-from sanbuting.web.i18n import language
+from sanbuting.web.console.tables import accounts_table, holds_table
+from sanbuting.web.i18n import language, translator
 from sanbuting.web.types import AccountId
 
 routes = APIRouter(prefix="/console")
@@ -35,6 +40,8 @@ SearchText = Annotated[
     str, Query(max_length=64, description="户号, phone, holder's name or place name")
 ]
 RESULTS = 50
+EXPORTED = CANDIDATES
+"""The most accounts a search exports (as many as it reads when it asks for arrears)."""
 LEDGER_ROWS = 200
 
 
@@ -50,6 +57,34 @@ State = Annotated[
 ]
 
 
+def _asked(q: str, state: str, min_arrears: str, max_arrears: str) -> Search:
+    return Search(
+        text=q.strip(),
+        state=state or None,
+        min_arrears_fen=parse_yuan(min_arrears) if min_arrears else None,
+        max_arrears_fen=parse_yuan(max_arrears) if max_arrears else None,
+    )
+
+
+def _found(
+    session: deps.DB, staff: Staff, asked: Search, limit: int
+) -> tuple[date | None, list[dict[str, Any]]]:
+    """The last recorded day and the accounts found, phones as `staff` may see them."""
+    company = company_of(session, staff)
+    on = last_run_day(session, company)
+    found = search_accounts(session, company.id, asked, on, limit)
+    return on, [
+        {
+            "account": f.account,
+            "state": f.state,
+            "arrears": f.arrears_fen,
+            "phone": shown_phone(staff, f.account.phone),
+            "region": full_name(f.account.region),
+        }
+        for f in found
+    ]
+
+
 @routes.get("/accounts", response_class=HTMLResponse)
 def search(
     request: Request,
@@ -62,28 +97,11 @@ def search(
 ) -> Response:
     """Accounts by number (prefix), phone, holder's name, a place's name, their state after
     the last recorded day and an arrears range (`desk.search`; this company only)."""
-    asked = Search(
-        text=q.strip(),
-        state=state or None,
-        min_arrears_fen=parse_yuan(min_arrears) if min_arrears else None,
-        max_arrears_fen=parse_yuan(max_arrears) if max_arrears else None,
-    )
-    company = company_of(session, staff)
-    on = last_run_day(session, company)
-    found = search_accounts(session, company.id, asked, on, RESULTS)
+    asked = _asked(q, state, min_arrears, max_arrears)
+    on, rows = _found(session, staff, asked, RESULTS)
     if asked.asked:
-        record(session, staff, "search_accounts", asked.text, results=len(found), state=state,
+        record(session, staff, "search_accounts", asked.text, results=len(rows), state=state,
                min_arrears=min_arrears, max_arrears=max_arrears)  # fmt: skip
-    rows = [
-        {
-            "account": f.account,
-            "state": f.state,
-            "arrears": f.arrears_fen,
-            "phone": shown_phone(staff, f.account.phone),
-            "region": full_name(f.account.region),
-        }
-        for f in found
-    ]
     return page(
         request,
         "console/accounts.html",
@@ -99,11 +117,51 @@ def search(
     )
 
 
-@routes.get("/accounts/{account_id}", response_class=HTMLResponse)
-def account_page(
-    request: Request, session: deps.DB, staff: deps.SignedInStaff, account_id: AccountId
+@routes.get("/accounts.{form}")
+def search_file(
+    request: Request,
+    session: deps.DB,
+    staff: deps.SignedInStaff,
+    form: FileForm,
+    q: SearchText = "",
+    state: State = "",
+    min_arrears: Yuan = "",
+    max_arrears: Yuan = "",
 ) -> Response:
-    """One account's story, bills, ledger and orders."""
+    """The search's results as CSV or XLSX, up to `EXPORTED` accounts (the page shows
+    `RESULTS`), phones as on screen."""
+    asked = _asked(q, state, min_arrears, max_arrears)
+    _, rows = _found(session, staff, asked, EXPORTED)
+    return export(
+        request, session, staff, accounts_table(rows, translator(language(request))),
+        form=form, name="accounts", action="export_accounts", target=asked.text,
+        state=state, min_arrears=min_arrears, max_arrears=max_arrears,
+    )  # fmt: skip
+
+
+@routes.get("/accounts/{account_id}/holds.{form}")
+def holds_file(
+    request: Request,
+    session: deps.DB,
+    staff: deps.SignedInStaff,
+    account_id: AccountId,
+    form: FileForm,
+) -> Response:
+    """The account's locks, promises to pay and instalment plans, as on its page."""
+    account = _account(session, staff, account_id)
+    company = company_of(session, staff)
+    held = holds_table(
+        holds_of(session, company, account), translator(language(request)), account.account_id
+    )
+    return export(
+        request, session, staff, held,
+        form=form, name=f"holds-{account.account_id}", action="export_holds",
+        target=account.account_id,
+    )  # fmt: skip
+
+
+def _account(session: deps.DB, staff: Staff, account_id: str) -> Account:
+    """The staff member's company's account `account_id` (NotFound otherwise)."""
     account = session.scalar(
         select(Account).where(
             Account.company_id == staff.company_id, Account.account_id == account_id
@@ -111,6 +169,15 @@ def account_page(
     )
     if account is None:
         raise NotFound(f"no account {account_id} in your company")
+    return account
+
+
+@routes.get("/accounts/{account_id}", response_class=HTMLResponse)
+def account_page(
+    request: Request, session: deps.DB, staff: deps.SignedInStaff, account_id: AccountId
+) -> Response:
+    """One account's story, bills, ledger and orders."""
+    account = _account(session, staff, account_id)
     company = company_of(session, staff)
     record(session, staff, "view_account", account.account_id)
     lang: Lang = "en" if language(request) == "en" else "zh"
@@ -161,4 +228,6 @@ def account_page(
         first_day=first_open_day(session, company) if company.origin else None,
         can_lock=staff.role in LOCKERS,
         can_promise=staff.role in PROMISERS and company.origin is not None,
+        adjustments=of_account(session, company, account),
+        can_adjust=staff.role in ASKERS and company.origin is not None,
     )

@@ -22,6 +22,8 @@ from sanbuting.store.models import Account
 from sanbuting.store.web_models import Application, Staff, Team
 from sanbuting.web import deps
 from sanbuting.web.console.common import business_now, page, record
+from sanbuting.web.console.exports import MOST_ROWS, FileForm, export
+from sanbuting.web.console.tables import applications_table
 from sanbuting.web.deps import require_role
 from sanbuting.web.i18n import language, translator
 from sanbuting.web.pages import render
@@ -70,6 +72,34 @@ def queue(
         page_number=page_number,
         more=len(rows) == PAGE_SIZE,
     )
+
+
+@routes.get("/applications.{form}")
+def queue_file(
+    request: Request,
+    session: deps.DB,
+    staff: deps.SignedInStaff,
+    form: FileForm,
+    status: StatusFilter = "open",
+) -> Response:
+    """The queue with `status`, every page of it (up to `exports.MOST_ROWS`), as CSV or XLSX."""
+    require_role(staff, *READERS)
+    rows = applications.for_company(
+        session=session,
+        company_id=staff.company_id,
+        status=None if status == "all" else status,
+        size=MOST_ROWS,
+    )
+    working = assignment.assignees(
+        session=session, company_id=staff.company_id, ids=(a.assigned_to for a in rows)
+    )
+    lang = language(request)
+    names = {b.code: b for b in catalogue.catalogue()}
+    listed = applications_table(rows, working, names, translator(lang), lang)
+    return export(
+        request, session, staff, listed,
+        form=form, name=f"applications-{status}", action="export_applications", target=status,
+    )  # fmt: skip
 
 
 @routes.get("/applications/{number}", response_class=HTMLResponse)

@@ -12,6 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 from sanbuting.staff.service import audit_log
 from sanbuting.web import deps
 from sanbuting.web.console.common import page
+from sanbuting.web.console.exports import MOST_ROWS, FileForm, export
+from sanbuting.web.console.tables import audit_table
 from sanbuting.web.deps import require_role
 from sanbuting.web.types import Page
 
@@ -38,3 +40,17 @@ def audit_page(
         page_number=page_number,
         more=len(rows) == PAGE_SIZE,
     )
+
+
+@routes.get("/audit.{form}")
+def audit_file(
+    request: Request, session: deps.DB, staff: deps.SignedInStaff, form: FileForm
+) -> Response:
+    """The audit log, newest first (the newest `exports.MOST_ROWS` entries), as CSV or XLSX;
+    the export itself is logged after it is read."""
+    require_role(staff, *READERS)
+    rows = audit_log(session=session, company_id=staff.company_id, size=MOST_ROWS)
+    return export(
+        request, session, staff, audit_table(rows),
+        form=form, name="audit-log", action="export_audit",
+    )  # fmt: skip

@@ -30,6 +30,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ("agent", "supervisor", "policy_admin", "regulator", "cashier"),
     ),
     ("worklist", "/console/worklist", ("supervisor", "agent")),
+    ("adjustments", "/console/adjustments", ("supervisor", "agent")),
     ("applications", "/console/applications", READERS),
     ("tickets", "/console/tickets", READERS),
     ("field", "/console/field", ("supervisor", "agent", "cashier")),
@@ -40,6 +41,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ("supervisor", "policy_admin", "regulator", "policy_authority"),
     ),
     ("audit", "/console/audit", ("supervisor", "policy_admin", "regulator", "policy_authority")),
+    ("companies", "/console/companies", ("regulator", "supervisor")),
 )
 """The console's menu: (key, path, the roles that see it)."""
 

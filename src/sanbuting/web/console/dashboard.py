@@ -7,7 +7,10 @@
 - policy administrator: the latest what-if's would-be cut-offs and protection events per day,
   before and after (`reports.store_frames.latest_whatif`); without one, protected accounts
   per day;
-- regulator: protected accounts by province, and 人次 per week.
+- regulator: protected accounts by province, and 人次 per week;
+- deployment regulator: the companies compared (`deployment_charts`): 人次 exempt and deferred
+  by company, 人次 per week by company, protected accounts by province and company; and each
+  company's own page (`company_charts`): protected accounts per day, 人次 per week, by province.
 
 Figures from the daily runs are counted in the database and drawn once per company, role,
 language and state of the runs (`store_frames.runs_mark`): a dashboard opened again before the
@@ -29,7 +32,8 @@ from sqlalchemy.orm import Session
 
 from sanbuting.applications import tickets
 from sanbuting.errors import Forbidden
-from sanbuting.reports import charts, store_frames
+from sanbuting.regions import is_known, lookup
+from sanbuting.reports import charts, deployment, store_frames
 from sanbuting.reports.svg import ChartError, Lang
 from sanbuting.store.models import Company
 from sanbuting.store.web_models import Staff
@@ -139,3 +143,63 @@ def dashboard_charts(
     except ChartError:
         LOG.exception("the dashboard's charts of %s could not be drawn", staff.role)
     return ()
+
+
+def company_charts(*, session: Session, company: Company, lang: Lang) -> Drawn:
+    """The charts of one company's daily runs (its page under `/console/companies`)."""
+    try:
+        return _runs(
+            session, company, lang, ("protected_by_day", "people_times_by_week", "by_province")
+        )
+    except ChartError:
+        LOG.exception("the charts of company %s could not be drawn", company.id)
+    return ()
+
+
+def deployment_charts(
+    *, session: Session, companies: list[Company], names: dict[str, str], lang: Lang
+) -> Drawn:
+    """The companies compared, each shown by its name in `names` (code → name), in the order
+    given: 人次 exempt and deferred by company, 人次 per week by company, protected accounts by
+    province and company; drawn again once a run of any of them is recorded or removed."""
+    marks = tuple((company.id, store_frames.runs_mark(session, company)) for company in companies)
+
+    def draw() -> Drawn:
+        shown = pl.col("company").replace_strict(names, return_dtype=pl.String)
+        order = tuple(names[company.code] for company in companies)
+        weeks = deployment.weekly(session, companies).with_columns(shown)
+        kinds = weeks.unpivot(
+            ["exempt_events", "defer_events"], index="company", variable_name="kind"
+        ).select(
+            "company",
+            pl.col("kind").str.strip_suffix("_events"),
+            pl.col("value").alias("count"),
+        )
+        places = deployment.provinces(session, companies)
+        places = places.select(
+            pl.col("province").replace_strict(province_names(places["province"].to_list())),
+            shown,
+            pl.col("protected_accounts").alias("count"),
+        )
+        weekly = weeks.select(
+            "week", "company", (pl.col("exempt_events") + pl.col("defer_events")).alias("count")
+        )
+        return (
+            ("by_company", Markup(charts.by_company(kinds, lang))),
+            ("weekly_by_company", Markup(charts.weekly_by_company(weekly, lang, companies=order))),
+            (
+                "provinces_by_company",
+                Markup(charts.provinces_by_company(places, lang, companies=order)),
+            ),
+        )
+
+    try:
+        return _cached(("deployment", lang, marks, tuple(sorted(names.items()))), draw)
+    except ChartError:
+        LOG.exception("the companies' charts could not be drawn")
+    return ()
+
+
+def province_names(codes: list[str]) -> dict[str, str]:
+    """Each province code of `codes` → its name (an unknown code stays as it is)."""
+    return {code: lookup(code).name if is_known(code) else code for code in set(codes)}

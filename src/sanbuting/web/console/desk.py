@@ -22,13 +22,14 @@ from sanbuting.desk.holds import (
     lift_hold,
     set_hold,
 )
-from sanbuting.desk.worklist import Filters, as_csv, as_xlsx, worklist
+from sanbuting.desk.worklist import Filters, table, worklist
 from sanbuting.domain import parse_yuan
 from sanbuting.errors import Conflict, InvalidMoney, NotFound, SanbutingError
 from sanbuting.explain.catalogue import Lang
 from sanbuting.web import deps
 from sanbuting.web.console import desk_messages  # noqa: F401  (registers the desk's words)
 from sanbuting.web.console.common import company_of, page, record
+from sanbuting.web.console.exports import FileForm, export
 from sanbuting.web.deps import require_role
 from sanbuting.web.i18n import language
 from sanbuting.web.security import CSRF_FIELD, check_csrf
@@ -130,31 +131,24 @@ def worklist_file(
     request: Request,
     session: deps.DB,
     staff: deps.SignedInStaff,
-    form: str,
+    form: FileForm,
     filters: Chosen,
     day: Annotated[date, Query()],
 ) -> Response:
-    """The worklist as shown, as CSV (UTF-8 with a BOM) or XLSX."""
+    """The worklist as shown, as CSV (UTF-8 with a BOM) or XLSX (`web.console.exports`)."""
     require_role(staff, *READERS)
-    if form not in ("csv", "xlsx"):
-        return Response(status_code=404)
     company = company_of(session, staff)
-    lang = _lang(request)
     found = worklist(
         engine=request.app.state.engine,
         company_id=company.id,
         day=day,
         filters=filters,
-        lang=lang,
+        lang=_lang(request),
     )
-    record(session, staff, "export_worklist", str(day), rows=len(found.items), form=form)
-    name = f"worklist-{day}.{form}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    if form == "csv":
-        body = "\ufeff" + as_csv(found.items, lang)
-        return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
-    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(as_xlsx(found.items, lang, day), media_type=xlsx, headers=headers)
+    return export(
+        request, session, staff, table(found.items, day),
+        form=form, name=f"worklist-{day}", action="export_worklist", target=str(day),
+    )  # fmt: skip
 
 
 @routes.post("/holds/bulk")

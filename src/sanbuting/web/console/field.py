@@ -24,8 +24,11 @@ from sanbuting.store.models import Account
 from sanbuting.store.web_models import FieldOrder, Staff
 from sanbuting.web import deps
 from sanbuting.web.console.common import business_now, page, record
+from sanbuting.web.console.exports import MOST_ROWS, FileForm, export
 from sanbuting.web.console.field_messages import ERRORS
+from sanbuting.web.console.tables import field_table
 from sanbuting.web.deps import require_role
+from sanbuting.web.i18n import language, translator
 from sanbuting.web.security import CSRF_FIELD, check_csrf
 from sanbuting.web.types import Page
 
@@ -52,6 +55,37 @@ def worklist(
     require_role(staff, *READERS)
     chosen: service.View = view or ("paid_at_door" if staff.role == "cashier" else "open")
     return _page(request, session, staff, chosen, team, page_number, done=done)
+
+
+@routes.get("/field.{form}")
+def worklist_file(
+    request: Request,
+    session: deps.DB,
+    staff: deps.SignedInStaff,
+    form: FileForm,
+    view: Annotated[service.View | None, Query()] = None,
+    team: TeamQuery = None,
+) -> Response:
+    """The worklist `view` (of `team`), every page of it (up to `exports.MOST_ROWS`), with each
+    order's clock at the business clock's now, holders as on screen."""
+    require_role(staff, *READERS)
+    chosen: service.View = view or ("paid_at_door" if staff.role == "cashier" else "open")
+    now = business_now(request)
+    rows, _ = service.worklist(
+        session=session, staff=staff, view=chosen, now=now, team=team, size=MOST_ROWS
+    )
+    listed = field_table(
+        [(order, orders.clock_of(order, now)) for order in rows],
+        service.account_ids(session=session, orders=rows),
+        _holders(session, staff, rows),
+        service.crews(session=session, company_id=staff.company_id, orders=rows),
+        translator(language(request)),
+    )
+    return export(
+        request, session, staff, listed,
+        form=form, name=f"field-{chosen}", action="export_field", target=chosen,
+        team=team or "",
+    )  # fmt: skip
 
 
 def _page(

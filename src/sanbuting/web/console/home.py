@@ -1,7 +1,8 @@
 """The console's door and first page: staff sign-in (username and password, backing off after
 failures per username and address in the database, `guard.throttle`; a new session each
 time), sign-out, and the dashboard — open applications by status, the day's figures of the
-staff member's company, and the charts of their role (`console.dashboard`)."""
+staff member's company, and the charts of their role (`console.dashboard`); the deployment
+regulator's dashboard is every company's figures compared (`console.companies`)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from sanbuting.web.console.common import (
     page,
     record,
 )
+from sanbuting.web.console.companies import comparison
 from sanbuting.web.console.dashboard import dashboard_charts
 from sanbuting.web.deps import backoff
 from sanbuting.web.i18n import language
@@ -100,9 +102,11 @@ def signout(
 
 
 @routes.get("", response_class=HTMLResponse)
-def dashboard(request: Request, session: deps.DB, staff: deps.SignedInStaff) -> Response:
+def dashboard(request: Request, session: deps.DB, staff: deps.AnyStaff) -> Response:
     """Open applications by status, today's and the last run day's figures, and the charts
-    of the member's role."""
+    of the member's role; the deployment regulator's is every company compared."""
+    if staff_service.reads_the_deployment(staff):
+        return comparison(request, session, staff)
     company = company_of(session, staff)
     counts = applications.counts_by_status(session=session, company_id=company.id)
     now = business_now(request)

@@ -18,7 +18,10 @@ from sanbuting.jobs.preview import preview
 from sanbuting.jobs.releases import held_days, release_day
 from sanbuting.web import deps
 from sanbuting.web.console.common import company_of, page
+from sanbuting.web.console.exports import FileForm, export
+from sanbuting.web.console.tables import held_table
 from sanbuting.web.deps import require_role
+from sanbuting.web.i18n import language, translator
 from sanbuting.web.security import CSRF_FIELD, check_csrf
 
 routes = APIRouter(prefix="/console")
@@ -48,6 +51,19 @@ def orders_page(
         can_release=staff.role in RELEASERS,
         released=released,
     )
+
+
+@routes.get("/orders.{form}")
+def held_file(
+    request: Request, session: deps.DB, staff: deps.SignedInStaff, form: FileForm
+) -> Response:
+    """The days with held orders, how many of each action, as CSV or XLSX."""
+    require_role(staff, *READERS)
+    held = held_days(session=session, company=company_of(session, staff))
+    return export(
+        request, session, staff, held_table(held, translator(language(request))),
+        form=form, name="held-orders", action="export_held_orders",
+    )  # fmt: skip
 
 
 @routes.post("/orders/release")

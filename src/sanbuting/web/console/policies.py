@@ -5,6 +5,12 @@ what-if over every company its scope covers; activate it from that what-if, with
 confirmation (`whatif.trials`: the server remembers the what-if of the exact bytes, so the
 browser never sends the file or its hash again).
 
+The what-if page also shows what changes: the file's changes policy by policy (added, removed,
+windows moved, scopes and effects changed, `whatif.policy_diff`), the would-be cut-offs and
+protection events per day before and after as inline SVG charts, and the first `SAMPLE`
+account-days whose actions change (`whatif.accounts`); its maker exports them all as CSV or
+XLSX from the what-if the server kept. The versions list exports too.
+
 Scopes: a policy administrator tries and activates their company's own set; the policy
 authority the deployment-wide set (its what-if shows every company); regulators may try their
 company's scope, which changes nothing; supervisors read. Uploads are bounded in size (the
@@ -12,25 +18,36 @@ policy cap) and must be UTF-8 YAML."""
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+from sqlalchemy import select
 
 from sanbuting.domain import local_date
 from sanbuting.errors import PolicyError, SanbutingError
 from sanbuting.policy.limits import too_large
+from sanbuting.reports import charts
+from sanbuting.reports.svg import ChartError, Lang
 from sanbuting.store.models import Company
 from sanbuting.store.policy_versions import versions_for
 from sanbuting.store.web_models import Staff
 from sanbuting.web import deps
+from sanbuting.web.console import whatif_messages  # noqa: F401  (registers the words)
 from sanbuting.web.console.common import business_now, company_of, page, record
+from sanbuting.web.console.exports import FileForm, export, lang_of
+from sanbuting.web.console.tables import changes_table, versions_table
 from sanbuting.web.deps import require_role
+from sanbuting.web.i18n import language, translator
 from sanbuting.web.security import CSRF_FIELD, check_csrf
-from sanbuting.whatif.service import FIGURES, what_if
-from sanbuting.whatif.trials import activate_trial, remember, summary
+from sanbuting.whatif.policy_diff import describe
+from sanbuting.whatif.service import FIGURES, WhatIf, day_frame, what_if
+from sanbuting.whatif.trials import activate_trial, changes_of, remember, summary
 
 routes = APIRouter(prefix="/console")
 
@@ -38,6 +55,9 @@ READERS = ("supervisor", "policy_admin", "regulator", "policy_authority")
 TRIERS = ("policy_admin", "regulator", "policy_authority")
 ADMINS = ("policy_admin", "policy_authority")
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+SAMPLE = 50
+"""How many changed account-days the what-if page shows (the export holds them all)."""
+LOG = logging.getLogger(__name__)
 Csrf = Annotated[str, Form(alias=CSRF_FIELD, max_length=200)]
 
 
@@ -59,6 +79,9 @@ def _page(
     context.setdefault("trial", None)
     context.setdefault("activated", None)
     scope = scope_for(session, staff)
+    result = context["result"]
+    if isinstance(result, WhatIf):
+        context.update(_what_changes(request, result))
     return page(
         request,
         "console/policies.html",
@@ -74,6 +97,42 @@ def _page(
     )
 
 
+def _what_changes(request: Request, result: WhatIf) -> dict[str, object]:
+    """What the page shows of a what-if's changes: the file's in words, the day-by-day
+    charts, the first changed account-days and their total, the companies by code."""
+    lang = lang_of(request)
+    return {
+        "policy_changes": [describe(change, lang) for change in result.policy_changes],
+        "whatif_charts": _charts(result, lang),
+        "sample": result.changes[:SAMPLE],
+        "changed_total": len(result.changes),
+        "company_names": {f.company: f.name for f in result.companies},
+    }
+
+
+def _charts(result: WhatIf, lang: Lang) -> tuple[tuple[str, Markup], ...]:
+    """Would-be cut-offs and protection events per day, before and after (none when the
+    what-if counted no day; a chart that cannot be drawn is left out and logged)."""
+    frame = day_frame(result)
+    if frame.height == 0:
+        return ()
+    try:
+        return tuple(
+            (
+                f"whatif_{measure}",
+                Markup(
+                    charts.whatif_by_day(
+                        frame.filter(measure=measure).drop("measure"), lang, measure=measure
+                    )
+                ),
+            )
+            for measure in ("cutoffs", "events")
+        )
+    except ChartError:
+        LOG.exception("the what-if's charts could not be drawn")
+        return ()
+
+
 def _max_bytes(request: Request) -> int:
     return deps.settings(request).policy_max_bytes
 
@@ -87,6 +146,44 @@ def policies_page(
 ) -> Response:
     require_role(staff, *READERS)
     return _page(request, session, staff, activated=activated)
+
+
+@routes.get("/policies.{form}")
+def versions_file(
+    request: Request, session: deps.DB, staff: deps.SignedInStaff, form: FileForm
+) -> Response:
+    """The versions of the staff member's scope, newest first, as CSV or XLSX."""
+    require_role(staff, *READERS)
+    scope = scope_for(session, staff)
+    listed = versions_table(
+        versions_for(session, scope),
+        scope.name if scope else "",
+        translator(language(request)),
+    )
+    return export(
+        request, session, staff, listed,
+        form=form, name="policy-versions", action="export_policy_versions",
+    )  # fmt: skip
+
+
+@routes.get("/policies/what-if/{trial}/changes.{form}")
+def changes_file(
+    request: Request,
+    session: deps.DB,
+    staff: deps.SignedInStaff,
+    trial: Annotated[int, PathParam(ge=1, le=2**31 - 1)],
+    form: FileForm,
+) -> Response:
+    """Every account-day whose actions the what-if `trial` changes, as CSV or XLSX (its
+    maker only: anyone else's is not found)."""
+    require_role(staff, *TRIERS)
+    kept = changes_of(session=session, trial_id=trial, staff=staff)
+    names: dict[str, str] = dict(session.execute(select(Company.code, Company.name)).all())
+    return export(
+        request, session, staff, changes_table(kept, names),
+        form=form, name=f"what-if-{trial}-changes", action="export_what_if_changes",
+        target=str(trial),
+    )  # fmt: skip
 
 
 def safe_file_name(name: str | None) -> str:

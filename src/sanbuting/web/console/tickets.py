@@ -18,8 +18,10 @@ from sanbuting.errors import Forbidden
 from sanbuting.store.web_models import Team
 from sanbuting.web import deps
 from sanbuting.web.console.common import business_now, page, record
+from sanbuting.web.console.exports import MOST_ROWS, FileForm, export
+from sanbuting.web.console.tables import tickets_table
 from sanbuting.web.deps import require_role
-from sanbuting.web.i18n import register
+from sanbuting.web.i18n import language, register, translator
 from sanbuting.web.types import Page
 
 routes = APIRouter(prefix="/console")
@@ -108,3 +110,36 @@ def worklist(
         page_number=page_number,
         more=page_number * PAGE_SIZE < total,
     )
+
+
+@routes.get("/tickets.{form}")
+def worklist_file(
+    request: Request,
+    session: deps.DB,
+    staff: deps.SignedInStaff,
+    form: FileForm,
+    view: ViewQuery = "mine",
+) -> Response:
+    """The worklist `view`, every page of it (up to `exports.MOST_ROWS`), each ticket with its
+    clock at the business clock's now; a view the member may not see is refused (403)."""
+    require_role(staff, *READERS)
+    now = business_now(request)
+    rows, _ = tickets.worklist(session=session, staff=staff, view=view, now=now, size=MOST_ROWS)
+    working = assignment.assignees(
+        session=session, company_id=staff.company_id, ids=(t.assigned_to for t in rows)
+    )
+    team_ids = {t.team_id for t in rows if t.team_id is not None}
+    named = {team.id: team for team in (session.get(Team, i) for i in team_ids) if team}
+    lang = language(request)
+    listed = tickets_table(
+        [(t, clock.clock_of(t, now)) for t in rows],
+        working,
+        named,
+        {b.code: b for b in catalogue.catalogue()},
+        translator(lang),
+        lang,
+    )
+    return export(
+        request, session, staff, listed,
+        form=form, name=f"tickets-{view}", action="export_tickets", target=view,
+    )  # fmt: skip
