@@ -14,10 +14,12 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
 from sanbuting.regions import is_known, lookup
-from sanbuting.reports import deployment
+from sanbuting.reports import deployment, online
 from sanbuting.staff.service import readable_companies, readable_company, reads_the_deployment
 from sanbuting.web.api.common import REFUSALS, SECURED, Now, audit, errors, refused
 from sanbuting.web.api.company_schemas import (
+    BusinessFigureOut,
+    ChannelFigureOut,
     CompaniesFiguresOut,
     CompanyDetailOut,
     CompanyFiguresOut,
@@ -114,5 +116,13 @@ def company_figures(
                 protected_accounts=place["protected_accounts"],
             )
             for place in places.iter_rows(named=True)
+        ],
+        payments_by_channel=[
+            ChannelFigureOut(**{k: v for k, v in row.items() if k != "company"})
+            for row in online.payments_by_channel(session, [found]).iter_rows(named=True)
+        ],
+        business_online=[
+            BusinessFigureOut(**{k: v for k, v in row.items() if k != "company"})
+            for row in online.business_online(session, [found]).iter_rows(named=True)
         ],
     )

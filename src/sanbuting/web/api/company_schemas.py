@@ -71,9 +71,25 @@ class ProvinceFigureOut(BaseModel):
     protected_accounts: Count = Field(description="户")
 
 
+class ChannelFigureOut(BaseModel):
+    channel: Annotated[str, Field(max_length=64)]
+    online: bool = Field(description="Paid without a counter, bank branch, kiosk or agent.")
+    payments: Count
+    paid_fen: Count
+
+
+class BusinessFigureOut(BaseModel):
+    business: Annotated[str, Field(max_length=64, description="The catalogue's business code.")]
+    applications: Count = Field(description="Filed online by customers.")
+    done: Count = Field(description="Of those, completed.")
+
+
 class CompanyDetailOut(BaseModel):
-    """One company's figures, and its 人次 and 户 by week and by province."""
+    """One company's figures, its 人次 and 户 by week and by province, its payments by channel
+    and the business customers filed online."""
 
     figures: CompanyFiguresOut
     by_week: list[WeekFigureOut] = Field(max_length=600)
     by_province: list[ProvinceFigureOut] = Field(max_length=100)
+    payments_by_channel: list[ChannelFigureOut] = Field(max_length=100)
+    business_online: list[BusinessFigureOut] = Field(max_length=200)

@@ -15,8 +15,10 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from sanbuting.reports import deployment
-from sanbuting.reports.labels import UTILITIES, UTILITY_ORDER, Lang, format_money
+from sanbuting.applications.catalogue import UnknownBusiness
+from sanbuting.applications.catalogue import business as catalogue_business
+from sanbuting.reports import deployment, online
+from sanbuting.reports.labels import UTILITIES, UTILITY_ORDER, Lang, channel_name, format_money
 from sanbuting.reports.svg import Lang as ChartLang
 from sanbuting.staff.service import readable_companies, readable_company, reads_the_deployment
 from sanbuting.store.models import Company
@@ -121,6 +123,15 @@ def comparison(request: Request, session: Session, staff: Staff) -> HTMLResponse
     )
 
 
+def business_name(code: str, lang: Lang) -> str:
+    """A business type's name from the catalogue (its code only if the catalogue lost it)."""
+    try:
+        found = catalogue_business(code)
+    except UnknownBusiness:
+        return code
+    return found.en if lang == "en" else found.zh
+
+
 def _days(found: deployment.CompanyFigures, t: Any) -> str:
     if found.first_day is None or found.last_day is None:
         text: str = t("console.companies.norun")
@@ -176,6 +187,14 @@ def company_page(
         for place in places.iter_rows(named=True)
     ]
     chart_lang: ChartLang = lang
+    channels = [
+        {**row, "name": channel_name(row["channel"], lang)}
+        for row in online.payments_by_channel(session, [company]).iter_rows(named=True)
+    ]
+    business = [
+        {**row, "name": business_name(row["business"], lang)}
+        for row in online.business_online(session, [company]).iter_rows(named=True)
+    ]
     return page(
         request,
         "console/company.html",
@@ -188,6 +207,8 @@ def company_page(
         figures=_row(asdict(found), lang),
         weeks=weeks,
         provinces=provinces,
+        channels=channels,
+        business=business,
         everyone=reads_the_deployment(staff),
         charts=company_charts(session=session, company=company, lang=chart_lang),
     )
