@@ -38,19 +38,23 @@ unit: $(STAMP) $(SPARK_STAMP)
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -n 2 -m property
 
-# Engine benchmark (not part of the tests): 1M accounts held in memory, fast against reference.
+# Engine benchmark (not part of the tests): 1M accounts held in memory, fast against reference;
+# then SMS sending to the test SMSC, a window of 1 against a window of 100 (docs/performance.md).
 # Larger inputs: see docs/performance.md (sanbuting run --buckets, benchmarks/decision_day.py).
 BENCH_ACCOUNTS ?= 1000000
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_bench.py --accounts $(BENCH_ACCOUNTS)
+	$(BIN)/python benchmarks/sms_bench.py gateway --messages 5000 --window 100
+	$(BIN)/python benchmarks/sms_bench.py sender --backend sqlite --messages 5000 --window 100
 
 # Crash trials (make test runs a short version, tests/test_crash.py): SIGKILL the payment
 # worker, the daily run and the dispatcher at random moments, restart them, and compare with a
-# crash-free run, CRASH_TRIALS trials on each database.
+# crash-free run, CRASH_TRIALS trials on each database; and the SMS sender mid-window against
+# the test SMSC (--sms also: each key at most once on the SMSC's log).
 CRASH_TRIALS ?= 100
 crash: $(STAMP)
 	SANBUTING_TEST_DATABASE_URL=$${SANBUTING_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
-		$(BIN)/python scripts/crash_trials.py --backend both --trials $(CRASH_TRIALS) --jobs 2 --start fork
+		$(BIN)/python scripts/crash_trials.py --backend both --trials $(CRASH_TRIALS) --jobs 2 --start fork --sms also
 
 # Re-pin the lock file from the current environment (after changing dependencies).
 lock: $(STAMP)

@@ -80,8 +80,9 @@ from sanbuting.generate import GenerateRequest, generate
 from sanbuting.jobs.demo import seed_demo
 from sanbuting.payments.channels import add_credential
 from sanbuting.settings import Settings
+from sanbuting.sms.queue import SmsMessage
 from sanbuting.store.database import make_engine, sessions
-from sanbuting.store.models import Account, Bill, Company, OutboxItem
+from sanbuting.store.models import Account, Bill, Company
 from sanbuting.store.web_models import Holder
 from sanbuting.web import deps
 from sanbuting.web.app import create_app
@@ -412,18 +413,18 @@ class Customer:
 def sign_in(
     client: httpx.Client, engine: Engine, phone: str, bind: ToBind, channel_key: str
 ) -> Customer:
-    """Ask for a code, read it from the outbox, trade it for a token, bind the account."""
+    """Ask for a code, read it from the SMS queue, trade it for a token, bind the account."""
     sent = client.post("/api/v1/auth/code", json={"phone": phone})
     sent.raise_for_status()
     with engine.connect() as connection:
-        payload = connection.scalar(
-            select(OutboxItem.payload)
-            .where(OutboxItem.kind == "sms", OutboxItem.payload.like(f'%"phone": "{phone}"%'))
-            .order_by(OutboxItem.id.desc())
+        text = connection.scalar(
+            select(SmsMessage.text)
+            .where(SmsMessage.phone == phone, SmsMessage.category == "sign_in")
+            .order_by(SmsMessage.id.desc())
             .limit(1)
         )
-    assert payload is not None, f"no SMS to {phone} in the outbox"
-    found = CODE.search(str(json.loads(payload)["text"]))
+    assert text is not None, f"no sign-in SMS to {phone} in the SMS queue"
+    found = CODE.search(str(text))
     assert found is not None
     verified = client.post("/api/v1/auth/verify", json={"phone": phone, "code": found.group(0)})
     verified.raise_for_status()

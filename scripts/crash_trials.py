@@ -23,6 +23,9 @@ of its enforcement orders), then runs five phases, each in a child process
 - dispatch: the outbox dispatcher, with the real re-check, into a `FileSink` (a restart
   re-sends the order that was in flight; the sink skips keys it already holds).
 
+With `--sms also` (or `only`), the SMS sink's trials run first (`sms_crash_trials.py`: the
+SMS sender killed mid-window against the test SMSC, each key at most once on its log).
+
 The outcome is compared with a crash-free reference run (the same dataset, batch and phases,
 without kills, on the same backend, computed once per harness run): every payment exactly
 once; every posting balanced; the `cash` lines summing to the payments' amounts; the same
@@ -1169,6 +1172,17 @@ class Tally:
     failures: list[str] = field(default_factory=list)
 
 
+def sms_trials(args: argparse.Namespace) -> int:
+    """The SMS sink's trials (`--sms`), 300 messages each; 1 if any failed."""
+    import sms_crash_trials  # noqa: PLC0415  (scripts/ is on the path: the script's folder)
+
+    return int(
+        sms_crash_trials.run(
+            args.backend, args.trials, args.seed, args.first, 300, args.database_url
+        )
+    )
+
+
 def main(argv: Sequence[str]) -> int:
     if argv and argv[0] == "worker":
         return worker(argv[1:])
@@ -1204,7 +1218,17 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--keep", action="store_true", help="Keep the store and files of a failed trial."
     )
+    parser.add_argument(
+        "--sms",
+        choices=("off", "also", "only"),
+        default="off",
+        help="Also (or only) run the SMS sink's trials (scripts/sms_crash_trials.py: the "
+        "sender killed mid-window against the test SMSC), --trials of them per backend.",
+    )
     args = parser.parse_args(argv)
+    sms_failed = sms_trials(args) if args.sms != "off" else 0
+    if args.sms == "only":
+        return sms_failed
     backends = BACKENDS if args.backend == "both" else (args.backend,)
     began = time.monotonic()
     tallies: dict[str, Tally] = {}
@@ -1263,7 +1287,7 @@ def main(argv: Sequence[str]) -> int:
             f"{args.accounts} accounts){failed}",
             flush=True,
         )
-    return 1 if any(t.failed for t in tallies.values()) else 0
+    return 1 if any(t.failed for t in tallies.values()) or sms_failed else 0
 
 
 if __name__ == "__main__":

@@ -1,12 +1,11 @@
 """Signing in to the API, on SQLite and PostgreSQL: a customer asks for a code (it leaves as an
-SMS in the outbox), trades it for a bearer token once, binds an account by region, number and
+SMS in the SMS queue), trades it for a bearer token once, binds an account by region, number and
 the holder's name, and signs out; a wrong code is counted even though it is refused; codes are
 rate-limited; staff sign in with a password (a refusal is audited) and their calls are
 audited."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,8 +18,8 @@ from sqlalchemy import Select, select
 
 from sanbuting.domain import read_utc
 from sanbuting.guard.hashing import token_hash
+from sanbuting.sms.queue import SmsMessage
 from sanbuting.store.database import make_engine, sessions
-from sanbuting.store.models import OutboxItem
 from sanbuting.store.web_models import AuditEntry, LoginCode, Staff, WebSession
 from store_databases import BACKENDS
 from test_api_world import PASSWORD, World, clients, worlds
@@ -49,11 +48,8 @@ def stored(world: World, query: Select[Any]) -> list[Any]:
 
 def code_sent(world: World, phone: str) -> str:
     """The code in the last sign-in SMS queued for `phone`."""
-    texts = [
-        json.loads(item.payload)
-        for item in stored(world, select(OutboxItem).where(OutboxItem.kind == "sms"))
-    ]
-    text = [t["text"] for t in texts if t["phone"] == phone][-1]
+    rows = stored(world, select(SmsMessage).where(SmsMessage.category == "sign_in"))
+    text = [row.text for row in sorted(rows, key=lambda r: r.id) if row.phone == phone][-1]
     found = re.search(r"[0-9]{6}", text)
     assert found is not None, text
     return found.group(0)

@@ -1,13 +1,12 @@
 """Customers (`customers.service`) on SQLite and PostgreSQL, with explicit times: sign-in codes
-sent through the outbox and kept only as hashes, single use, dead after 10 minutes or after
-too many wrong tries; sending limited per phone, per address, per number prefix and by a site
-budget that never stops a customer holding a valid code; binding by region + number + holder's
-name + the latest bill's amount without saying what was wrong, limited per customer;
-ownership; masked names."""
+sent as `sign_in` text messages (the SMS queue) and kept only as hashes, single use, dead after
+10 minutes or after too many wrong tries; sending limited per phone, per address, per number
+prefix and by a site budget that never stops a customer holding a valid code; binding by
+region + number + holder's name + the latest bill's amount without saying what was wrong,
+limited per customer; ownership; masked names."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,8 +20,8 @@ from sanbuting.errors import NotFound, TooMany, Unauthorized
 from sanbuting.guard.hashing import code_hash
 from sanbuting.guard.limits import Limits
 from sanbuting.settings import Settings
+from sanbuting.sms.queue import SmsMessage
 from sanbuting.store.database import make_engine, sessions
-from sanbuting.store.models import OutboxItem
 from sanbuting.store.web_models import Binding, Customer, LoginCode
 from store_databases import BACKENDS
 from test_portal_world import ALICE, BOB, CODE, NOW, SECRET, account, stores
@@ -58,13 +57,10 @@ def send(
         settings=settings,
         now=NOW + timedelta(minutes=minutes),
     )
-    row = session.scalars(
-        select(OutboxItem).where(OutboxItem.kind == "sms").order_by(OutboxItem.id.desc())
-    ).first()
+    row = session.scalars(select(SmsMessage).order_by(SmsMessage.id.desc())).first()
     assert row is not None
-    payload = json.loads(row.payload)
-    assert payload["phone"] == phone
-    found = CODE.search(payload["text"])
+    assert row.phone == phone and row.category == "sign_in"
+    found = CODE.search(row.text)
     assert found is not None
     return found.group(0)
 
@@ -83,13 +79,12 @@ def wrong(code: str) -> str:
     return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
-def test_code_is_sent_through_the_outbox_and_stored_hashed(session: Session) -> None:
-    code = send(session, ALICE)
-    row = session.scalars(select(OutboxItem).where(OutboxItem.kind == "sms")).one()
-    payload = json.loads(row.payload)
-    assert payload["text"] == f"您的登录验证码是{code}，10分钟内有效"
-    assert row.key.startswith("sms:signin:") and row.account is None and row.day is None
-    assert row.status == "pending"
+def test_code_is_sent_as_a_sign_in_message_and_stored_hashed(session: Session) -> None:
+    code = send(session, ALICE)  # NOW is 10:00 in Shanghai; a code goes at any hour anyway
+    row = session.scalars(select(SmsMessage)).one()
+    assert row.text == f"您的登录验证码是{code}，10分钟内有效，请勿告诉他人。"
+    assert row.key.startswith("signin:") and row.category == "sign_in"
+    assert row.status == "queued" and row.not_before == row.created_at
     stored = session.scalars(select(LoginCode)).one()
     assert stored.code_hash != code and code not in stored.code_hash
     assert stored.code_hash == code_hash(code, ALICE, SECRET)

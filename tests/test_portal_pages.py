@@ -1,5 +1,5 @@
 """The customer portal over HTTP (TestClient), SQLite and PostgreSQL: sign-in with the code
-read from the outbox (session and CSRF token rotated, wrong tries counted, sends and tries
+read from the SMS queue (session and CSRF token rotated, wrong tries counted, sends and tries
 rate-limited), binding, the account page (bills, late fees explained, "Am I protected?",
 usage, ledger), quick pay showing only a masked name and the amount due, the demo SMS inbox,
 CSRF refusals and security headers."""
@@ -35,7 +35,7 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
     yield from worlds(request.param, tmp_path)
 
 
-def test_sign_in_with_the_code_from_the_outbox(world: World) -> None:
+def test_sign_in_with_the_code_from_the_sms_queue(world: World) -> None:
     browser = world.client
     form = browser.get("/signin")
     assert form.status_code == 200 and 'id="signin-phone"' in form.text

@@ -20,7 +20,6 @@ So P1 owes arrears 180.00 (B1 + B2 principal), and 183.62 clears B1 and B2 with 
 
 from __future__ import annotations
 
-import json
 import re
 import textwrap
 from collections.abc import Iterator
@@ -38,9 +37,10 @@ from sanbuting.customers import service as customers
 from sanbuting.jobs.activation import activate
 from sanbuting.jobs.importing import import_and_book
 from sanbuting.settings import Settings
+from sanbuting.sms.queue import SmsMessage
 from sanbuting.store.database import make_engine, sessions
 from sanbuting.store.migrations import upgrade
-from sanbuting.store.models import Account, OutboxItem
+from sanbuting.store.models import Account
 from sanbuting.web import deps
 from sanbuting.web.app import create_app
 from store_databases import database
@@ -211,14 +211,14 @@ def last_code(engine: Engine, phone: str) -> str:
     """The code in the newest SMS queued for `phone` (as the phone would receive it)."""
     with sessions(engine)() as session:
         rows = session.scalars(
-            select(OutboxItem).where(OutboxItem.kind == "sms").order_by(OutboxItem.id.desc())
+            select(SmsMessage)
+            .where(SmsMessage.phone == phone, SmsMessage.category == "sign_in")
+            .order_by(SmsMessage.id.desc())
         )
         for row in rows:
-            payload = json.loads(row.payload)
-            if payload["phone"] == phone:
-                found = CODE.search(payload["text"])
-                assert found is not None
-                return found.group(0)
+            found = CODE.search(row.text)
+            assert found is not None
+            return found.group(0)
     raise AssertionError(f"no SMS to {phone}")
 
 

@@ -42,6 +42,9 @@ TABLES = {
     "applications",
     "application_events",
     "checkout_orders",
+    "sms_opt_outs",
+    "sms_refusals",
+    "sms_broadcasts",
 }
 NOW = datetime(2020, 2, 3, 2, 15, tzinfo=UTC)
 

@@ -71,8 +71,8 @@ UPLOADED = """
 """
 ON = date(2020, 1, 25)
 POWER, GAS = (
-    "供電企業 power utility",
-    "燃氣經營企業 gas company",
+    "供电企业",
+    "燃气经营企业",
 )  # the default names (store.companies)
 
 

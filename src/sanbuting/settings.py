@@ -4,6 +4,7 @@ environment variables. Below the web layer: the services read them too."""
 from __future__ import annotations
 
 import secrets
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,3 +69,31 @@ class Settings(BaseSettings):
     # Online business.
     open_applications_per_customer: int = Field(default=10, ge=1, le=10_000)
     applications_per_customer_day: int = Field(default=20, ge=1, le=10_000)
+
+    # SMS: how `sanbuting sms send` sends the queue (`sms.sender`, docs/sms.md).
+    sms_sink: Literal["file", "smpp"] = "file"
+    """`file`: append each message to `sms_file` (tests and the demo); `smpp`: submit it to
+    the SMSC below over SMPP 3.4."""
+    sms_file: str = "sms-sent.jsonl"
+    """The JSON-lines file the `file` sink appends to."""
+    smpp_host: str = "127.0.0.1"
+    smpp_port: int = Field(default=2775, ge=1, le=65535)
+    smpp_system_id: str = Field(default="sanbuting", max_length=15)
+    smpp_password: str = Field(default="", max_length=8)
+    """The bind password (SMPP allows at most 8 characters)."""
+    smpp_system_type: str = Field(default="", max_length=12)
+    smpp_source_addr: str = Field(default="95598", max_length=20)
+    """The sender's number shown on handsets (a service number such as 95598 or 10086)."""
+    smpp_window: int = Field(default=10, ge=1, le=1000)
+    """submit_sm requests outstanding at once (unanswered)."""
+    smpp_rate: float = Field(default=100.0, gt=0, le=100_000)
+    """The most submit_sm a second (each segment of a long text is one); halved on each
+    ESME_RTHROTTLED and recovered slowly."""
+
+    # SMS: what is sent (`sms.templates`, `sms.rules`, docs/sms.md).
+    sms_daily_cap: int = Field(default=10, ge=1, le=1000)
+    """Messages one number may get from a company in a day; past it non-essential messages
+    are refused (essential notices, emergencies and sign-in codes still go)."""
+    sms_templates: str = ""
+    """A folder with the deployment's own `zh-CN.yaml` and `en.yaml` templates (empty: the
+    shipped ones); checked when the service and the dispatcher start."""

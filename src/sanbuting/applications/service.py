@@ -10,8 +10,9 @@ its priority (hospitals, then regions a relief policy names, tickets before busi
 the promise. `transition` moves an application along submitted → accepted → in_progress →
 completed (any open one may be rejected or cancelled), records who did it and why, and stops
 the clock when the move reaches the promised milestone; the member of staff who accepts an
-application becomes its assignee (see `applications.assignment`). Every function is
-keyword-only; the caller owns the transaction.
+application becomes its assignee (see `applications.assignment`); a move by staff queues the
+customer's text message (`sms.news`). Every function is keyword-only; the caller owns the
+transaction.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sanbuting.applications.priority import priority_of
 from sanbuting.domain import as_utc, local_date, local_midnight
 from sanbuting.errors import Conflict, Forbidden, NotFound, SanbutingError, TooMany
 from sanbuting.settings import Settings
+from sanbuting.sms import news
 from sanbuting.store.models import Account, Company
 from sanbuting.store.web_models import Application, ApplicationEvent, Customer, Staff
 
@@ -238,12 +240,18 @@ def transition(
     promise = catalogue.business(application.business).promise
     if application.clock_stopped_at is None and clock.stops_clock(promise, status):
         application.clock_stopped_at = as_utc(now)
-    session.add(
-        ApplicationEvent(
-            application_id=application.id, status=status, note=note.strip(), by=by, at=as_utc(now)
-        )
+    event = ApplicationEvent(
+        application_id=application.id, status=status, note=note.strip(), by=by, at=as_utc(now)
     )
+    session.add(event)
     session.flush()
+    if staff is not None:  # the customer is told what staff did, not what they did themselves
+        news.application_moved(
+            session=session,
+            application=application,
+            event=event,
+            status_text=STATUS_TEXT[status][0],
+        )
     return application
 
 

@@ -16,6 +16,8 @@ from sanbuting.cli import (  # noqa: F401  (registers)
     run,
     serve,
     service,
+    sms,
+    sms_texts,
     staff,
     store,
 )

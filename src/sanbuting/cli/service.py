@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.progress import TaskID
+from sqlalchemy import Engine
 
 from sanbuting.cli.app import app, fail
 from sanbuting.cli.bank_files import post_file
@@ -19,6 +20,8 @@ from sanbuting.jobs.books_forward import Forwarded
 from sanbuting.jobs.daily import run_daily
 from sanbuting.jobs.preview import preview
 from sanbuting.payments.service import PaymentIn, PaymentResult, post_payment
+from sanbuting.sms.reminders import queue_day
+from sanbuting.store.companies import company_by_code
 from sanbuting.store.database import database_url, make_engine, sessions
 from sanbuting.store.runs import DayDone
 
@@ -74,8 +77,10 @@ def daily_command(
     ] = None,
 ) -> None:
     """Run the engine over the store: record each day's actions and protection events and
-    queue its orders in the outbox, one transaction per day. A day already run is not run
-    again. With --preview D, say what day D would record and why, and record nothing."""
+    queue its orders in the outbox, one transaction per day, then the day's text messages no
+    order carries (relief granted and ending, promises and instalments due). A day already
+    run is not run again. With --preview D, say what day D would record and why, and record
+    nothing."""
     if sum(option is not None for option in (date, through, preview)) != 1:
         raise fail("give exactly one of --date D, --through D and --preview D")
     if preview is not None:
@@ -115,12 +120,24 @@ def daily_command(
             on_forward=_show_forward,
             forwarding=forwarding,
         )
+        _day_messages(db, [d for d in done if not d.already])
     finally:
         if progress.live.is_started:
             progress.stop()
         db.dispose()
     for skipped in (d for d in done if d.already):
         typer.echo(f"{skipped.company}: already run through {skipped.day}; nothing to do")
+
+
+def _day_messages(db: Engine, recorded: list[DayDone]) -> None:
+    """Queue each recorded day's text messages that no order carries (`sms.reminders`), a
+    transaction per company and day; printed when there are any."""
+    for done in recorded:
+        with sessions(db).begin() as session:
+            company = company_by_code(session, done.company)
+            queued = queue_day(session=session, company=company, day=done.day, now=_now())
+        if queued.counts:
+            typer.echo(queued.line())
 
 
 FORWARD_PROGRESS_FROM = 2_000

@@ -4,12 +4,13 @@ A code is 6 digits, kept only as a keyed hash bound to the phone, valid for
 `settings.code_ttl_minutes` of wall-clock time (in every channel: the portal and the API call
 the same functions, `request_code` and `sign_in_with_code`, on the wall clock whatever day
 the business clock shows), used once, and dead after `settings.code_attempts` wrong tries; it
-leaves as an `sms` row of the outbox, written in the caller's transaction. Sending is counted
-in the store (shared by every worker) and limited per phone (`codes_per_hour` an hour, one a
-minute), per asking address (`codes_per_ip_hour`), per number prefix (`codes_per_prefix_hour`,
-the first 7 digits: one block of 10,000 numbers, against pumping through a range) and by a
-site budget (`codes_per_minute`). The budget only stops sending: a customer who already holds
-a valid code still signs in with it.
+leaves as a `sign_in` text message (`sms.rules.submit`: at once, whatever the hour; the
+`sign_in_code` template, in the language the customer asked in), queued in the caller's
+transaction. Sending is counted in the store (shared by every worker) and limited per phone
+(`codes_per_hour` an hour, one a minute), per asking address (`codes_per_ip_hour`), per number
+prefix (`codes_per_prefix_hour`, the first 7 digits: one block of 10,000 numbers, against
+pumping through a range) and by a site budget (`codes_per_minute`). The budget only stops
+sending: a customer who already holds a valid code still signs in with it.
 
 A customer binds an account by its region, number, the holder's name (`Holder`) and the
 amount of its latest bill (`proof_fen`: what is printed on the bill, which a stranger who
@@ -25,7 +26,6 @@ portal renders the form again and returns normally), or the try is not counted.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
@@ -42,8 +42,9 @@ from sanbuting.errors import NotFound, SanbutingError, TooMany, Unauthorized
 from sanbuting.guard.hashing import code_hash, new_code, same
 from sanbuting.guard.limits import Limits
 from sanbuting.settings import Settings
+from sanbuting.sms import rules as sms_rules
+from sanbuting.sms.templates import configured as sms_templates
 from sanbuting.store.models import Account, Bill, Company, Payment
-from sanbuting.store.outbox import queue
 from sanbuting.store.web_models import Binding, Customer, Holder, LoginCode
 
 PHONE = re.compile(r"^1[3-9][0-9]{9}$")
@@ -68,7 +69,6 @@ NO_MATCH = (
     "no account matches that region, number, name and latest bill amount: check your latest "
     "bill (or, for a prepaid meter, your latest top-up receipt)"
 )
-SMS_TEXT = "您的登录验证码是{code}，{ttl}分钟内有效"
 
 
 class InvalidPhone(SanbutingError):
@@ -88,14 +88,21 @@ def normal_phone(phone: str) -> str:
 
 
 def request_code(
-    *, session: Session, phone: str, ip: str, settings: Settings, now: datetime
+    *,
+    session: Session,
+    phone: str,
+    ip: str,
+    settings: Settings,
+    now: datetime,
+    language: str = "zh-CN",
 ) -> str:
     """Make a sign-in code for `phone` and queue the SMS that carries it (see the module);
-    returns the phone as normalised. `now` is the wall clock."""
+    returns the phone as normalised. `now` is the wall clock; `language` the message's
+    (`zh-CN` or `en`)."""
     phone = normal_phone(phone)
     moment = as_utc(now)
     _check_sending(session, phone, ip, settings, moment)
-    company = session.scalar(select(Company.id).order_by(Company.id).limit(1))
+    company = session.scalar(select(Company).order_by(Company.id).limit(1))
     if company is None:
         raise SanbutingError("no utility is set up in the store yet: import accounts first")
     code = new_code()
@@ -111,24 +118,20 @@ def request_code(
     )
     session.add(row)
     session.flush()
-    text = SMS_TEXT.format(code=code, ttl=settings.code_ttl_minutes)
-    payload = {"phone": phone, "text": text, "purpose": "signin"}
-    queue(
+    text = sms_templates().render(
+        "sign_in_code",
+        language=language,
+        company=company,
+        values={"code": code, "minutes": settings.code_ttl_minutes},
+    )
+    sms_rules.submit(
         session,
-        [
-            {
-                "company_id": company,
-                "key": f"sms:signin:{row.id}:{moment:%Y%m%d%H%M%S%f}",
-                "kind": "sms",
-                "account": None,
-                "payload": json.dumps(payload, ensure_ascii=False, sort_keys=True),
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": moment,
-                "created_at": moment,
-                "day": None,
-            }
-        ],
+        company_id=company.id,
+        key=f"signin:{row.id}:{moment:%Y%m%d%H%M%S%f}",
+        phone=phone,
+        text=text,
+        category="sign_in",
+        now=moment,
     )
     return phone
 

@@ -18,9 +18,9 @@ from sanbuting.rules import DEFAULT_RULESETS
 from sanbuting.store.models import Company
 
 COMPANY_NAMES = {
-    Utility.POWER: "供電企業 power utility",
-    Utility.TELECOM: "電信業務經營者 telecom operator",
-    Utility.GAS: "燃氣經營企業 gas company",
+    Utility.POWER: "供电企业",
+    Utility.TELECOM: "电信业务经营者",
+    Utility.GAS: "燃气经营企业",
 }
 
 

@@ -53,6 +53,9 @@ class Company(Base):
     group: Mapped[str | None] = mapped_column("group_name", String(100), default=None)
     """The corporate group (国家电网, 中国电信, 华润燃气, ...) the reports roll up by; None
     until named (`db import --group`)."""
+    hotline: Mapped[str | None] = mapped_column(String(20), default=None)
+    """The customer hotline its text messages name (95598, 10000, ...); None: the default of
+    its group or utility (`sms.templates.hotline_of`)."""
 
 
 class Account(Base):

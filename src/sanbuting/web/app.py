@@ -19,6 +19,7 @@ from sanbuting import __version__
 from sanbuting.errors import SanbutingError
 from sanbuting.guard.limits import Limits
 from sanbuting.settings import Settings
+from sanbuting.sms.templates import configured as sms_templates
 from sanbuting.store.database import make_engine, read_sessions, sessions
 from sanbuting.web import docs_page, failures, problems
 from sanbuting.web.admission import Admission
@@ -39,6 +40,7 @@ DEMO_ROUTERS = ("sanbuting.web.sandbox", "sanbuting.web.portal.demo")
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The application for `settings` (default: from the environment)."""
     settings = settings or Settings()
+    sms_templates(settings.sms_templates)  # refuse bad SMS templates before serving anything
     app = FastAPI(
         title="sanbuting 三不停",
         version=__version__,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from sanbuting.store import web_models  # noqa: F401  (its tables are part of the metadata)
+from sanbuting.store import sms_models, web_models  # noqa: F401  (tables of the metadata)
 from sanbuting.store.database import make_engine
 from sanbuting.store.models import Base
 

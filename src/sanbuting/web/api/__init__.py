@@ -1,7 +1,8 @@
 """The REST API under `/api/v1` (OpenAPI at `/docs`): signing in; customers' accounts, bills,
 ledger, payments, relief status, applications and tickets; staff's accounts, applications,
 policies, figures (their company's; every company's for the deployment regulator), field work
-orders and the collections desk (locks, promises, plans, worklists, waivers and write-offs).
+orders, the collections desk (locks, promises, plans, worklists, waivers and write-offs) and
+public-service broadcasts.
 Every parameter is bounded, every list paginated, every error a problem (RFC 9457)."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sanbuting.web.api import (
     applications,
     auth,
     bills,
+    broadcasts,
     companies,
     field,
     figures,
@@ -40,6 +42,7 @@ for part in (
     field.router,
     holds.router,
     adjustments.router,
+    broadcasts.router,
     staff.router,
     policies.router,
     figures.router,

@@ -1,9 +1,10 @@
 """The staff console at `/console`: sign-in, the dashboard, account search and stories,
 the collections desk's worklist with its locks and promises to pay, the applications
 queue, the ticket worklists on the clock, field work orders, enforcement orders awaiting
-release, relief policies with what-if and activation, the audit log, and the companies'
-relief figures. Staff see only their own company's data, but the deployment regulator, who
-reads every company's figures and nothing else; roles are enforced on every page and action."""
+release, public-service broadcasts (公益短信) with four eyes, relief policies with what-if and
+activation, the audit log, and the companies' relief figures. Staff see only their own
+company's data, but the deployment regulator, who reads every company's figures and nothing
+else; roles are enforced on every page and action."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sanbuting.web.console import (
     adjustments,
     applications,
     audit,
+    broadcasts,
     companies,
     desk,
     field,
@@ -33,6 +35,7 @@ for part in (
     tickets,
     field,
     orders,
+    broadcasts,
     policies,
     audit,
     companies,

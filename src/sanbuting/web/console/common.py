@@ -35,6 +35,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("tickets", "/console/tickets", READERS),
     ("field", "/console/field", ("supervisor", "agent", "cashier")),
     ("orders", "/console/orders", ("supervisor", "regulator")),
+    ("broadcasts", "/console/broadcasts", ("supervisor", "policy_admin")),
     (
         "policies",
         "/console/policies",

@@ -1,10 +1,10 @@
 """Demo mode only (`Settings.demo`; the application does not include this router otherwise,
-so the path answers 404): the sandbox SMS inbox at `/demo/sms`, the `sms` rows of the outbox,
-phone masked and code shown, so that a new user can sign in without a phone."""
+so the path answers 404): the sandbox SMS inbox at `/demo/sms`, the latest rows of the SMS queue
+(`sms_messages`, whatever their status), phone masked and code shown, so that a new user can sign
+in without a phone."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from sanbuting.domain import mask_phone
-from sanbuting.store.models import OutboxItem
+from sanbuting.sms.queue import SmsMessage
 from sanbuting.web.deps import DB, MaybeCaller
 from sanbuting.web.portal.common import page
 
@@ -38,20 +38,17 @@ class Sms:
 def sms_inbox(request: Request, session: DB, who: MaybeCaller) -> Response:
     """The sandbox SMS inbox."""
     rows = session.scalars(
-        select(OutboxItem)
-        .where(OutboxItem.kind == "sms")
-        .order_by(OutboxItem.created_at.desc(), OutboxItem.id.desc())
+        select(SmsMessage)
+        .order_by(SmsMessage.created_at.desc(), SmsMessage.id.desc())
         .limit(INBOX_ROWS)
     )
     messages = []
     for row in rows:
-        payload = json.loads(row.payload)
-        text = str(payload.get("text", ""))
-        code = CODE.search(text)
+        code = CODE.search(row.text) if row.category == "sign_in" else None
         messages.append(
             Sms(
-                phone=mask_phone(str(payload.get("phone", ""))),
-                text=text,
+                phone=mask_phone(row.phone),
+                text=row.text,
                 code=code.group(0) if code else "",
                 sent_at=row.created_at,
                 status=row.status,

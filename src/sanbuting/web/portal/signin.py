@@ -1,11 +1,12 @@
 """Signing in by phone and one-time code, and signing out.
 
-`/signin` asks for the phone; `/signin/code` sends the code (through the outbox) and asks for
-it; `/signin/verify` checks it, starts a new session (the old one ends: the token rotates, and
-the CSRF token with it) and goes to the customer's accounts. Sending and checking follow the
-one rule the API follows too (`customers.service.request_code`, `sign_in_with_code`: limits
-per phone, address, number prefix and a site budget, on the wall clock). A wrong code is
-answered on the page and the request still commits, so the try is counted.
+`/signin` asks for the phone; `/signin/code` sends the code (a text message in the page's
+language) and asks for it; `/signin/verify` checks it, starts a new session (the old one ends:
+the token rotates, and the CSRF token with it) and goes to the customer's accounts. Sending and
+checking follow the one rule the API follows too (`customers.service.request_code`,
+`sign_in_with_code`: limits per phone, address, number prefix and a site budget, on the wall
+clock). A wrong code is answered on the page and the request still commits, so the try is
+counted.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from fastapi.responses import RedirectResponse, Response
 from sanbuting.customers import service as customers
 from sanbuting.domain import mask_phone
 from sanbuting.errors import SanbutingError, TooMany, Unauthorized
+from sanbuting.sms.templates import language_of
 from sanbuting.web.deps import DB, MaybeCaller
+from sanbuting.web.i18n import language
 from sanbuting.web.portal.common import (
     CsrfToken,
     FormShort,
@@ -73,6 +76,7 @@ def send_code(
             ip=client_ip(request),
             settings=settings_of(request),
             now=wall_now(),
+            language=language_of(language(request)),
         )
     except TooMany as exc:
         return _signin_page(request, stage="phone", phone="", error=str(exc), status_code=429)
