@@ -242,7 +242,7 @@ def test_rows_left_sending_become_unknown_and_are_never_submitted(
 
 
 def test_one_sender_at_a_time(engine: Engine) -> None:
-    with sole_sender(engine), pytest.raises(SenderBusy), sole_sender(engine):
+    with sole_sender(engine), pytest.raises(SenderBusy), sole_sender(engine, wait=0.2):
         pass
     with sole_sender(engine):
         pass  # let go with the block
@@ -403,3 +403,23 @@ def test_the_dispatcher_queues_sms_orders_with_their_own_key(
         session.execute(update(OutboxItem).values(status="pending"))
     assert dispatch_once(engine=engine, sink=sink, now=NOW) == DispatchReport(sent=2)
     assert len(rows(engine)) == 1  # queueing the key again queued nothing
+
+
+def test_queued_times_are_kept_in_utc_whatever_the_zone(engine: Engine, tmp_path: Path) -> None:
+    from sanbuting.domain import SHANGHAI
+
+    with Session(engine) as session, session.begin():
+        enqueue(
+            session,
+            company_id=1,
+            key="tz",
+            phone="8613800000001",
+            text="t",
+            category="marketing_free",
+            now=NOW.astimezone(SHANGHAI),
+            not_before=(NOW + timedelta(hours=1)).astimezone(SHANGHAI),
+        )
+    row = rows(engine)["tz"]
+    assert read_utc(row.not_before) == NOW + timedelta(hours=1)
+    path = tmp_path / "sms.jsonl"
+    assert send(engine, lambda receipts: SmsFileSink(path, receipts)).sent == 0  # not yet due

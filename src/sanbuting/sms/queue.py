@@ -12,7 +12,7 @@ Contract (other domains code against exactly this):
   None when a row with `key` exists already (whatever its content: queueing is idempotent, so
   a retried decision never sends twice). `not_before` (default `now`) holds it back, for quiet
   hours. Raises ValueError for an unknown category, an empty phone or text, a naive `now`, or
-  a text longer than 255 segments.
+  a text longer than 255 segments. Times are stored in UTC (SQLite compares them as text).
 - `messages_to(session, company_id, phone, limit)`: the latest `limit` messages to a phone,
   newest first (the portal's "messages sent to you").
 
@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from sanbuting.domain import as_utc
 from sanbuting.sms.encoding import segment_count
 from sanbuting.store.sms_models import (
     CATEGORIES,
@@ -90,8 +91,8 @@ def enqueue(
         "status": QUEUED,
         "segments": segment_count(text),
         "attempts": 0,
-        "created_at": now,
-        "not_before": not_before if not_before is not None else now,
+        "created_at": as_utc(now),
+        "not_before": as_utc(not_before if not_before is not None else now),
     }
     dialect = session.get_bind().dialect.name
     if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - the store runs on these

@@ -54,6 +54,8 @@ SECONDARY_IDS = 100_000
 """The ids of later segments remembered, whose receipts are dropped (a long text's status is
 its first segment's)."""
 ADVISORY_LOCK = 0x53_4D_53_53_45_4E_44  # "SMSSEND"
+LOCK_WAIT = 10.0
+"""Seconds a starting sender waits for the lock of one that died."""
 
 
 class SenderBusy(Exception):
@@ -78,14 +80,23 @@ class SendReport:
 
 
 @contextlib.contextmanager
-def sole_sender(engine: Engine) -> Iterator[None]:
-    """Hold the database's sender lock for the block; SenderBusy when another holds it."""
+def sole_sender(engine: Engine, wait: float = LOCK_WAIT) -> Iterator[None]:
+    """Hold the database's sender lock for the block, waiting up to `wait` seconds for it
+    (PostgreSQL frees a killed sender's lock once it notices the connection gone);
+    SenderBusy when another still holds it."""
+    deadline = time.monotonic() + wait
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
-            taken = connection.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK})
-            connection.commit()  # the lock is the session's; no transaction stays open
-            if not taken:
-                raise SenderBusy("another SMS sender is running on this database")
+            while True:
+                taken = connection.scalar(
+                    text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK}
+                )
+                connection.commit()  # the lock is the session's; no transaction stays open
+                if taken:
+                    break
+                if time.monotonic() >= deadline:
+                    raise SenderBusy("another SMS sender is running on this database")
+                time.sleep(0.1)
             try:
                 yield
             finally:
@@ -98,10 +109,14 @@ def sole_sender(engine: Engine) -> Iterator[None]:
         return
     descriptor = os.open(Path(f"{database}.sms-sender.lock"), os.O_CREAT | os.O_RDWR, 0o600)
     try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise SenderBusy("another SMS sender is running on this database") from None
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise SenderBusy("another SMS sender is running on this database") from None
+                time.sleep(0.1)
         yield
     finally:
         os.close(descriptor)
@@ -155,7 +170,9 @@ class Sender:
             with sole_sender(self.engine):
                 self.report.recovered = await self._call(rows.recover, self.engine)
                 transport = self.make_transport(self._receipt)
-                await transport.start()
+                if not await self._started(transport):
+                    await transport.close()
+                    return self.report
                 try:
                     await self._loop(transport, stop_when_idle, poll)
                     await self._linger(receipt_wait)
@@ -166,6 +183,19 @@ class Sender:
         finally:
             self._db.shutdown(wait=True)
         return self.report
+
+    async def _started(self, transport: Transport) -> bool:
+        """Start the transport (bind); False if the sender was stopped first."""
+        starting = asyncio.create_task(transport.start())
+        while not starting.done():
+            await asyncio.wait({starting}, timeout=0.1)
+            if self._stopping and not starting.done():
+                starting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await starting
+                return False
+        starting.result()
+        return True
 
     async def _loop(self, transport: Transport, stop_when_idle: bool, poll: float) -> None:
         """Rounds of one transaction each (record what came back, claim what the window has
