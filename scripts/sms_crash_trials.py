@@ -38,20 +38,20 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(__file__).resolve()
 sys.path.insert(0, str(ROOT / "tests"))
+
+from crash_trials import fresh_database  # noqa: E402
 
 from sanbuting.sms.encoding import segment_count  # noqa: E402
 from sanbuting.sms.gateway import GatewayConfig, SmppGateway  # noqa: E402
@@ -124,28 +124,6 @@ def worker(argv: Sequence[str]) -> int:
 # -- a trial ---------------------------------------------------------------------------------
 
 
-@contextmanager
-def fresh_database(backend: str, folder: Path, base_url: str | None) -> Iterator[str]:
-    if backend == "sqlite":
-        for stale in folder.glob("sms.db*"):
-            stale.unlink()
-        yield f"sqlite:///{folder / 'sms.db'}"
-        return
-    if not base_url:
-        raise SystemExit("PostgreSQL trials need --database-url or SANBUTING_TEST_DATABASE_URL")
-    schema = f"smscrash_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base_url)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    separator = "&" if "?" in base_url else "?"
-    try:
-        yield f"{base_url}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
 def fill(url: str, rng: random.Random, count: int) -> dict[str, str]:
     """Migrate the store and queue `count` seeded messages; their texts by key."""
     upgrade(url)
@@ -202,7 +180,7 @@ def run_trial(
     started = time.monotonic()
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "worker.log"
-    with fresh_database(backend, folder, base_url) as url:
+    with fresh_database(backend, folder, base_url, [False]) as url:
         texts = fill(url, rng, messages)
         undelivered = frozenset(rng.sample(sorted(texts), 3))
         smsc = Smsc(answer_delay=rng.uniform(0.001, 0.01), undelivered=undelivered)

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sanbuting.desk.holds import MOST_DAYS, InvalidHold, first_open_day
-from sanbuting.domain import BillingMode, local_date
+from sanbuting.domain import WRITE_OFF_PREFIX, BillingMode, local_date
 from sanbuting.errors import Conflict, Forbidden, NotFound
 from sanbuting.io.contract import HOLD_REASONS
 from sanbuting.ledger.service import book_accounts
@@ -182,7 +182,7 @@ def _carry_out(
             session=session, account_id=account.account_id, company=company.code,
             amount_fen=owed, number=number, now=now,
         )  # fmt: skip
-        return f"write-off:{number}"
+        return f"{WRITE_OFF_PREFIX}{number}"
     return _waive(session, company, account, adjustment, by, now)
 
 
